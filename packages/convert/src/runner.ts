@@ -1,0 +1,85 @@
+/**
+ * The contract between the job system and a conversion. A runner knows nothing of HTTP, SQL or where
+ * files live: it reads inputs and writes outputs through these interfaces, reports progress, and stops
+ * when its AbortSignal fires. The same runners serve the service's workers and `realconv convert`.
+ */
+import type { ByteSource } from "@realconv/formats";
+
+/** One file of an input reality data. */
+export interface InputFile extends ByteSource {
+  /** Path inside the reality data container, with "/" separators. */
+  readonly path: string;
+  /** Streams the whole file (for formats read front to back). */
+  stream(signal?: AbortSignal): AsyncIterable<Uint8Array>;
+}
+
+/** One input reality data: its declared type and its files. */
+export interface InputDataset {
+  readonly id: string;
+  /** Reality data type (LAS, LAZ, E57, ...), as registered. */
+  readonly type: string;
+  readonly rootDocument?: string;
+  files(): Promise<InputFile[]>;
+}
+
+/** Geographic extent of an output, in WGS84 degrees. */
+export interface Extent {
+  southWest: { latitude: number; longitude: number };
+  northEast: { latitude: number; longitude: number };
+}
+
+/** Where a runner writes its result (an output reality data's container, or a local folder). */
+export interface OutputSink {
+  /** Writes one file; `data` is streamed, never required whole. */
+  write(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void>;
+  /** The file viewers open first (e.g. tileset.json), or the single output file. */
+  setRootDocument(path: string): void;
+  setExtent(extent: Extent): void;
+  setCrs(crs: string): void;
+}
+
+/** A coded message, as `/jobs/{id}/messages` shows it. `%1`.. in `message` are replaced from `params`. */
+export interface JobMessage {
+  code: string;
+  title: string;
+  message: string;
+  params: string[];
+}
+
+/** A failure a runner reports on purpose: bad input, unsupported option. Anything else is an internal error. */
+export class ConversionError extends Error {
+  constructor(
+    readonly code: string,
+    readonly title: string,
+    message: string,
+    readonly params: string[] = [],
+  ) {
+    super(message);
+    this.name = "ConversionError";
+  }
+  toMessage(): JobMessage {
+    return { code: this.code, title: this.title, message: this.message, params: this.params };
+  }
+}
+
+export interface RunnerContext {
+  readonly jobId: string;
+  /** Job type, e.g. "PointCloudConversion". */
+  readonly type: string;
+  /** Canonical options of the job specification (outputFormat, inputCrs, ...). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Inputs by specification key (pointCloud, pointClouds, meshes, ...), in request order. */
+  readonly inputs: Readonly<Record<string, InputDataset[]>>;
+  readonly output: OutputSink;
+  /** Reports progress in percent (0..100); the job system keeps it monotone. */
+  progress(percentage: number): void;
+  warn(message: JobMessage): void;
+  readonly signal: AbortSignal;
+}
+
+export type Runner = (ctx: RunnerContext) => Promise<void>;
+
+/** Throws the signal's reason when the job was cancelled; call between chunks. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason ?? new Error("aborted");
+}

@@ -1,0 +1,2 @@
+export * from "./io/byte-source.js";
+export * from "./pointcloud/chunk.js";

@@ -1,0 +1,109 @@
+/**
+ * The one in-memory shape of points: a chunk is columns in typed arrays, never per-point objects.
+ * Readers yield chunks, writers take chunks; a chunk holds at most a few hundred thousand points.
+ */
+
+/** Positions either as doubles, or as scaled integers exactly as LAS/LAZ store them (x = xi * scale + offset). */
+export type Positions =
+  | { kind: "f64"; x: Float64Array; y: Float64Array; z: Float64Array }
+  | {
+      kind: "i32";
+      x: Int32Array;
+      y: Int32Array;
+      z: Int32Array;
+      scale: readonly [number, number, number];
+      offset: readonly [number, number, number];
+    };
+
+/** Optional columns. A column present in the schema is present (with `count` entries) in every chunk. */
+export interface PointColumns {
+  intensity?: Uint16Array;
+  red?: Uint16Array;
+  green?: Uint16Array;
+  blue?: Uint16Array;
+  nir?: Uint16Array;
+  classification?: Uint8Array;
+  /** LAS classification flags (synthetic, key-point, withheld, overlap) as bits 0..3. */
+  classificationFlags?: Uint8Array;
+  returnNumber?: Uint8Array;
+  numberOfReturns?: Uint8Array;
+  /** LAS scan direction flag (bit 0) and edge of flight line (bit 1). */
+  scanFlags?: Uint8Array;
+  scannerChannel?: Uint8Array;
+  /** Scan angle in degrees (LAS 1.4 formats store 0.006° steps; earlier formats whole degrees). */
+  scanAngle?: Float32Array;
+  userData?: Uint8Array;
+  pointSourceId?: Uint16Array;
+  gpsTime?: Float64Array;
+  normalX?: Float32Array;
+  normalY?: Float32Array;
+  normalZ?: Float32Array;
+}
+
+export type ColumnName = keyof PointColumns;
+
+/** An extra per-point attribute (LAS extra bytes, E57 or PLY fields we do not map to a named column). */
+export interface ExtraAttribute {
+  name: string;
+  description?: string;
+  /** Storage type in the source, so writers can keep it. */
+  type: "u8" | "i8" | "u16" | "i16" | "u32" | "i32" | "u64" | "i64" | "f32" | "f64";
+}
+
+export interface PointSchema {
+  /** Which optional columns every chunk carries. */
+  columns: ColumnName[];
+  extra: ExtraAttribute[];
+}
+
+export interface PointChunk extends PointColumns {
+  count: number;
+  positions: Positions;
+  /** Values of the schema's extra attributes, by name, as doubles. */
+  extra?: Record<string, Float64Array>;
+}
+
+/** Number of points a reader yields per chunk unless told otherwise: bounded memory, fewer calls. */
+export const DEFAULT_CHUNK_POINTS = 65_536;
+
+/** Reads position i as doubles, whatever the representation. */
+export function positionAt(p: Positions, i: number, out: Float64Array): void {
+  if (p.kind === "f64") {
+    out[0] = p.x[i];
+    out[1] = p.y[i];
+    out[2] = p.z[i];
+  } else {
+    out[0] = p.x[i] * p.scale[0] + p.offset[0];
+    out[1] = p.y[i] * p.scale[1] + p.offset[1];
+    out[2] = p.z[i] * p.scale[2] + p.offset[2];
+  }
+}
+
+/** Axis-aligned bounds of a chunk's positions, as [minX, minY, minZ, maxX, maxY, maxZ]. */
+export function chunkBounds(chunk: PointChunk, into?: Float64Array): Float64Array {
+  const b = into ?? new Float64Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
+  const p = chunk.positions;
+  const tmp = new Float64Array(3);
+  for (let i = 0; i < chunk.count; i++) {
+    positionAt(p, i, tmp);
+    if (tmp[0] < b[0]) b[0] = tmp[0];
+    if (tmp[1] < b[1]) b[1] = tmp[1];
+    if (tmp[2] < b[2]) b[2] = tmp[2];
+    if (tmp[0] > b[3]) b[3] = tmp[0];
+    if (tmp[1] > b[4]) b[4] = tmp[1];
+    if (tmp[2] > b[5]) b[5] = tmp[2];
+  }
+  return b;
+}
+
+/** A point cloud being read: schema and metadata first, then chunks. */
+export interface PointCloudReader {
+  readonly schema: PointSchema;
+  /** Point count announced by the file (header), or undefined when unknown before reading. */
+  readonly pointCount: number | undefined;
+  /** CRS as WKT or "EPSG:n" when the file says, else undefined. */
+  readonly crs: string | undefined;
+  /** Problems found in the file that did not stop reading (conflicting CRS records, ...). */
+  readonly warnings: string[];
+  chunks(signal?: AbortSignal): AsyncIterable<PointChunk>;
+}

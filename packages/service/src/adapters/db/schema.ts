@@ -1,0 +1,97 @@
+/**
+ * Table shapes, for kysely. One schema for SQLite and PostgreSQL: dates are ISO-8601 UTC text with
+ * milliseconds (`2026-04-01T09:56:14.000Z`), which sorts and compares correctly as text in both.
+ */
+import type { ColumnType, Generated } from "kysely";
+
+export interface JobsTable {
+  /** Insertion order; the keyset for paging. */
+  seq: Generated<number>;
+  id: string;
+  name: string | null;
+  type: string;
+  state: string;
+  itwin_id: string;
+  user_id: string;
+  /** Creator's e-mail, lower case: not on the wire, but `$filter=email eq ...` needs it. */
+  email: string;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  processing_units: number | null;
+  /** JSON of the canonical { inputs, output, options }. */
+  specifications: string;
+  output_id: string;
+  progress: number;
+  attempts: number;
+  /** Worker that holds the job while Active, and until when (ISO); an expired lease means the worker died. */
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  cpu_ms: number;
+}
+
+export interface JobInputsTable {
+  job_id: string;
+  reality_data_id: string;
+  /** Specification key (pointCloud, pointClouds, meshes, ...). */
+  input_key: string;
+  position: number;
+}
+
+export interface JobMessagesTable {
+  seq: Generated<number>;
+  job_id: string;
+  kind: "error" | "warning";
+  code: string;
+  title: string;
+  message: string;
+  /** JSON array of strings. */
+  params: string;
+}
+
+export interface ITwinsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ITwinMembersTable {
+  itwin_id: string;
+  /** Lower case. */
+  email: string;
+}
+
+export interface RealityDataTable {
+  seq: Generated<number>;
+  id: string;
+  /** The iTwin it was created in. */
+  itwin_id: string;
+  display_name: string;
+  type: string;
+  classification: string;
+  root_document: string | null;
+  /** Kilobytes, as the API reports it. */
+  size_kb: number;
+  authoring: ColumnType<number, number, number>;
+  owner_id: string;
+  created_at: string;
+  modified_at: string;
+  last_accessed_at: string;
+  /** JSON of the remaining documented fields (description, dataset, group, tags, extent, crs, ...). */
+  details: string;
+}
+
+export interface RealityDataITwinsTable {
+  reality_data_id: string;
+  itwin_id: string;
+}
+
+export interface Database {
+  jobs: JobsTable;
+  job_inputs: JobInputsTable;
+  job_messages: JobMessagesTable;
+  itwins: ITwinsTable;
+  itwin_members: ITwinMembersTable;
+  reality_data: RealityDataTable;
+  reality_data_itwins: RealityDataITwinsTable;
+}
