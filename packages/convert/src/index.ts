@@ -1,2 +1,3 @@
 export * from "./runner.js";
 export * from "./registry.js";
+export * from "./local-io.js";

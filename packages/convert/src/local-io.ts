@@ -1,0 +1,108 @@
+/**
+ * Runner inputs and outputs on the local disk, for `realconv convert` (no server, same runners).
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import type { Extent, InputDataset, InputFile, OutputSink } from "./runner.js";
+
+async function walk(dir: string, out: string[]): Promise<string[]> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) await walk(p, out);
+    else if (entry.isFile()) out.push(p);
+  }
+  return out;
+}
+
+export async function localInputFile(path: string, relPath: string): Promise<InputFile> {
+  const size = (await stat(path)).size;
+  return {
+    path: relPath,
+    name: basename(path),
+    size,
+    async read(offset: number, length: number): Promise<Uint8Array> {
+      const len = Math.max(0, Math.min(length, size - offset));
+      const buf = new Uint8Array(len);
+      if (len === 0) return buf;
+      const fh = await open(path, "r");
+      try {
+        let done = 0;
+        while (done < len) {
+          const { bytesRead } = await fh.read(buf, done, len - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done === len ? buf : buf.subarray(0, done);
+      } finally {
+        await fh.close();
+      }
+    },
+    async *stream() {
+      for await (const chunk of createReadStream(path)) yield chunk as Uint8Array;
+    },
+  };
+}
+
+/** A file is a dataset of one file; a folder is a dataset of every file below it. */
+export async function localInputDataset(path: string, type: string): Promise<InputDataset> {
+  const abs = resolve(path);
+  const isDir = (await stat(abs)).isDirectory();
+  return {
+    id: abs,
+    type,
+    async files() {
+      if (!isDir) return [await localInputFile(abs, basename(abs))];
+      const files = (await walk(abs, [])).sort();
+      return Promise.all(files.map((f) => localInputFile(f, relative(abs, f).split(sep).join("/"))));
+    },
+  };
+}
+
+export interface LocalOutput extends OutputSink {
+  readonly rootDocument?: string;
+  readonly extent?: Extent;
+  readonly crs?: string;
+  readonly files: string[];
+}
+
+/** Writes into `dir`; each file appears whole (written to a temporary name, then renamed). */
+export function localOutputSink(dir: string): LocalOutput {
+  const state: { rootDocument?: string; extent?: Extent; crs?: string; files: string[] } = { files: [] };
+  const root = resolve(dir);
+  return {
+    get rootDocument() {
+      return state.rootDocument;
+    },
+    get extent() {
+      return state.extent;
+    },
+    get crs() {
+      return state.crs;
+    },
+    get files() {
+      return state.files;
+    },
+    async write(path, data, signal) {
+      const target = resolve(root, path);
+      if (!target.startsWith(root + sep)) throw new Error(`output path escapes the output folder: ${path}`);
+      await mkdir(dirname(target), { recursive: true });
+      const tmp = `${target}.partial`;
+      const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
+      await pipeline(source, createWriteStream(tmp), { signal });
+      await rename(tmp, target);
+      state.files.push(path);
+    },
+    setRootDocument(path) {
+      state.rootDocument = path;
+    },
+    setExtent(extent) {
+      state.extent = extent;
+    },
+    setCrs(crs) {
+      state.crs = crs;
+    },
+  };
+}

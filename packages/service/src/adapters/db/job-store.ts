@@ -1,0 +1,278 @@
+/**
+ * JobStore over kysely: the same SQL on SQLite and PostgreSQL. The queue lives in the jobs table:
+ * a worker claims a job with a guarded UPDATE (optimistic, no row locks needed) and holds it by a
+ * lease it renews; an expired lease means its worker died and the job may be claimed again.
+ */
+import type { Kysely, Selectable } from "kysely";
+import type { JobMessage } from "@realconv/convert";
+import {
+  processingUnitsFromCpuMs,
+  transition,
+  type Job,
+  type JobSpecifications,
+  type JobState,
+  type JobType,
+} from "../../domain/job.js";
+import type { ClaimedJob, FinalOutcome, JobPage, JobStore, ListJobsQuery, NewJob, StoredJob } from "../../ports/job-store.js";
+import type { Database, JobsTable } from "./schema.js";
+import { compileFilter } from "./filter-sql.js";
+
+type JobRow = Selectable<JobsTable>;
+
+const WORKER_LOST: JobMessage = {
+  code: "WorkerLost",
+  title: "Worker lost",
+  message: "The worker running this job stopped %1 times without finishing it.",
+  params: [],
+};
+
+export function rowToJob(row: JobRow): Job {
+  const job: Job = {
+    id: row.id,
+    type: row.type as JobType,
+    state: row.state as JobState,
+    iTwinId: row.itwin_id,
+    userId: row.user_id,
+    executionInfo: {
+      createdDateTime: row.created_at,
+      startedDateTime: row.started_at,
+      endedDateTime: row.ended_at,
+      processingUnits: row.processing_units === null ? null : Number(row.processing_units),
+    },
+    specifications: JSON.parse(row.specifications) as JobSpecifications,
+  };
+  if (row.name !== null) job.name = row.name;
+  return job;
+}
+
+export class SqlJobStore implements JobStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: NewJob): Promise<Job> {
+    const row = {
+      id: input.id,
+      name: input.name ?? null,
+      type: input.type,
+      state: "Queued" as JobState,
+      itwin_id: input.iTwinId,
+      user_id: input.userId,
+      email: input.email.toLowerCase(),
+      created_at: input.createdDateTime,
+      started_at: null,
+      ended_at: null,
+      processing_units: null,
+      specifications: JSON.stringify(input.specifications),
+      output_id: input.specifications.output,
+      progress: 0,
+      attempts: 0,
+      lease_owner: null,
+      lease_expires_at: null,
+      cpu_ms: 0,
+    };
+    const inputs = Object.entries(input.specifications.inputs).flatMap(([key, v]) =>
+      (Array.isArray(v) ? v : [v]).map((id, position) => ({ job_id: input.id, reality_data_id: id, input_key: key, position })),
+    );
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto("jobs").values(row).execute();
+      // Batches keep far below both engines' bound-parameter limits.
+      for (let i = 0; i < inputs.length; i += 200) {
+        await trx.insertInto("job_inputs").values(inputs.slice(i, i + 200)).execute();
+      }
+    });
+    return rowToJob({ ...row, seq: 0 });
+  }
+
+  async get(id: string): Promise<StoredJob | undefined> {
+    const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!row) return undefined;
+    return { job: rowToJob(row), email: row.email, progress: Number(row.progress), attempts: Number(row.attempts) };
+  }
+
+  async list(query: ListJobsQuery): Promise<JobPage> {
+    let q = this.db.selectFrom("jobs").selectAll().where((eb) => compileFilter(eb, query.filter));
+    if (query.userId !== undefined) q = q.where("user_id", "=", query.userId);
+    if (query.after !== undefined) q = q.where("seq", ">", query.after);
+    const rows = await q.orderBy("seq", "asc").limit(query.limit + 1).execute();
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    return { jobs: page.map(rowToJob), next: more ? Number(page[page.length - 1].seq) : undefined };
+  }
+
+  async requestCancel(id: string, now: string): Promise<Job | undefined> {
+    for (;;) {
+      const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+      if (!row) return undefined;
+      const state = row.state as JobState;
+      if (state === "Queued") {
+        // No worker holds it: it ends here. The caller is shown TerminatingOnCancel, as the hosted service does.
+        const shown = transition(state, "TerminatingOnCancel");
+        const final = transition(shown, "Cancelled");
+        const r = await this.db
+          .updateTable("jobs")
+          .set({ state: final, ended_at: now, processing_units: 0 })
+          .where("id", "=", id)
+          .where("state", "=", state)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1) return rowToJob({ ...row, state: shown });
+        continue; // a worker claimed it meanwhile: cancel the Active job instead
+      }
+      if (state === "Active") {
+        const next = transition(state, "TerminatingOnCancel");
+        const r = await this.db.updateTable("jobs").set({ state: next }).where("id", "=", id).where("state", "=", state).executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1) return rowToJob({ ...row, state: next });
+        continue;
+      }
+      return rowToJob(row); // already terminating or ended
+    }
+  }
+
+  async claim(workerId: string, leaseMs: number, maxAttempts: number, now: Date): Promise<ClaimedJob | undefined> {
+    const nowIso = now.toISOString();
+    const until = new Date(now.getTime() + leaseMs).toISOString();
+    await this.reapExpired(nowIso, maxAttempts);
+    for (let tries = 0; tries < 20; tries++) {
+      const candidate = await this.db
+        .selectFrom("jobs")
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb("state", "=", "Queued"),
+            eb.and([eb("state", "=", "Active"), eb("lease_expires_at", "<", nowIso), eb("attempts", "<", maxAttempts)]),
+          ]),
+        )
+        .orderBy("seq", "asc")
+        .limit(1)
+        .executeTakeFirst();
+      if (!candidate) return undefined;
+      const from = candidate.state as JobState;
+      const to: JobState = from === "Queued" ? transition(from, "Active") : "Active";
+      const r = await this.db
+        .updateTable("jobs")
+        .set({
+          state: to,
+          started_at: candidate.started_at ?? nowIso,
+          lease_owner: workerId,
+          lease_expires_at: until,
+          attempts: Number(candidate.attempts) + 1,
+        })
+        .where("id", "=", candidate.id)
+        .where("state", "=", from)
+        .where("attempts", "=", candidate.attempts)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) {
+        const job = rowToJob({ ...candidate, state: to, started_at: candidate.started_at ?? nowIso });
+        return { job, attempts: Number(candidate.attempts) + 1 };
+      }
+      // Another worker won the race: try the next one.
+    }
+    return undefined;
+  }
+
+  /** Ends jobs whose workers died: cancels finished cancelling, exhausted attempts fail. */
+  private async reapExpired(nowIso: string, maxAttempts: number): Promise<void> {
+    const dead = await this.db
+      .selectFrom("jobs")
+      .select(["id", "state", "attempts", "cpu_ms"])
+      .where("lease_expires_at", "<", nowIso)
+      .where((eb) =>
+        eb.or([
+          eb("state", "in", ["TerminatingOnCancel", "TerminatingOnFailure"]),
+          eb.and([eb("state", "=", "Active"), eb("attempts", ">=", maxAttempts)]),
+        ]),
+      )
+      .limit(100)
+      .execute();
+    for (const row of dead) {
+      const from = row.state as JobState;
+      const to = transition(from, from === "TerminatingOnCancel" ? "Cancelled" : "Failed");
+      const r = await this.db
+        .updateTable("jobs")
+        .set({ state: to, ended_at: nowIso, lease_owner: null, lease_expires_at: null, processing_units: processingUnitsFromCpuMs(Number(row.cpu_ms)) })
+        .where("id", "=", row.id)
+        .where("state", "=", from)
+        .where("lease_expires_at", "<", nowIso)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1 && from === "Active") {
+        await this.addMessages(row.id, "error", [{ ...WORKER_LOST, params: [String(row.attempts)] }]);
+      }
+    }
+  }
+
+  async heartbeat(id: string, workerId: string, leaseMs: number, progress: number, now: Date): Promise<JobState | undefined> {
+    const until = new Date(now.getTime() + leaseMs).toISOString();
+    const pct = Math.max(0, Math.min(100, progress));
+    await this.db
+      .updateTable("jobs")
+      .set((eb) => ({
+        lease_expires_at: until,
+        // Monotone: a retried job never shows less than it once did.
+        progress: eb.case().when("progress", "<", pct).then(pct).else(eb.ref("progress")).end(),
+      }))
+      .where("id", "=", id)
+      .where("lease_owner", "=", workerId)
+      .execute();
+    const row = await this.db.selectFrom("jobs").select(["state", "lease_owner"]).where("id", "=", id).executeTakeFirst();
+    if (!row || row.lease_owner !== workerId) return undefined;
+    return row.state as JobState;
+  }
+
+  async addMessages(id: string, kind: "error" | "warning", messages: JobMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.db
+      .insertInto("job_messages")
+      .values(
+        messages.map((m) => ({ job_id: id, kind, code: m.code, title: m.title, message: m.message, params: JSON.stringify(m.params ?? []) })),
+      )
+      .execute();
+  }
+
+  async finish(id: string, workerId: string, outcome: FinalOutcome, cpuMs: number, now: Date): Promise<JobState | undefined> {
+    const row = await this.db.selectFrom("jobs").select(["state", "lease_owner", "cpu_ms"]).where("id", "=", id).executeTakeFirst();
+    if (!row || row.lease_owner !== workerId) return undefined;
+    const from = row.state as JobState;
+    let to: JobState;
+    if (from === "TerminatingOnCancel") {
+      // Cancel wins over the runner's outcome, unless it failed on its way out.
+      to = outcome === "Failed" ? transition(transition(from, "TerminatingOnFailure"), "Failed") : transition(from, "Cancelled");
+    } else if (from === "Active" && outcome === "Failed") {
+      to = transition(transition(from, "TerminatingOnFailure"), "Failed");
+    } else {
+      to = transition(from, outcome);
+    }
+    const totalCpu = Number(row.cpu_ms) + cpuMs;
+    const r = await this.db
+      .updateTable("jobs")
+      .set({
+        state: to,
+        ended_at: now.toISOString(),
+        lease_owner: null,
+        lease_expires_at: null,
+        cpu_ms: totalCpu,
+        processing_units: processingUnitsFromCpuMs(totalCpu),
+        ...(to === "Success" ? { progress: 100 } : {}),
+      })
+      .where("id", "=", id)
+      .where("state", "=", from)
+      .where("lease_owner", "=", workerId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? to : undefined;
+  }
+
+  async progress(id: string): Promise<{ state: JobState; percentage: number } | undefined> {
+    const row = await this.db.selectFrom("jobs").select(["state", "progress"]).where("id", "=", id).executeTakeFirst();
+    if (!row) return undefined;
+    return { state: row.state as JobState, percentage: Math.round(Number(row.progress)) };
+  }
+
+  async messages(id: string): Promise<{ errors: JobMessage[]; warnings: JobMessage[] } | undefined> {
+    const exists = await this.db.selectFrom("jobs").select("id").where("id", "=", id).executeTakeFirst();
+    if (!exists) return undefined;
+    const rows = await this.db.selectFrom("job_messages").selectAll().where("job_id", "=", id).orderBy("seq", "asc").execute();
+    const out = { errors: [] as JobMessage[], warnings: [] as JobMessage[] };
+    for (const r of rows) {
+      const m: JobMessage = { code: r.code, title: r.title, message: r.message, params: JSON.parse(r.params) as string[] };
+      (r.kind === "error" ? out.errors : out.warnings).push(m);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Schema migrations, in order, recorded in `realconv_migrations`. Written with kysely's schema builder
+ * so the same steps run on SQLite and PostgreSQL; the few differences are switched on the dialect.
+ */
+import { sql, type Kysely } from "kysely";
+import type { Database } from "./schema.js";
+import type { Dialect } from "./connect.js";
+
+type Step = (db: Kysely<any>, dialect: Dialect) => Promise<void>;
+
+const steps: Step[] = [
+  async (db, dialect) => {
+    const seq = (t: any) =>
+      dialect === "postgres"
+        ? t.addColumn("seq", "bigserial", (c: any) => c.primaryKey())
+        : t.addColumn("seq", "integer", (c: any) => c.primaryKey().autoIncrement());
+    await seq(db.schema.createTable("jobs"))
+      .addColumn("id", "text", (c: any) => c.notNull().unique())
+      .addColumn("name", "text")
+      .addColumn("type", "text", (c: any) => c.notNull())
+      .addColumn("state", "text", (c: any) => c.notNull())
+      .addColumn("itwin_id", "text", (c: any) => c.notNull())
+      .addColumn("user_id", "text", (c: any) => c.notNull())
+      .addColumn("email", "text", (c: any) => c.notNull())
+      .addColumn("created_at", "text", (c: any) => c.notNull())
+      .addColumn("started_at", "text")
+      .addColumn("ended_at", "text")
+      .addColumn("processing_units", "double precision")
+      .addColumn("specifications", "text", (c: any) => c.notNull())
+      .addColumn("output_id", "text", (c: any) => c.notNull())
+      .addColumn("progress", "double precision", (c: any) => c.notNull().defaultTo(0))
+      .addColumn("attempts", "integer", (c: any) => c.notNull().defaultTo(0))
+      .addColumn("lease_owner", "text")
+      .addColumn("lease_expires_at", "text")
+      .addColumn("cpu_ms", "double precision", (c: any) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.createIndex("jobs_user_seq").on("jobs").columns(["user_id", "seq"]).execute();
+    await db.schema.createIndex("jobs_itwin_seq").on("jobs").columns(["itwin_id", "seq"]).execute();
+    await db.schema.createIndex("jobs_state_seq").on("jobs").columns(["state", "seq"]).execute();
+    await db.schema.createIndex("jobs_output").on("jobs").column("output_id").execute();
+
+    await db.schema
+      .createTable("job_inputs")
+      .addColumn("job_id", "text", (c) => c.notNull())
+      .addColumn("reality_data_id", "text", (c) => c.notNull())
+      .addColumn("input_key", "text", (c) => c.notNull())
+      .addColumn("position", "integer", (c) => c.notNull())
+      .addPrimaryKeyConstraint("job_inputs_pk", ["job_id", "input_key", "position"])
+      .execute();
+    await db.schema.createIndex("job_inputs_rd").on("job_inputs").columns(["reality_data_id", "job_id"]).execute();
+
+    await seq(db.schema.createTable("job_messages"))
+      .addColumn("job_id", "text", (c: any) => c.notNull())
+      .addColumn("kind", "text", (c: any) => c.notNull())
+      .addColumn("code", "text", (c: any) => c.notNull())
+      .addColumn("title", "text", (c: any) => c.notNull())
+      .addColumn("message", "text", (c: any) => c.notNull())
+      .addColumn("params", "text", (c: any) => c.notNull())
+      .execute();
+    await db.schema.createIndex("job_messages_job").on("job_messages").columns(["job_id", "seq"]).execute();
+
+    await db.schema
+      .createTable("itwins")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("name", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable("itwin_members")
+      .addColumn("itwin_id", "text", (c) => c.notNull())
+      .addColumn("email", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("itwin_members_pk", ["itwin_id", "email"])
+      .execute();
+    await db.schema.createIndex("itwin_members_email").on("itwin_members").columns(["email", "itwin_id"]).execute();
+
+    await seq(db.schema.createTable("reality_data"))
+      .addColumn("id", "text", (c: any) => c.notNull().unique())
+      .addColumn("itwin_id", "text", (c: any) => c.notNull())
+      .addColumn("display_name", "text", (c: any) => c.notNull())
+      .addColumn("type", "text", (c: any) => c.notNull())
+      .addColumn("classification", "text", (c: any) => c.notNull())
+      .addColumn("root_document", "text")
+      .addColumn("size_kb", "bigint", (c: any) => c.notNull().defaultTo(0))
+      .addColumn("authoring", "integer", (c: any) => c.notNull().defaultTo(0))
+      .addColumn("owner_id", "text", (c: any) => c.notNull())
+      .addColumn("created_at", "text", (c: any) => c.notNull())
+      .addColumn("modified_at", "text", (c: any) => c.notNull())
+      .addColumn("last_accessed_at", "text", (c: any) => c.notNull())
+      .addColumn("details", "text", (c: any) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable("reality_data_itwins")
+      .addColumn("reality_data_id", "text", (c) => c.notNull())
+      .addColumn("itwin_id", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("reality_data_itwins_pk", ["reality_data_id", "itwin_id"])
+      .execute();
+    await db.schema.createIndex("reality_data_itwins_itwin").on("reality_data_itwins").columns(["itwin_id", "reality_data_id"]).execute();
+  },
+];
+
+export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  // One connection throughout: PostgreSQL's advisory lock belongs to a session.
+  await db.connection().execute(async (conn) => {
+    const raw = conn as unknown as Kysely<any>;
+    if (dialect === "postgres") {
+      // Several processes may start at once against one database: serialise migrations.
+      await sql`select pg_advisory_lock(7340001)`.execute(raw);
+    }
+    try {
+      await raw.schema
+        .createTable("realconv_migrations")
+        .ifNotExists()
+        .addColumn("version", "integer", (c) => c.primaryKey())
+        .addColumn("applied_at", "text", (c) => c.notNull())
+        .execute();
+      for (let version = 1; version <= steps.length; version++) {
+        await raw.transaction().execute(async (trx) => {
+          const done = await trx.selectFrom("realconv_migrations").select("version").where("version", "=", version).executeTakeFirst();
+          if (done) return;
+          await steps[version - 1](trx, dialect);
+          await trx.insertInto("realconv_migrations").values({ version, applied_at: new Date().toISOString() }).execute();
+        });
+      }
+    } finally {
+      if (dialect === "postgres") await sql`select pg_advisory_unlock(7340001)`.execute(raw);
+    }
+  });
+}

@@ -1,0 +1,251 @@
+/**
+ * One behaviour suite for the SQL stores, run against SQLite and PostgreSQL (store-sqlite.test.ts,
+ * store-postgres.test.ts), so both engines are held to the same contract.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import type { Db } from "./connect.js";
+import { SqlJobStore } from "./job-store.js";
+import { SqlITwinRegistry } from "./itwin-registry.js";
+import { SqlRealityDataStore } from "./reality-data-store.js";
+import { parseFilter } from "../../domain/filter/index.js";
+import type { NewJob } from "../../ports/job-store.js";
+
+export interface SuiteTarget {
+  /** Opens a fresh, empty, migrated database; or returns a reason to skip. */
+  open(): Promise<Db | string>;
+  cleanup?(): Promise<void>;
+}
+
+function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    id: randomUUID(),
+    name: "job",
+    type: "PointCloudConversion",
+    iTwinId: "11111111-1111-4111-8111-111111111111",
+    userId: "user-a",
+    email: "a@example.com",
+    createdDateTime: new Date().toISOString(),
+    specifications: { inputs: { pointCloud: randomUUID() }, output: randomUUID(), options: { outputFormat: "LAS" } },
+    ...overrides,
+  };
+}
+
+export function storeSuite(name: string, target: SuiteTarget): void {
+  describe(`stores on ${name}`, () => {
+    let db: Db | undefined;
+    let skip: string | undefined;
+    before(async () => {
+      const r = await target.open();
+      if (typeof r === "string") skip = r;
+      else db = r;
+    });
+    after(async () => {
+      await db?.close();
+      await target.cleanup?.();
+    });
+
+    const test = (title: string, fn: (db: Db) => Promise<void>) =>
+      it(title, async (t) => {
+        if (skip) return t.skip(skip);
+        await fn(db!);
+      });
+
+    test("creates and reads a job with its exact wire shape", async (d) => {
+      const store = new SqlJobStore(d.db);
+      const input = newJob({ name: "Exact shape" });
+      const created = await store.create(input);
+      const got = await store.get(input.id);
+      assert.ok(got);
+      assert.deepEqual(got.job, created);
+      assert.deepEqual(Object.keys(got.job).sort(), ["executionInfo", "iTwinId", "id", "name", "specifications", "state", "type", "userId"]);
+      assert.equal(got.job.state, "Queued");
+      assert.equal(got.email, "a@example.com");
+      assert.deepEqual(got.job.specifications, input.specifications);
+      assert.equal(await store.get(randomUUID()), undefined);
+    });
+
+    test("lists with a compiled $filter, the caller restriction and keyset paging", async (d) => {
+      const store = new SqlJobStore(d.db);
+      const itwin = randomUUID();
+      const shared = randomUUID();
+      const ids: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        const j = newJob({
+          iTwinId: itwin,
+          userId: i % 2 === 0 ? "even" : "odd",
+          type: i % 5 === 0 ? "PointCloudOptimization" : "PointCloudConversion",
+          specifications:
+            i % 5 === 0
+              ? { inputs: { pointClouds: [randomUUID(), shared] }, output: randomUUID() }
+              : { inputs: { pointCloud: randomUUID() }, output: randomUUID() },
+        });
+        ids.push(j.id);
+        await store.create(j);
+      }
+      const filter = parseFilter(`iTwinId eq ${itwin}`);
+      const seen: string[] = [];
+      let after: number | undefined;
+      for (;;) {
+        const page = await store.list({ filter, after, limit: 10 });
+        seen.push(...page.jobs.map((j) => j.id));
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      assert.deepEqual(seen, ids, "all jobs once, in creation order");
+      const even = await store.list({ filter, userId: "even", limit: 100 });
+      assert.equal(even.jobs.length, 13);
+      assert.ok(even.jobs.every((j) => j.userId === "even"));
+      const byInput = await store.list({ filter: parseFilter(`inputId eq ${shared}`), limit: 100 });
+      assert.deepEqual(byInput.jobs.map((j) => j.id), ids.filter((_, i) => i % 5 === 0));
+      const byType = await store.list({ filter: parseFilter(`iTwinId eq ${itwin} and type eq pointcloudoptimization`), limit: 100 });
+      assert.equal(byType.jobs.length, 5);
+    });
+
+    test("cancel: a queued job ends Cancelled, an active one goes TerminatingOnCancel", async (d) => {
+      const store = new SqlJobStore(d.db);
+      const queued = newJob();
+      await store.create(queued);
+      const shown = await store.requestCancel(queued.id, new Date().toISOString());
+      assert.equal(shown?.state, "TerminatingOnCancel");
+      assert.equal((await store.get(queued.id))?.job.state, "Cancelled");
+      assert.equal((await store.requestCancel(queued.id, new Date().toISOString()))?.state, "Cancelled", "already ended: final state");
+
+      const active = newJob();
+      await store.create(active);
+      let claimed;
+      do claimed = await store.claim("w1", 60_000, 3, new Date());
+      while (claimed && claimed.job.id !== active.id);
+      assert.equal(claimed?.job.id, active.id);
+      assert.equal((await store.requestCancel(active.id, new Date().toISOString()))?.state, "TerminatingOnCancel");
+      assert.equal(await store.heartbeat(active.id, "w1", 60_000, 10, new Date()), "TerminatingOnCancel");
+      assert.equal(await store.finish(active.id, "w1", "Cancelled", 10, new Date()), "Cancelled");
+      const ended = (await store.get(active.id))!.job;
+      assert.equal(ended.state, "Cancelled");
+      assert.ok(ended.executionInfo.endedDateTime);
+    });
+
+    test("claims hand each job to exactly one worker, oldest first", async (d) => {
+      const store = new SqlJobStore(d.db);
+      // Drain what earlier tests left queued.
+      while (await store.claim("drain", 60_000, 3, new Date()));
+      const jobs = [newJob(), newJob(), newJob(), newJob(), newJob(), newJob()];
+      for (const j of jobs) await store.create(j);
+      const results = await Promise.all(jobs.map((_, i) => store.claim(`w${i % 3}`, 60_000, 3, new Date())));
+      const got = results.filter((r) => r !== undefined).map((r) => r!.job.id);
+      assert.equal(new Set(got).size, got.length, "no job claimed twice");
+      // Whatever lost a race is claimed next.
+      for (;;) {
+        const more = await store.claim("late", 60_000, 3, new Date());
+        if (!more) break;
+        got.push(more.job.id);
+      }
+      assert.deepEqual([...got].sort(), jobs.map((j) => j.id).sort());
+      const first = (await store.get(jobs[0].id))!;
+      assert.equal(first.job.state, "Active");
+      assert.ok(first.job.executionInfo.startedDateTime);
+    });
+
+    test("progress is monotone; finish sets end time, units and 100 on success", async (d) => {
+      const store = new SqlJobStore(d.db);
+      while (await store.claim("drain", 60_000, 3, new Date()));
+      const j = newJob();
+      await store.create(j);
+      const c = await store.claim("w", 60_000, 3, new Date());
+      assert.equal(c?.job.id, j.id);
+      await store.heartbeat(j.id, "w", 60_000, 40, new Date());
+      await store.heartbeat(j.id, "w", 60_000, 20, new Date());
+      assert.deepEqual(await store.progress(j.id), { state: "Active", percentage: 40 });
+      assert.equal(await store.heartbeat(j.id, "someone-else", 60_000, 90, new Date()), undefined, "only the holder renews");
+      assert.equal(await store.finish(j.id, "someone-else", "Success", 0, new Date()), undefined, "only the holder finishes");
+      assert.equal(await store.finish(j.id, "w", "Success", 90_000, new Date()), "Success");
+      const done = (await store.get(j.id))!.job;
+      assert.equal(done.executionInfo.processingUnits, 1.5);
+      assert.deepEqual(await store.progress(j.id), { state: "Success", percentage: 100 });
+    });
+
+    test("a failed job goes through TerminatingOnFailure to Failed and keeps its messages", async (d) => {
+      const store = new SqlJobStore(d.db);
+      while (await store.claim("drain", 60_000, 3, new Date()));
+      const j = newJob();
+      await store.create(j);
+      await store.claim("w", 60_000, 3, new Date());
+      await store.addMessages(j.id, "warning", [{ code: "W1", title: "t", message: "m %1", params: ["p"] }]);
+      await store.addMessages(j.id, "error", [{ code: "InputData_Invalid", title: "Invalid input data", message: "bad", params: [] }]);
+      assert.equal(await store.finish(j.id, "w", "Failed", 0, new Date()), "Failed");
+      const m = await store.messages(j.id);
+      assert.deepEqual(m, {
+        errors: [{ code: "InputData_Invalid", title: "Invalid input data", message: "bad", params: [] }],
+        warnings: [{ code: "W1", title: "t", message: "m %1", params: ["p"] }],
+      });
+      assert.equal(await store.messages(randomUUID()), undefined);
+    });
+
+    test("a dead worker's job is claimed again, and failed once its attempts are used up", async (d) => {
+      const store = new SqlJobStore(d.db);
+      while (await store.claim("drain", 60_000, 3, new Date()));
+      const j = newJob();
+      await store.create(j);
+      const t0 = Date.now();
+      assert.equal((await store.claim("w1", 1000, 2, new Date(t0)))?.job.id, j.id);
+      // w1 dies: its lease expires, w2 takes over (attempt 2).
+      const again = await store.claim("w2", 1000, 2, new Date(t0 + 5000));
+      assert.equal(again?.job.id, j.id);
+      assert.equal(again?.attempts, 2);
+      assert.equal(await store.heartbeat(j.id, "w1", 1000, 50, new Date(t0 + 5000)), undefined, "w1 lost the job");
+      // w2 dies too: attempts are used up, the job fails with a message.
+      assert.equal(await store.claim("w3", 1000, 2, new Date(t0 + 10_000)), undefined);
+      const failed = (await store.get(j.id))!.job;
+      assert.equal(failed.state, "Failed");
+      assert.equal((await store.messages(j.id))!.errors[0].code, "WorkerLost");
+    });
+
+    test("iTwins and members", async (d) => {
+      const reg = new SqlITwinRegistry(d.db);
+      const t = await reg.create("Demo");
+      assert.equal((await reg.get(t.id))?.name, "Demo");
+      await reg.addMember(t.id, "Alice@Example.com");
+      await reg.addMember(t.id, "alice@example.com");
+      assert.ok(await reg.isMember(t.id, "ALICE@example.com"));
+      assert.ok(!(await reg.isMember(t.id, "bob@example.com")));
+      assert.deepEqual((await reg.listForMember("alice@example.com")).map((x) => x.id), [t.id]);
+      await reg.removeMember(t.id, "alice@example.com");
+      assert.ok(!(await reg.isMember(t.id, "alice@example.com")));
+    });
+
+    test("reality data records and associations", async (d) => {
+      const store = new SqlRealityDataStore(d.db);
+      const id = randomUUID();
+      const itwin = randomUUID();
+      const now = new Date().toISOString();
+      const rd = await store.create({
+        id,
+        iTwinId: itwin,
+        displayName: "scan",
+        type: "LAS",
+        classification: "Model",
+        authoring: true,
+        ownerId: "user-a",
+        createdDateTime: now,
+        tags: ["a", "b"],
+      });
+      assert.equal(rd.size, 0);
+      assert.deepEqual((await store.get(id))?.tags, ["a", "b"]);
+      const up = await store.update(id, { size: 12, authoring: false, rootDocument: "x.las" }, now);
+      assert.equal(up?.rootDocument, "x.las");
+      const got = await store.get(id);
+      assert.equal(got?.size, 12);
+      assert.equal(got?.authoring, false);
+      assert.deepEqual(await store.iTwins(id), [itwin]);
+      const other = randomUUID();
+      assert.ok(await store.associate(id, other));
+      assert.ok(!(await store.associate(id, other)));
+      assert.equal((await store.iTwins(id)).length, 2);
+      assert.ok(await store.dissociate(id, other));
+      assert.equal((await store.getMany([id, randomUUID()])).length, 1);
+      assert.ok(await store.delete(id));
+      assert.equal(await store.get(id), undefined);
+    });
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Configuration from the environment (and CLI flags, which override). Everything has an embedded
+ * default so `realconv serve` runs with nothing set.
+ */
+import { availableParallelism } from "node:os";
+import { resolve, join } from "node:path";
+
+export interface Config {
+  /** Data folder: database, blobs, signing keys. */
+  home: string;
+  host: string;
+  port: number;
+  /** Base URL clients reach us at (for `_links.next` and container URLs); derived from host/port when unset. */
+  publicUrl: string | undefined;
+  /** `postgres://...` for PostgreSQL; otherwise SQLite in the home folder. */
+  databaseUrl: string | undefined;
+  /** Azure Blob Storage connection string; otherwise local files in the home folder. */
+  azureStorageConnectionString: string | undefined;
+  auth: {
+    /** Verify tokens against this JWKS instead of the local issuer. */
+    jwksUrl: string | undefined;
+    issuer: string;
+    audience: string | undefined;
+  };
+  /** Requests per user per minute. */
+  rateLimitPerMinute: number;
+  /** Worker processes `serve` starts (0: none, for an API-only node). */
+  workers: number;
+  /** How long a worker's claim on a job lasts without a heartbeat. */
+  leaseMs: number;
+  /** Attempts before a job whose worker keeps dying is failed. */
+  maxAttempts: number;
+  logLevel: string;
+}
+
+function int(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got '${value}'`);
+  return n;
+}
+
+export const LOCAL_ISSUER = "realconv-local";
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const home = resolve(overrides.home ?? env.REALCONV_HOME ?? ".realconv");
+  return {
+    home,
+    host: overrides.host ?? env.REALCONV_HOST ?? "127.0.0.1",
+    port: overrides.port ?? int(env.REALCONV_PORT ?? env.PORT, 8080),
+    publicUrl: overrides.publicUrl ?? env.REALCONV_PUBLIC_URL,
+    databaseUrl: overrides.databaseUrl ?? env.REALCONV_DATABASE_URL ?? env.DATABASE_URL,
+    azureStorageConnectionString: overrides.azureStorageConnectionString ?? env.REALCONV_AZURE_STORAGE_CONNECTION_STRING,
+    auth: overrides.auth ?? {
+      jwksUrl: env.REALCONV_AUTH_JWKS_URL,
+      issuer: env.REALCONV_AUTH_ISSUER ?? LOCAL_ISSUER,
+      audience: env.REALCONV_AUTH_AUDIENCE,
+    },
+    rateLimitPerMinute: overrides.rateLimitPerMinute ?? int(env.REALCONV_RATE_LIMIT_PER_MINUTE, 5000),
+    workers: overrides.workers ?? int(env.REALCONV_WORKERS, availableParallelism()),
+    leaseMs: overrides.leaseMs ?? int(env.REALCONV_LEASE_MS, 15_000),
+    maxAttempts: overrides.maxAttempts ?? int(env.REALCONV_MAX_ATTEMPTS, 3),
+    logLevel: overrides.logLevel ?? env.REALCONV_LOG_LEVEL ?? "info",
+  };
+}
+
+export function sqlitePath(config: Config): string {
+  return join(config.home, "realconv.sqlite");
+}
+
+export function blobRoot(config: Config): string {
+  return join(config.home, "blobs");
+}

@@ -1,0 +1,139 @@
+/**
+ * /reality-conversion/jobs: the six operations of the Reality Conversion API v2.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { JobService } from "../../services/job-service.js";
+import { baseUrl } from "../app.js";
+import {
+  ErrorResponse,
+  JobCreationSchema,
+  JobResponse,
+  JobsResponse,
+  ListJobsQuery,
+  MessagesResponse,
+  ProgressResponse,
+} from "../schemas.js";
+
+export interface JobRoutesOptions {
+  jobService: JobService;
+  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  publicUrl?: string;
+}
+
+const errorResponses = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  404: ErrorResponse,
+  422: ErrorResponse,
+  429: ErrorResponse,
+};
+
+const idParam = {
+  type: "object",
+  properties: { id: { type: "string", description: "Job id" } },
+  required: ["id"],
+} as const;
+
+export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
+  const { jobService: service, authenticate } = options;
+  const tags = ["Jobs"];
+
+  app.post(
+    "/reality-conversion/jobs",
+    {
+      preHandler: authenticate,
+      schema: {
+        tags,
+        summary: "Create a job",
+        description: "Creates a conversion job; the service creates its output reality data and queues it.",
+        body: JobCreationSchema,
+        response: { 201: JobResponse, ...errorResponses },
+      },
+      // The body is validated by the domain (exact hosted-style errors), not by ajv.
+      validatorCompiler: () => () => true,
+    },
+    async (request, reply) => {
+      const job = await service.create(request.principal!, request.body);
+      reply.status(201);
+      return { job };
+    },
+  );
+
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    "/reality-conversion/jobs",
+    {
+      preHandler: authenticate,
+      schema: {
+        tags,
+        summary: "Get jobs",
+        description: "Jobs matching `$filter`, oldest first, in pages of `$top` (default 100, max 1000).",
+        querystring: ListJobsQuery,
+        response: { 200: JobsResponse, ...errorResponses },
+      },
+      validatorCompiler: () => () => true,
+    },
+    async (request) => {
+      const q = request.query;
+      const filter = one(q["$filter"]);
+      const result = await service.list(request.principal!, {
+        filter,
+        top: one(q["$top"]),
+        continuationToken: one(q["continuationToken"]),
+      });
+      const body: { jobs: unknown[]; _links?: { next: { href: string } } } = { jobs: result.jobs };
+      if (result.continuationToken) {
+        const params = [
+          `$filter=${encodeURIComponent(filter ?? "")}`,
+          `$top=${result.top}`,
+          `continuationToken=${encodeURIComponent(result.continuationToken)}`,
+        ];
+        body._links = { next: { href: `${baseUrl(request, options.publicUrl)}/reality-conversion/jobs?${params.join("&")}` } };
+      }
+      return body;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/reality-conversion/jobs/:id",
+    { preHandler: authenticate, schema: { tags, summary: "Get a job", params: idParam, response: { 200: JobResponse, ...errorResponses } } },
+    async (request) => ({ job: await service.get(request.principal!, request.params.id) }),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/reality-conversion/jobs/:id",
+    {
+      preHandler: authenticate,
+      schema: {
+        tags,
+        summary: "Cancel a job",
+        description: "Cancels the job: it is returned in state TerminatingOnCancel, or in its final state if it had already ended.",
+        params: idParam,
+        response: { 200: JobResponse, ...errorResponses },
+      },
+    },
+    async (request) => ({ job: await service.cancel(request.principal!, request.params.id) }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/reality-conversion/jobs/:id/progress",
+    {
+      preHandler: authenticate,
+      schema: { tags, summary: "Get job progress", params: idParam, response: { 200: ProgressResponse, ...errorResponses } },
+    },
+    async (request) => ({ progress: await service.progress(request.principal!, request.params.id) }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/reality-conversion/jobs/:id/messages",
+    {
+      preHandler: authenticate,
+      schema: { tags, summary: "Get job messages", params: idParam, response: { 200: MessagesResponse, ...errorResponses } },
+    },
+    async (request) => ({ messages: await service.messages(request.principal!, request.params.id) }),
+  );
+}
+
+/** A repeated query key counts as its first value. */
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

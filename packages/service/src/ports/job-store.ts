@@ -1,0 +1,72 @@
+/**
+ * Persistence of jobs, their inputs, progress and messages, and the queue that hands jobs to workers.
+ * Implemented once over kysely for SQLite and PostgreSQL; one test suite runs against both.
+ */
+import type { JobMessage } from "@realconv/convert";
+import type { Job, JobSpecifications, JobState, JobType } from "../domain/job.js";
+import type { FilterNode } from "../domain/filter/ast.js";
+
+export interface NewJob {
+  id: string;
+  name?: string;
+  type: JobType;
+  iTwinId: string;
+  userId: string;
+  email: string;
+  createdDateTime: string;
+  specifications: JobSpecifications;
+}
+
+/** A job plus what only the service sees. */
+export interface StoredJob {
+  job: Job;
+  email: string;
+  progress: number;
+  attempts: number;
+}
+
+export interface ListJobsQuery {
+  filter: FilterNode;
+  /** Only jobs this user created (when the filter names no iTwin). */
+  userId?: string;
+  /** Keyset cursor: only jobs after this one. */
+  after?: number;
+  limit: number;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Cursor of the last job returned, when more follow. */
+  next?: number;
+}
+
+export interface ClaimedJob {
+  job: Job;
+  attempts: number;
+}
+
+export type FinalOutcome = "Success" | "Failed" | "Cancelled";
+
+export interface JobStore {
+  create(job: NewJob): Promise<Job>;
+  get(id: string): Promise<StoredJob | undefined>;
+  list(query: ListJobsQuery): Promise<JobPage>;
+  /**
+   * Cancels: Queued -> TerminatingOnCancel -> Cancelled at once (no worker holds it); Active ->
+   * TerminatingOnCancel (the worker sees it at its next heartbeat). Returns the job as the caller
+   * should see it (TerminatingOnCancel) or the final state when it had already ended.
+   */
+  requestCancel(id: string, now: string): Promise<Job | undefined>;
+  /**
+   * Hands the oldest runnable job to a worker: a Queued one, or an Active one whose worker's lease
+   * expired (the worker died). Jobs that used up their attempts are failed instead.
+   */
+  claim(workerId: string, leaseMs: number, maxAttempts: number, now: Date): Promise<ClaimedJob | undefined>;
+  /** Extends the lease and records progress (kept monotone). Returns the state, so the worker sees a cancel. */
+  heartbeat(id: string, workerId: string, leaseMs: number, progress: number, now: Date): Promise<JobState | undefined>;
+  addMessages(id: string, kind: "error" | "warning", messages: JobMessage[]): Promise<void>;
+  /** Ends a job the worker holds. Success/Failed from Active; Cancelled from TerminatingOnCancel. */
+  finish(id: string, workerId: string, outcome: FinalOutcome, cpuMs: number, now: Date): Promise<JobState | undefined>;
+  progress(id: string): Promise<{ state: JobState; percentage: number } | undefined>;
+  messages(id: string): Promise<{ errors: JobMessage[]; warnings: JobMessage[] } | undefined>;
+}

@@ -1,0 +1,73 @@
+/**
+ * Reality data records (the metadata; the files live in a container of the BlobStore named by the id).
+ */
+export interface Extent {
+  southWest: { latitude: number; longitude: number };
+  northEast: { latitude: number; longitude: number };
+}
+
+export interface RealityData {
+  id: string;
+  displayName: string;
+  dataset?: string;
+  group?: string;
+  description?: string;
+  attribution?: string;
+  termsOfUse?: string;
+  rootDocument?: string;
+  /** Kilobytes. */
+  size: number;
+  classification: string;
+  type: string;
+  tags?: string[];
+  acquisition?: { startDateTime?: string; endDateTime?: string; acquirer?: string };
+  extent?: Extent;
+  crs?: { id?: string; verticalId?: string };
+  authoring: boolean;
+  dataCenterLocation: string;
+  modifiedDateTime: string;
+  lastAccessedDateTime: string;
+  createdDateTime: string;
+  ownerId: string;
+  /** The iTwin it was created in (not on the wire; associations are). */
+  iTwinId: string;
+}
+
+export type NewRealityData = Omit<RealityData, "size" | "modifiedDateTime" | "lastAccessedDateTime" | "dataCenterLocation"> & {
+  size?: number;
+};
+
+export type RealityDataPatch = Partial<
+  Pick<
+    RealityData,
+    | "displayName"
+    | "dataset"
+    | "group"
+    | "description"
+    | "attribution"
+    | "termsOfUse"
+    | "rootDocument"
+    | "size"
+    | "classification"
+    | "type"
+    | "tags"
+    | "acquisition"
+    | "extent"
+    | "crs"
+    | "authoring"
+    | "ownerId"
+  >
+>;
+
+export interface RealityDataStore {
+  create(data: NewRealityData): Promise<RealityData>;
+  get(id: string): Promise<RealityData | undefined>;
+  /** Several at once (job creation checks all inputs). */
+  getMany(ids: string[]): Promise<RealityData[]>;
+  update(id: string, patch: RealityDataPatch, now: string): Promise<RealityData | undefined>;
+  delete(id: string): Promise<boolean>;
+  /** iTwins the reality data is associated with (its own first). */
+  iTwins(id: string): Promise<string[]>;
+  associate(id: string, iTwinId: string): Promise<boolean>;
+  dissociate(id: string, iTwinId: string): Promise<boolean>;
+}

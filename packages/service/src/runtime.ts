@@ -1,0 +1,42 @@
+/**
+ * The composition root: builds the adapters the configuration asks for (SQLite or PostgreSQL, local
+ * files or Azure Blob) behind their ports. The API process and each worker process open one each.
+ */
+import type { Config } from "./config.js";
+import { blobRoot, sqlitePath } from "./config.js";
+import { connect, type Db } from "./adapters/db/connect.js";
+import { SqlJobStore } from "./adapters/db/job-store.js";
+import { SqlITwinRegistry } from "./adapters/db/itwin-registry.js";
+import { SqlRealityDataStore } from "./adapters/db/reality-data-store.js";
+import { LocalBlobStore } from "./adapters/blob/local-blob-store.js";
+import { AzureBlobStore } from "./adapters/blob/azure-blob-store.js";
+import type { BlobStore } from "./ports/blob-store.js";
+import type { JobStore } from "./ports/job-store.js";
+import type { ITwinRegistry } from "./ports/itwins.js";
+import type { RealityDataStore } from "./ports/reality-data.js";
+
+export interface Runtime {
+  config: Config;
+  db: Db;
+  blobs: BlobStore;
+  jobs: JobStore;
+  itwins: ITwinRegistry;
+  realityData: RealityDataStore;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, options: { poolSize?: number } = {}): Promise<Runtime> {
+  const db = await connect({ url: config.databaseUrl ?? sqlitePath(config), poolSize: options.poolSize });
+  const blobs: BlobStore = config.azureStorageConnectionString
+    ? new AzureBlobStore(config.azureStorageConnectionString)
+    : new LocalBlobStore(blobRoot(config));
+  return {
+    config,
+    db,
+    blobs,
+    jobs: new SqlJobStore(db.db),
+    itwins: new SqlITwinRegistry(db.db),
+    realityData: new SqlRealityDataStore(db.db),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * The Reality Conversion use cases: create, list, read, cancel jobs. Knows the ports, not HTTP or SQL.
+ * Access rule: a caller sees a job they created, or any job of an iTwin they are a member of.
+ */
+import { randomUUID } from "node:crypto";
+import { findRunner } from "@realconv/convert";
+import type { JobMessage } from "@realconv/convert";
+import { errors, ApiError } from "../domain/errors.js";
+import { type Job, type JobProgress } from "../domain/job.js";
+import { parseFilter, FilterSyntaxError, iTwinScope } from "../domain/filter/index.js";
+import { parseJobCreation, checkInputTypes, outputRealityDataType } from "../domain/specifications.js";
+import type { Principal } from "../ports/auth.js";
+import type { ITwinRegistry } from "../ports/itwins.js";
+import type { JobStore } from "../ports/job-store.js";
+import type { RealityDataStore } from "../ports/reality-data.js";
+import type { BlobStore } from "../ports/blob-store.js";
+
+export const DEFAULT_TOP = 100;
+export const MAX_TOP = 1000;
+
+export interface ListJobsParams {
+  filter: string | undefined;
+  top: string | undefined;
+  continuationToken: string | undefined;
+}
+
+export interface ListJobsResult {
+  jobs: Job[];
+  /** Token for the next page, when there is one. */
+  continuationToken?: string;
+  top: number;
+}
+
+/** Keyset cursor, opaque to clients: base64url of "v1:<seq>". */
+export function encodeToken(seq: number): string {
+  return Buffer.from(`v1:${seq}`).toString("base64url");
+}
+
+export function decodeToken(token: string): number {
+  const m = /^v1:(\d{1,15})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+  if (!m) throw errors.invalidContinuationToken();
+  return Number(m[1]);
+}
+
+export function parseTop(top: string | undefined): number {
+  if (top === undefined) return DEFAULT_TOP;
+  if (!/^\d{1,7}$/.test(top.trim())) throw errors.invalidTop();
+  const n = Number(top.trim());
+  if (n < 1 || n > MAX_TOP) throw errors.invalidTop();
+  return n;
+}
+
+export interface JobServiceDeps {
+  jobs: JobStore;
+  itwins: ITwinRegistry;
+  realityData: RealityDataStore;
+  blobs: BlobStore;
+  /** Wakes idle workers after a job is queued (optional: they also poll). */
+  notify?: () => void;
+}
+
+export class JobService {
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  async create(principal: Principal, body: unknown): Promise<Job> {
+    const creation = parseJobCreation(body);
+    if (!(await this.deps.itwins.isMember(creation.iTwinId, principal.email))) throw errors.iTwinNotFound();
+
+    const runner = findRunner(creation.type, creation.outputFormat);
+    if (!runner) {
+      const what = creation.outputFormat ? `${creation.type} to ${creation.outputFormat}` : creation.type;
+      throw errors.unprocessable("conversion", [
+        {
+          code: "UnsupportedFormat",
+          message: `${what} is not supported by this server yet.`,
+          target: creation.outputFormat ? "specifications.options.outputFormat" : "type",
+        },
+      ]);
+    }
+
+    // Every input must exist and belong to an iTwin the caller is a member of.
+    const found = await this.deps.realityData.getMany(creation.inputIds);
+    const byId = new Map(found.map((rd) => [rd.id, rd]));
+    const typesById = new Map<string, string>();
+    for (const [key, value] of Object.entries(creation.inputs)) {
+      for (const id of Array.isArray(value) ? value : [value]) {
+        const rd = byId.get(id);
+        const visible = rd && (await this.canUseRealityData(principal, rd.id));
+        if (!rd || !visible) {
+          throw errors.unprocessable("conversion", [
+            { code: "InvalidInput", message: `Reality data '${id}' was not found or is not accessible.`, target: `specifications.inputs.${key}` },
+          ]);
+        }
+        typesById.set(id, rd.type);
+      }
+    }
+    checkInputTypes(creation, typesById);
+
+    const now = new Date().toISOString();
+    const out = outputRealityDataType(creation.type, creation.outputFormat);
+    const outputId = randomUUID();
+    await this.deps.blobs.createContainer(outputId);
+    await this.deps.realityData.create({
+      id: outputId,
+      iTwinId: creation.iTwinId,
+      displayName: `${creation.name ?? creation.type} output`,
+      type: out.type,
+      classification: creation.type === "TileMapOptimization" ? "Imagery" : "Model",
+      rootDocument: out.rootDocument,
+      authoring: true,
+      ownerId: principal.userId,
+      createdDateTime: now,
+      description: `Output of Reality Conversion job ${creation.type}`,
+    });
+
+    const options = creation.options;
+    const job = await this.deps.jobs.create({
+      id: randomUUID(),
+      name: creation.name,
+      type: creation.type,
+      iTwinId: creation.iTwinId,
+      userId: principal.userId,
+      email: principal.email,
+      createdDateTime: now,
+      specifications: { inputs: creation.inputs, output: outputId, ...(Object.keys(options).length > 0 ? { options } : {}) },
+    });
+    this.deps.notify?.();
+    return job;
+  }
+
+  private async canUseRealityData(principal: Principal, id: string): Promise<boolean> {
+    for (const itwin of await this.deps.realityData.iTwins(id)) {
+      if (await this.deps.itwins.isMember(itwin, principal.email)) return true;
+    }
+    return false;
+  }
+
+  async list(principal: Principal, params: ListJobsParams): Promise<ListJobsResult> {
+    const top = parseTop(params.top);
+    if (params.filter === undefined || params.filter.trim() === "") throw errors.invalidFilter("the $filter parameter is required");
+    let ast;
+    try {
+      ast = parseFilter(params.filter);
+    } catch (e) {
+      if (e instanceof FilterSyntaxError) throw errors.invalidFilter(e.message);
+      throw e;
+    }
+    const after = params.continuationToken !== undefined ? decodeToken(params.continuationToken) : undefined;
+    const scope = iTwinScope(ast);
+    if (scope.kind === "itwins") {
+      for (const id of scope.ids) {
+        if (!(await this.deps.itwins.isMember(id, principal.email))) throw errors.iTwinNotFound();
+      }
+    }
+    const page = await this.deps.jobs.list({
+      filter: ast,
+      userId: scope.kind === "none" ? principal.userId : undefined,
+      after,
+      limit: top,
+    });
+    return { jobs: page.jobs, top, continuationToken: page.next !== undefined ? encodeToken(page.next) : undefined };
+  }
+
+  /** A job the caller may see, or 404 JobNotFound (never 403: no hint that it exists). */
+  async get(principal: Principal, id: string): Promise<Job> {
+    if (!isGuid(id)) throw errors.jobNotFound();
+    const stored = await this.deps.jobs.get(id.toLowerCase());
+    if (!stored) throw errors.jobNotFound();
+    const job = stored.job;
+    if (job.userId !== principal.userId && !(await this.deps.itwins.isMember(job.iTwinId, principal.email))) throw errors.jobNotFound();
+    return job;
+  }
+
+  async cancel(principal: Principal, id: string): Promise<Job> {
+    const job = await this.get(principal, id);
+    const after = await this.deps.jobs.requestCancel(job.id, new Date().toISOString());
+    if (!after) throw errors.jobNotFound();
+    return after;
+  }
+
+  async progress(principal: Principal, id: string): Promise<JobProgress> {
+    const job = await this.get(principal, id);
+    const p = await this.deps.jobs.progress(job.id);
+    if (!p) throw errors.jobNotFound();
+    return p;
+  }
+
+  async messages(principal: Principal, id: string): Promise<{ errors: JobMessage[]; warnings: JobMessage[] }> {
+    const job = await this.get(principal, id);
+    const m = await this.deps.jobs.messages(job.id);
+    if (!m) throw errors.jobNotFound();
+    return m;
+  }
+}
+
+export function isGuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+export { ApiError };
