@@ -31,6 +31,8 @@ export interface Config {
   /** Attempts before a job whose worker keeps dying is failed. */
   maxAttempts: number;
   logLevel: string;
+  /** Secret that signs embedded container SAS URLs; every API instance must share it (default: made in the home folder). */
+  sasSecret: string | undefined;
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -61,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     leaseMs: overrides.leaseMs ?? int(env.REALCONV_LEASE_MS, 15_000),
     maxAttempts: overrides.maxAttempts ?? int(env.REALCONV_MAX_ATTEMPTS, 3),
     logLevel: overrides.logLevel ?? env.REALCONV_LOG_LEVEL ?? "info",
+    sasSecret: overrides.sasSecret ?? env.REALCONV_SAS_SECRET,
   };
 }
 

@@ -11,6 +11,12 @@ import { loadOrCreateKeys } from "./adapters/auth/local-issuer.js";
 import { JwtAuthenticator, localKeySet, remoteKeySet } from "./adapters/auth/jwt-authenticator.js";
 import { JobService } from "./services/job-service.js";
 import { buildApp } from "./http/app.js";
+import { realityDataRoutes } from "./http/routes/reality-data.js";
+import { RealityDataService } from "./services/reality-data-service.js";
+import { azureBlobEndpoint } from "./adapters/blob/azure-endpoint.js";
+import { LocalContainerAccess, sasVerifier } from "./adapters/blob/sas.js";
+import { loadOrCreateSecret } from "./adapters/auth/secrets.js";
+import type { ContainerAccess } from "./ports/blob-store.js";
 
 export interface Server {
   app: FastifyInstance;
@@ -36,6 +42,16 @@ export async function createServer(config: Config, logger: Logger, options: { no
     blobs: runtime.blobs,
     notify: options.notify,
   });
+  const realityDataService = new RealityDataService({ realityData: runtime.realityData, itwins: runtime.itwins, blobs: runtime.blobs });
+  // Embedded storage: realconv serves the containers itself, signing SAS with its own secret.
+  // Azure storage: container URLs are Azure's own SAS URLs, and clients talk to Azure directly.
+  const sasSecret = config.sasSecret ?? loadOrCreateSecret(config.home, "sas-secret");
+  const azureAccess = runtime.blobs as unknown as Partial<ContainerAccess>;
+  const containerAccess = (base: string): ContainerAccess =>
+    config.azureStorageConnectionString && typeof azureAccess.containerUrl === "function"
+      ? (azureAccess as ContainerAccess)
+      : new LocalContainerAccess(base, sasSecret);
+  const sizeRefresh = new Map<string, NodeJS.Timeout>();
   const app = await buildApp({
     jobService,
     authenticator,
@@ -45,6 +61,37 @@ export async function createServer(config: Config, logger: Logger, options: { no
     healthCheck: async () => {
       await sql`select 1`.execute(runtime.db.db);
     },
+    plugins: [
+      async (app) => {
+        await app.register(realityDataRoutes, {
+          service: realityDataService,
+          authenticate: app.authenticate,
+          containerAccess,
+          publicUrl: config.publicUrl,
+        });
+        if (config.azureStorageConnectionString) return;
+        await app.register(
+          async (scope) => {
+            // Keep reality data sizes current: recount a container shortly after writes to it settle.
+            scope.addHook("onResponse", async (request, reply) => {
+              if (request.method === "GET" || request.method === "HEAD" || reply.statusCode >= 300) return;
+              const container = decodeURIComponent(request.url.slice("/blobs/".length).split(/[/?]/)[0] ?? "");
+              if (!container) return;
+              clearTimeout(sizeRefresh.get(container));
+              sizeRefresh.set(
+                container,
+                setTimeout(() => {
+                  sizeRefresh.delete(container);
+                  realityDataService.refreshSize(container).catch((e) => logger.warn({ err: e, container }, "size refresh failed"));
+                }, 500).unref(),
+              );
+            });
+            await scope.register(azureBlobEndpoint, { store: runtime.blobs, verify: sasVerifier(sasSecret) });
+          },
+          { prefix: "/blobs" },
+        );
+      },
+    ],
   });
   return {
     app,
@@ -52,6 +99,7 @@ export async function createServer(config: Config, logger: Logger, options: { no
     jobService,
     createdKeys: created,
     async close() {
+      for (const t of sizeRefresh.values()) clearTimeout(t);
       await app.close();
       await runtime.close();
     },

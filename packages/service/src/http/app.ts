@@ -18,6 +18,10 @@ declare module "fastify" {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyInstance {
+    /** preHandler: bearer-token authentication and the per-user rate limit. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
 }
 
 export interface AppDeps {
@@ -83,6 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log = request.log.child({ userId: principal.userId });
     void reply;
   };
+
+  app.decorate("authenticate", authenticate);
 
   app.setErrorHandler((error: unknown, request, reply) => {
     const apiError = toApiError(error, request);

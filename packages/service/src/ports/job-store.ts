@@ -30,14 +30,20 @@ export interface ListJobsQuery {
   /** Only jobs this user created (when the filter names no iTwin). */
   userId?: string;
   /** Keyset cursor: only jobs after this one. */
-  after?: number;
+  after?: JobCursor;
   limit: number;
+}
+
+/** Position in the listing order (creation time, then insertion order). */
+export interface JobCursor {
+  createdAt: string;
+  seq: number;
 }
 
 export interface JobPage {
   jobs: Job[];
   /** Cursor of the last job returned, when more follow. */
-  next?: number;
+  next?: JobCursor;
 }
 
 export interface ClaimedJob {

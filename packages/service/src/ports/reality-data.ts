@@ -59,7 +59,28 @@ export type RealityDataPatch = Partial<
   >
 >;
 
+export interface RealityDataQuery {
+  /** Only reality data associated with one of these iTwins. */
+  iTwinIds: string[];
+  types?: string[];
+  /** Case-insensitive substring of displayName or description. */
+  search?: string;
+  ownerId?: string;
+  tag?: string;
+  /** Intersects [west, south, east, north] in degrees. */
+  extent?: [number, number, number, number];
+  createdDateTime?: [string | undefined, string | undefined];
+  modifiedDateTime?: [string | undefined, string | undefined];
+  lastAccessedDateTime?: [string | undefined, string | undefined];
+  acquisitionDateTime?: [string | undefined, string | undefined];
+  orderBy: { field: "displayName" | "createdDateTime" | "modifiedDateTime" | "lastAccessedDateTime" | "size" | "type" | "id"; descending: boolean };
+  skip: number;
+  top: number;
+}
+
 export interface RealityDataStore {
+  /** A page of reality data matching the query, and whether more follow. */
+  list(query: RealityDataQuery): Promise<{ items: RealityData[]; more: boolean }>;
   create(data: NewRealityData): Promise<RealityData>;
   get(id: string): Promise<RealityData | undefined>;
   /** Several at once (job creation checks all inputs). */

@@ -11,7 +11,7 @@ import { parseFilter, FilterSyntaxError, iTwinScope } from "../domain/filter/ind
 import { parseJobCreation, checkInputTypes, outputRealityDataType } from "../domain/specifications.js";
 import type { Principal } from "../ports/auth.js";
 import type { ITwinRegistry } from "../ports/itwins.js";
-import type { JobStore } from "../ports/job-store.js";
+import type { JobCursor, JobStore } from "../ports/job-store.js";
 import type { RealityDataStore } from "../ports/reality-data.js";
 import type { BlobStore } from "../ports/blob-store.js";
 
@@ -31,15 +31,15 @@ export interface ListJobsResult {
   top: number;
 }
 
-/** Keyset cursor, opaque to clients: base64url of "v1:<seq>". */
-export function encodeToken(seq: number): string {
-  return Buffer.from(`v1:${seq}`).toString("base64url");
+/** Keyset cursor, opaque to clients: base64url of "v1:<seq>:<createdAt>". */
+export function encodeToken(cursor: JobCursor): string {
+  return Buffer.from(`v1:${cursor.seq}:${cursor.createdAt}`).toString("base64url");
 }
 
-export function decodeToken(token: string): number {
-  const m = /^v1:(\d{1,15})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+export function decodeToken(token: string): JobCursor {
+  const m = /^v1:(\d{1,15}):(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/.exec(Buffer.from(token, "base64url").toString("utf8"));
   if (!m) throw errors.invalidContinuationToken();
-  return Number(m[1]);
+  return { seq: Number(m[1]), createdAt: m[2] };
 }
 
 export function parseTop(top: string | undefined): number {

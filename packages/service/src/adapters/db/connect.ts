@@ -30,6 +30,29 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
+/**
+ * Reuses prepared statements by SQL text. kysely prepares on every query, and preparing costs more
+ * than running a typical indexed query; better-sqlite3 statements are safe to reuse (all calls are
+ * synchronous). Schema changes invalidate them, so DDL is never cached.
+ */
+function cacheStatements(database: SQLite.Database, max = 500): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, SQLite.Statement>();
+  database.prepare = ((source: string) => {
+    if (!/^\s*(select|insert|update|delete|with)\b/i.test(source)) {
+      cache.clear();
+      return prepare(source);
+    }
+    let stmt = cache.get(source);
+    if (stmt === undefined) {
+      stmt = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  }) as typeof database.prepare;
+}
+
 export async function connect(options: ConnectOptions): Promise<Db> {
   if (isPostgresUrl(options.url)) {
     const pool = new pg.Pool({
@@ -58,6 +81,7 @@ export async function connect(options: ConnectOptions): Promise<Db> {
   database.pragma("synchronous = NORMAL");
   database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
+  cacheStatements(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   await migrate(db, "sqlite");
   return { db, dialect: "sqlite", close: () => db.destroy() };

@@ -17,7 +17,23 @@ import type { ClaimedJob, FinalOutcome, JobPage, JobStore, ListJobsQuery, NewJob
 import type { Database, JobsTable } from "./schema.js";
 import { compileFilter } from "./filter-sql.js";
 
-type JobRow = Selectable<JobsTable>;
+/** The columns a Job on the wire needs (listings read only these). */
+const WIRE_COLUMNS = [
+  "seq",
+  "id",
+  "name",
+  "type",
+  "state",
+  "itwin_id",
+  "user_id",
+  "created_at",
+  "started_at",
+  "ended_at",
+  "processing_units",
+  "specifications",
+] as const;
+
+type JobRow = Pick<Selectable<JobsTable>, (typeof WIRE_COLUMNS)[number]>;
 
 const WORKER_LOST: JobMessage = {
   code: "WorkerLost",
@@ -89,13 +105,23 @@ export class SqlJobStore implements JobStore {
   }
 
   async list(query: ListJobsQuery): Promise<JobPage> {
-    let q = this.db.selectFrom("jobs").selectAll().where((eb) => compileFilter(eb, query.filter));
+    let q = this.db
+      .selectFrom("jobs")
+      .select(WIRE_COLUMNS)
+      .where((eb) => compileFilter(eb, query.filter));
     if (query.userId !== undefined) q = q.where("user_id", "=", query.userId);
-    if (query.after !== undefined) q = q.where("seq", ">", query.after);
-    const rows = await q.orderBy("seq", "asc").limit(query.limit + 1).execute();
+    const after = query.after;
+    if (after !== undefined) {
+      // Keyset: stable under concurrent inserts, and an index range rather than an offset scan.
+      q = q.where((eb) =>
+        eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("seq", ">", after.seq)])]),
+      );
+    }
+    const rows = await q.orderBy("created_at", "asc").orderBy("seq", "asc").limit(query.limit + 1).execute();
     const more = rows.length > query.limit;
     const page = more ? rows.slice(0, query.limit) : rows;
-    return { jobs: page.map(rowToJob), next: more ? Number(page[page.length - 1].seq) : undefined };
+    const last = page[page.length - 1];
+    return { jobs: page.map(rowToJob), next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
   }
 
   async requestCancel(id: string, now: string): Promise<Job | undefined> {

@@ -34,9 +34,15 @@ const steps: Step[] = [
       .addColumn("lease_expires_at", "text")
       .addColumn("cpu_ms", "double precision", (c: any) => c.notNull().defaultTo(0))
       .execute();
-    await db.schema.createIndex("jobs_user_seq").on("jobs").columns(["user_id", "seq"]).execute();
-    await db.schema.createIndex("jobs_itwin_seq").on("jobs").columns(["itwin_id", "seq"]).execute();
+    // Listings page in (created_at, seq) order; these serve the common $filter shapes (the caller's
+    // own jobs or an iTwin's, optionally by state, optionally from a date) as one index range.
+    await db.schema.createIndex("jobs_user_created").on("jobs").columns(["user_id", "created_at", "seq"]).execute();
+    await db.schema.createIndex("jobs_itwin_created").on("jobs").columns(["itwin_id", "created_at", "seq"]).execute();
+    await db.schema.createIndex("jobs_user_state_created").on("jobs").columns(["user_id", "state", "created_at", "seq"]).execute();
+    await db.schema.createIndex("jobs_itwin_state_created").on("jobs").columns(["itwin_id", "state", "created_at", "seq"]).execute();
     await db.schema.createIndex("jobs_state_seq").on("jobs").columns(["state", "seq"]).execute();
+    await db.schema.createIndex("jobs_created").on("jobs").columns(["created_at", "seq"]).execute();
+    await db.schema.createIndex("jobs_name").on("jobs").column("name").execute();
     await db.schema.createIndex("jobs_output").on("jobs").column("output_id").execute();
 
     await db.schema
@@ -96,6 +102,21 @@ const steps: Step[] = [
       .execute();
     await db.schema.createIndex("reality_data_itwins_itwin").on("reality_data_itwins").columns(["itwin_id", "reality_data_id"]).execute();
   },
+  // Reality Management listing filters: columns for extent and acquisition dates, and a tags table.
+  async (db) => {
+    for (const col of ["extent_south", "extent_west", "extent_north", "extent_east"]) {
+      await db.schema.alterTable("reality_data").addColumn(col, "double precision").execute();
+    }
+    await db.schema.alterTable("reality_data").addColumn("acquisition_start", "text").execute();
+    await db.schema.alterTable("reality_data").addColumn("acquisition_end", "text").execute();
+    await db.schema
+      .createTable("reality_data_tags")
+      .addColumn("reality_data_id", "text", (c) => c.notNull())
+      .addColumn("tag", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("reality_data_tags_pk", ["reality_data_id", "tag"])
+      .execute();
+    await db.schema.createIndex("reality_data_tags_tag").on("reality_data_tags").columns(["tag", "reality_data_id"]).execute();
+  },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
@@ -121,6 +142,8 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
           await trx.insertInto("realconv_migrations").values({ version, applied_at: new Date().toISOString() }).execute();
         });
       }
+      // Keep the planner's statistics fresh so listings pick the right index.
+      if (dialect === "sqlite") await sql`pragma optimize=0x10002`.execute(raw);
     } finally {
       if (dialect === "postgres") await sql`select pg_advisory_unlock(7340001)`.execute(raw);
     }

@@ -79,6 +79,18 @@ export interface RealityDataTable {
   last_accessed_at: string;
   /** JSON of the remaining documented fields (description, dataset, group, tags, extent, crs, ...). */
   details: string;
+  /** Extent and acquisition copied out of `details` so listings can filter on them in SQL. */
+  extent_south: number | null;
+  extent_west: number | null;
+  extent_north: number | null;
+  extent_east: number | null;
+  acquisition_start: string | null;
+  acquisition_end: string | null;
+}
+
+export interface RealityDataTagsTable {
+  reality_data_id: string;
+  tag: string;
 }
 
 export interface RealityDataITwinsTable {
@@ -94,4 +106,5 @@ export interface Database {
   itwin_members: ITwinMembersTable;
   reality_data: RealityDataTable;
   reality_data_itwins: RealityDataITwinsTable;
+  reality_data_tags: RealityDataTagsTable;
 }

@@ -10,7 +10,7 @@ import { SqlJobStore } from "./job-store.js";
 import { SqlITwinRegistry } from "./itwin-registry.js";
 import { SqlRealityDataStore } from "./reality-data-store.js";
 import { parseFilter } from "../../domain/filter/index.js";
-import type { NewJob } from "../../ports/job-store.js";
+import type { JobCursor, NewJob } from "../../ports/job-store.js";
 
 export interface SuiteTarget {
   /** Opens a fresh, empty, migrated database; or returns a reason to skip. */
@@ -86,7 +86,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       }
       const filter = parseFilter(`iTwinId eq ${itwin}`);
       const seen: string[] = [];
-      let after: number | undefined;
+      let after: JobCursor | undefined;
       for (;;) {
         const page = await store.list({ filter, after, limit: 10 });
         seen.push(...page.jobs.map((j) => j.id));

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// List-jobs throughput: 100 000 jobs in the store (SQLite by default, PostgreSQL with --pg), the API
+// server in its own process (no workers), autocannon driving it over loopback.
+//   node bench/api.mjs [--jobs 100000] [--duration 15] [--connections 50] [--pg] [--top 100]
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { loadConfig } from "../packages/service/dist/config.js";
+import { openRuntime } from "../packages/service/dist/runtime.js";
+import { issueToken, loadOrCreateKeys, userIdForEmail } from "../packages/service/dist/adapters/auth/local-issuer.js";
+
+const { values: args } = parseArgs({
+  options: {
+    jobs: { type: "string", default: "100000" },
+    duration: { type: "string", default: "15" },
+    connections: { type: "string", default: "50" },
+    top: { type: "string", default: "100" },
+    pg: { type: "boolean", default: false },
+  },
+});
+const JOBS = Number(args.jobs);
+const home = mkdtempSync(join(tmpdir(), "realconv-bench-api-"));
+const pgUrl = "postgres://postgres@127.0.0.1:5432/test";
+const schema = `bench_${randomUUID().slice(0, 8)}`;
+const databaseUrl = args.pg ? `${pgUrl}?options=-c%20search_path%3D${schema}` : undefined;
+
+const config = loadConfig({ ...process.env }, { home, databaseUrl, workers: 0 });
+if (args.pg) {
+  const pg = (await import("pg")).default;
+  const c = new pg.Client({ connectionString: pgUrl });
+  await c.connect();
+  await c.query(`create schema ${schema}`);
+  await c.end();
+}
+const rt = await openRuntime(config);
+const alice = "alice@example.com";
+const itwin = await rt.itwins.create("Bench");
+await rt.itwins.addMember(itwin.id, alice);
+const other = await rt.itwins.create("Other");
+
+// Seed: 100 000 jobs over two iTwins, several users and all states, in multi-row inserts.
+console.error(`seeding ${JOBS} jobs...`);
+const t0 = Date.now();
+const states = ["Success", "Failed", "Cancelled", "Queued", "Active"];
+const base = Date.parse("2026-01-01T00:00:00Z");
+const BATCH = 500;
+for (let i = 0; i < JOBS; i += BATCH) {
+  const rows = [];
+  const inputs = [];
+  for (let k = i; k < Math.min(JOBS, i + BATCH); k++) {
+    const id = randomUUID();
+    const input = randomUUID();
+    const output = randomUUID();
+    const email = k % 4 === 0 ? alice : `user${k % 17}@example.com`;
+    rows.push({
+      id,
+      name: `Job ${k}`,
+      type: k % 3 === 0 ? "PointCloudOptimization" : "PointCloudConversion",
+      state: states[k % states.length],
+      itwin_id: k % 2 === 0 ? itwin.id : other.id,
+      user_id: userIdForEmail(email),
+      email,
+      created_at: new Date(base + k * 1000).toISOString(),
+      started_at: new Date(base + k * 1000 + 5000).toISOString(),
+      ended_at: k % 5 < 3 ? new Date(base + k * 1000 + 60_000).toISOString() : null,
+      processing_units: k % 5 < 3 ? 0.25 : null,
+      specifications: JSON.stringify({ inputs: { pointCloud: input }, output, options: { outputFormat: "LAS" } }),
+      output_id: output,
+      progress: k % 5 === 0 ? 100 : 0,
+      attempts: 1,
+      lease_owner: null,
+      lease_expires_at: null,
+      cpu_ms: 15000,
+    });
+    inputs.push({ job_id: id, reality_data_id: input, input_key: "pointCloud", position: 0 });
+  }
+  await rt.db.db.insertInto("jobs").values(rows).execute();
+  await rt.db.db.insertInto("job_inputs").values(inputs).execute();
+}
+console.error(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+await rt.close();
+
+const { keys } = await loadOrCreateKeys(home);
+const token = await issueToken(keys, { email: alice, expiresIn: 3600 });
+
+// The server, as `realconv serve` runs it, in its own process.
+const server = spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROF] : []), "packages/service/bin/realconv.js", "serve", "--port", "0", "--workers", "0", "--home", home], {
+  env: { ...process.env, REALCONV_LOG_LEVEL: "warn", REALCONV_RATE_LIMIT_PER_MINUTE: "0", ...(databaseUrl ? { REALCONV_DATABASE_URL: databaseUrl } : {}) },
+  stdio: ["ignore", "ignore", "pipe"],
+});
+const url = await new Promise((resolve, reject) => {
+  let buf = "";
+  server.stderr.on("data", (d) => {
+    buf += d;
+    const m = /listening on (http:\/\/\S+)/.exec(buf);
+    if (m) resolve(m[1]);
+  });
+  server.on("exit", (code) => reject(new Error(`server exited ${code}: ${buf}`)));
+});
+
+const top = args.top;
+const scenarios = [
+  { name: "iTwin jobs, first page", path: `/reality-conversion/jobs?$filter=${encodeURIComponent(`iTwinId eq ${itwin.id}`)}&$top=${top}` },
+  {
+    name: "filtered (iTwin + state + date)",
+    path: `/reality-conversion/jobs?$filter=${encodeURIComponent(`iTwinId eq ${itwin.id} and state eq Success and createdDateTime gt 2026-01-01T12:00:00Z`)}&$top=${top}`,
+  },
+  { name: "own jobs by state (no iTwin)", path: `/reality-conversion/jobs?$filter=${encodeURIComponent("state in ('Failed', 'Cancelled')")}&$top=${top}` },
+  { name: "one job by id (GET /jobs/{id} 404 path excluded)", path: `/reality-conversion/jobs?$filter=${encodeURIComponent(`iTwinId eq ${itwin.id} and name eq 'Job 99998'`)}&$top=${top}` },
+];
+
+const results = [];
+for (const s of scenarios) {
+  // Check the answer before measuring it.
+  const check = await fetch(url + s.path, { headers: { authorization: `Bearer ${token}` } });
+  const body = await check.json();
+  if (check.status !== 200) throw new Error(`${s.name}: ${check.status} ${JSON.stringify(body)}`);
+  const r = await autocannon({
+    url: url + s.path,
+    connections: Number(args.connections),
+    duration: Number(args.duration),
+    headers: { authorization: `Bearer ${token}`, accept: "application/vnd.bentley.itwin-platform.v2+json" },
+  });
+  results.push({
+    scenario: s.name,
+    jobsPerPage: body.jobs.length,
+    "req/s": Math.round(r.requests.average),
+    "p50 ms": r.latency.p50,
+    "p99 ms": r.latency.p99,
+    errors: r.errors + r.non2xx,
+  });
+}
+server.kill("SIGTERM");
+console.table(results);
+console.log(JSON.stringify({ store: args.pg ? "PostgreSQL" : "SQLite", jobs: JOBS, connections: Number(args.connections), duration: Number(args.duration), results }, null, 2));
+if (args.pg) {
+  const pg = (await import("pg")).default;
+  const c = new pg.Client({ connectionString: pgUrl });
+  await c.connect();
+  await c.query(`drop schema ${schema} cascade`);
+  await c.end();
+}
+rmSync(home, { recursive: true, force: true });

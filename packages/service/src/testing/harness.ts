@@ -1,0 +1,123 @@
+/**
+ * Test-only: a real realconv server on a loopback port (port 0), on a fresh home folder, with real
+ * worker processes when asked. Tests talk to it over HTTP like any client.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
+import { loadConfig, type Config } from "../config.js";
+import { createLogger } from "../logger.js";
+import { createServer, type Server } from "../server.js";
+import { WorkerSupervisor } from "../worker/supervisor.js";
+import { issueToken, loadOrCreateKeys } from "../adapters/auth/local-issuer.js";
+
+export const CLI_PATH = resolve(fileURLToPath(import.meta.url), "../../../bin/realconv.js");
+
+export interface TestServer {
+  url: string;
+  config: Config;
+  server: Server;
+  token(email: string, options?: { scope?: string; expiresIn?: number }): Promise<string>;
+  createITwin(name: string, members: string[]): Promise<string>;
+  /** Creates a reality data in an iTwin and puts local files in its container. */
+  createRealityData(iTwinId: string, type: string, files: string[], ownerEmail?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  workers?: number;
+  rateLimitPerMinute?: number;
+  databaseUrl?: string;
+  leaseMs?: number;
+  home?: string;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const home = options.home ?? mkdtempSync(join(tmpdir(), "realconv-test-"));
+  const config = loadConfig(
+    { ...process.env, REALCONV_AUTH_JWKS_URL: "", REALCONV_DATABASE_URL: "", DATABASE_URL: "" },
+    {
+      home,
+      port: 0,
+      host: "127.0.0.1",
+      workers: options.workers ?? 0,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      leaseMs: options.leaseMs ?? 3000,
+      logLevel: process.env.REALCONV_TEST_LOG_LEVEL ?? "silent",
+      auth: { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { databaseUrl: undefined }),
+    },
+  );
+  const logger = createLogger(config.logLevel);
+  let supervisor: WorkerSupervisor | undefined;
+  const server = await createServer(config, logger, { notify: () => supervisor?.notify() });
+  await server.app.listen({ port: 0, host: "127.0.0.1" });
+  const address = server.app.server.address();
+  const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  if ((options.workers ?? 0) > 0) {
+    supervisor = new WorkerSupervisor(CLI_PATH, config, logger);
+    supervisor.start(options.workers!);
+  }
+  const { keys } = await loadOrCreateKeys(home);
+  const rt = server.runtime;
+  return {
+    url,
+    config,
+    server,
+    token: (email, o = {}) => issueToken(keys, { email, ...o }),
+    async createITwin(name, members) {
+      const t = await rt.itwins.create(name);
+      for (const m of members) await rt.itwins.addMember(t.id, m);
+      return t.id;
+    },
+    async createRealityData(iTwinId, type, files, ownerEmail = "owner@example.com") {
+      const id = randomUUID();
+      await rt.blobs.createContainer(id);
+      for (const f of files) await rt.blobs.put(id, basename(f), new Uint8Array(await readFile(f)));
+      await rt.realityData.create({
+        id,
+        iTwinId,
+        displayName: files.map((f) => basename(f)).join(", ") || "empty",
+        type,
+        classification: "Model",
+        authoring: false,
+        ownerId: ownerEmail,
+        createdDateTime: new Date().toISOString(),
+        rootDocument: files.length === 1 ? basename(files[0]) : undefined,
+      });
+      return id;
+    },
+    async close() {
+      await supervisor?.stop(5000);
+      await server.close();
+      if (!options.home) rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch with a bearer token and the v2 Accept header; returns status, headers and parsed JSON. */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers: Record<string, string> = { accept: "application/vnd.bentley.itwin-platform.v2+json", ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+  const res = await fetch(base + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
