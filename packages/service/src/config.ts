@@ -44,7 +44,15 @@ function int(value: string | undefined, fallback: number): number {
 
 export const LOCAL_ISSUER = "realconv-local";
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+/** An empty variable means "not set" (so `REALCONV_DATABASE_URL=` turns PostgreSQL off). */
+function nonEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") out[k] = v;
+  return out;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const env = nonEmpty(rawEnv);
   const home = resolve(overrides.home ?? env.REALCONV_HOME ?? ".realconv");
   return {
     home,

@@ -1,0 +1,283 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { bytesSource, FormatError, openPointCloud, positionAt, type ColumnName, type LasReader, type PointChunk } from "@realconv/formats";
+import { sharedData } from "@realconv/formats/testing/shared-data";
+import { ConversionError, type Extent, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
+import { findRunner } from "../registry.js";
+
+function memoryFile(bytes: Uint8Array, path: string): InputFile {
+  const src = bytesSource(bytes, basename(path));
+  return {
+    ...src,
+    path,
+    async *stream() {
+      yield bytes;
+    },
+  };
+}
+
+const sharedFile = (name: string, path = name) => memoryFile(new Uint8Array(readFileSync(sharedData("pointcloud", name))), path);
+
+function dataset(id: string, files: InputFile[]): InputDataset {
+  return { id, type: "LAS", files: async () => files };
+}
+
+class MemorySink implements OutputSink {
+  files = new Map<string, Uint8Array>();
+  root: string | undefined;
+  crs: string | undefined;
+  extent: Extent | undefined;
+  async write(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+    if (data instanceof Uint8Array) {
+      this.files.set(path, data.slice());
+      return;
+    }
+    const parts: Uint8Array[] = [];
+    for await (const part of data) {
+      if (signal?.aborted) throw signal.reason;
+      parts.push(part.slice());
+    }
+    this.files.set(path, new Uint8Array(Buffer.concat(parts)));
+  }
+  setRootDocument(path: string): void {
+    this.root = path;
+  }
+  setExtent(extent: Extent): void {
+    this.extent = extent;
+  }
+  setCrs(crs: string): void {
+    this.crs = crs;
+  }
+}
+
+interface Run {
+  sink: MemorySink;
+  progress: number[];
+  warnings: JobMessage[];
+}
+
+async function run(type: string, inputs: Record<string, InputDataset[]>, options: Record<string, unknown> = {}, controller = new AbortController(), onProgress?: (p: number) => void): Promise<Run> {
+  const entry = findRunner(type, "LAS");
+  assert.ok(entry, `runner for ${type}/LAS`);
+  const sink = new MemorySink();
+  const progress: number[] = [];
+  const warnings: JobMessage[] = [];
+  const ctx: RunnerContext = {
+    jobId: "job-1",
+    type,
+    options: { outputFormat: "LAS", ...options },
+    inputs,
+    output: sink,
+    progress: (p) => {
+      progress.push(p);
+      onProgress?.(p);
+    },
+    warn: (m) => warnings.push(m),
+    signal: controller.signal,
+  };
+  await entry.run(ctx);
+  return { sink, progress, warnings };
+}
+
+/** All points of a reader as doubles plus its columns, concatenated (test files are small). */
+async function flatten(r: LasReader): Promise<{ xyz: Float64Array; cols: Map<string, number[]>; count: number }> {
+  const xyz: number[] = [];
+  const cols = new Map<string, number[]>();
+  const tmp = new Float64Array(3);
+  let count = 0;
+  for await (const c of r.chunks()) {
+    for (let i = 0; i < c.count; i++) {
+      positionAt(c.positions, i, tmp);
+      xyz.push(tmp[0], tmp[1], tmp[2]);
+    }
+    for (const col of r.schema.columns) {
+      const arr = cols.get(col) ?? [];
+      for (const v of c[col] as Iterable<number>) arr.push(v);
+      cols.set(col, arr);
+    }
+    for (const [name, values] of Object.entries(c.extra ?? {})) {
+      const arr = cols.get(`extra:${name}`) ?? [];
+      for (const v of values) arr.push(v);
+      cols.set(`extra:${name}`, arr);
+    }
+    count += c.count;
+  }
+  return { xyz: Float64Array.from(xyz), cols, count };
+}
+
+/** Chunk-by-chunk equality of two readers: integer positions, scale/offset and every column. */
+async function assertSameCloud(out: LasReader, src: LasReader, label: string) {
+  assert.deepEqual(out.schema, src.schema, label);
+  assert.equal(out.pointCount, src.pointCount, label);
+  const a = out.chunks()[Symbol.asyncIterator]();
+  const b = src.chunks()[Symbol.asyncIterator]();
+  let n = 0;
+  for (;;) {
+    const [x, y] = await Promise.all([a.next(), b.next()]);
+    assert.equal(x.done, y.done, label);
+    if (x.done || y.done) break;
+    const p: PointChunk = x.value;
+    const q: PointChunk = y.value;
+    assert.deepEqual(p.positions, q.positions, `${label} positions`);
+    for (const col of src.schema.columns as ColumnName[]) assert.deepEqual(p[col], q[col], `${label} ${col}`);
+    assert.deepEqual(p.extra, q.extra, `${label} extra`);
+    n += p.count;
+  }
+  assert.equal(n, src.pointCount, label);
+}
+
+function assertMonotone(progress: number[]) {
+  assert.ok(progress.length > 1);
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i] >= progress[i - 1], `progress ${progress}`);
+  assert.equal(progress.at(-1), 100);
+}
+
+test("PointCloudConversion LAS -> LAS keeps every point bit-exact", async () => {
+  const { sink, progress, warnings } = await run("PointCloudConversion", { pointCloud: [dataset("d1", [sharedFile("autzen_trim.las", "scans/autzen_trim.las")])] });
+  assert.deepEqual([...sink.files.keys()], ["scans/autzen_trim.las"]);
+  assert.equal(sink.root, "scans/autzen_trim.las");
+  const out = await openPointCloud(bytesSource(sink.files.get("scans/autzen_trim.las")!, "out.las"));
+  const src = await openPointCloud(sharedFile("autzen_trim.las"));
+  assert.equal(out.compression, "las");
+  await assertSameCloud(out, src, "autzen_trim");
+  out.header.bounds.forEach((v, k) => assert.ok(Math.abs(v - src.header.bounds[k]) < 1e-6, `bound ${k}`));
+  assert.equal(out.crs, src.crs);
+  assert.equal(sink.crs, src.crs);
+  assert.deepEqual(warnings, []);
+  assertMonotone(progress);
+});
+
+test("PointCloudConversion LAS -> LAS copies the point records byte for byte", async () => {
+  const names = ["1.2-with-color.las", "epsg_4326.las", "mvk-thin.las", "1_4_w_evlr.las", "file_with_both_wkt_and_geotiff_vlrs.las"];
+  const { sink } = await run("PointCloudConversion", { pointCloud: [dataset("d1", names.map((n) => sharedFile(n)))] });
+  for (const name of names) {
+    const src = new Uint8Array(readFileSync(sharedData("pointcloud", name)));
+    const out = sink.files.get(name)!;
+    const sv = new DataView(src.buffer, src.byteOffset);
+    const ov = new DataView(out.buffer, out.byteOffset);
+    const srcStart = sv.getUint32(96, true);
+    const outStart = ov.getUint32(96, true);
+    const length = sv.getUint32(107, true) === 0 ? Number(sv.getBigUint64(247, true)) * sv.getUint16(105, true) : sv.getUint32(107, true) * sv.getUint16(105, true);
+    assert.equal(out[104], src[104], `${name} format`);
+    assert.equal(out.byteLength, outStart + length, `${name} size`);
+    assert.ok(Buffer.from(out.subarray(outStart)).equals(Buffer.from(src.subarray(srcStart, srcStart + length))), `${name} records`);
+  }
+});
+
+test("PointCloudConversion LAZ -> LAS: one output per file, same points (1.2 point-wise, 1.4 layered with extra bytes, COPC)", async () => {
+  const names = ["autzen_trim.laz", "append-bug.laz", "1.2-with-color.copc.laz", "mvk-thin.las"];
+  const { sink, warnings } = await run("PointCloudConversion", { pointCloud: [dataset("d1", names.map((n) => sharedFile(n)))] });
+  assert.deepEqual([...sink.files.keys()].sort(), ["1.2-with-color.copc.las", "append-bug.las", "autzen_trim.las", "mvk-thin.las"]);
+  for (const name of names) {
+    // Named after the input: the last extension becomes .las.
+    const outName = name.replace(/\.la[sz]$/, ".las");
+    const out = await openPointCloud(bytesSource(sink.files.get(outName)!, outName));
+    assert.equal(out.compression, "las");
+    await assertSameCloud(out, await openPointCloud(sharedFile(name)), name);
+  }
+  // Reader warnings reach the job (mvk-thin's contradictory units key).
+  assert.ok(warnings.some((w) => /mvk-thin\.las/.test(w.params[0] ?? "")), JSON.stringify(warnings));
+});
+
+test("inputs are recognised by content, not by name", async () => {
+  const las = readFileSync(sharedData("pointcloud", "epsg_4326.las"));
+  const { sink } = await run("PointCloudConversion", { pointCloud: [dataset("d1", [memoryFile(new Uint8Array(las), "data.bin")])] });
+  assert.deepEqual([...sink.files.keys()], ["data.las"]);
+  assert.equal(sink.crs, "EPSG:4326");
+  assert.ok(sink.extent && sink.extent.southWest.longitude < -94.6 && sink.extent.northEast.latitude > 31.04);
+
+  const ply = new Uint8Array(readFileSync(sharedData("pointcloud", "train-1000.ply")));
+  await assert.rejects(
+    run("PointCloudConversion", { pointCloud: [dataset("d1", [memoryFile(ply, "fake.las")])] }),
+    (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params[0] === "fake.las",
+  );
+});
+
+test("PointCloudOptimization merges all files of all datasets into one LAS", async () => {
+  const inputs = { pointClouds: [dataset("a", [sharedFile("autzen_trim.las")]), dataset("b", [sharedFile("1.2-with-color.las")])] };
+  const { sink, warnings, progress } = await run("PointCloudOptimization", inputs);
+  assert.deepEqual([...sink.files.keys()], ["merged.las"]);
+  assert.equal(sink.root, "merged.las");
+  const out = await openPointCloud(bytesSource(sink.files.get("merged.las")!, "merged.las"));
+  assert.equal(out.pointCount, 111_065);
+  const merged = await flatten(out);
+  const a = await flatten(await openPointCloud(sharedFile("autzen_trim.las")));
+  const b = await flatten(await openPointCloud(sharedFile("1.2-with-color.las")));
+  assert.equal(merged.count, a.count + b.count);
+  for (let i = 0; i < merged.xyz.length; i++) {
+    const want = i < a.xyz.length ? a.xyz[i] : b.xyz[i - a.xyz.length];
+    assert.ok(Math.abs(merged.xyz[i] - want) < 1e-6, `coordinate ${i}: ${merged.xyz[i]} vs ${want}`);
+  }
+  for (const [col, values] of merged.cols) assert.deepEqual(values, [...a.cols.get(col)!, ...b.cols.get(col)!], col);
+  // 1.2-with-color.las has no CRS: merged as if in autzen_trim's, with a warning.
+  assert.ok(warnings.some((w) => w.params[0]?.includes("1.2-with-color.las")));
+  assert.match(out.crs!, /NAD_1983_HARN_Lambert_Conformal_Conic/);
+  assertMonotone(progress);
+});
+
+test("PointCloudOptimization re-quantises files with different scales onto the finest common grid", async () => {
+  // The same points twice: as shipped, and rewritten by the LAS writer with a 10x finer x/y scale.
+  const { encodeLas } = await import("@realconv/formats");
+  const src = await openPointCloud(sharedFile("epsg_4326.las"));
+  const finer: [number, number, number] = [src.header.scale[0] / 10, src.header.scale[1] / 10, src.header.scale[2]];
+  const chunks: PointChunk[] = [];
+  for await (const c of src.chunks()) chunks.push(c);
+  const fine = await encodeLas({ schema: src.schema, scale: finer, offset: [-94.7, 31, 0], crs: src.crs }, chunks);
+  const { sink, warnings } = await run("PointCloudOptimization", {
+    pointClouds: [dataset("a", [sharedFile("epsg_4326.las")]), dataset("b", [memoryFile(fine, "fine.las")])],
+  });
+  const out = await openPointCloud(bytesSource(sink.files.get("merged.las")!, "merged.las"));
+  assert.deepEqual(out.header.scale, finer);
+  assert.deepEqual(warnings, []);
+  const merged = await flatten(out);
+  const once = await flatten(src);
+  for (let i = 0; i < merged.xyz.length; i++) assert.ok(Math.abs(merged.xyz[i] - once.xyz[i % once.xyz.length]) < 1e-9);
+});
+
+test("CRS options: accepted when they match the data, refused (UnsupportedOption) when they need a reprojection", async () => {
+  const ok = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("epsg_4326.las")])] }, { outputCrs: "EPSG:4326", inputCrs: "epsg:4326" });
+  assert.equal(ok.sink.crs, "EPSG:4326");
+  // No CRS in the file: inputCrs supplies it.
+  const given = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("1.2-with-color.las")])] }, { inputCrs: "EPSG:2994" });
+  const out = await openPointCloud(bytesSource(given.sink.files.get("1.2-with-color.las")!, "o.las"));
+  assert.equal(out.crs, "EPSG:2994");
+  for (const options of [{ outputCrs: "EPSG:4978" }, { inputCrs: "EPSG:32631" }]) {
+    await assert.rejects(
+      run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("epsg_4326.las")])] }, options),
+      (e: unknown) => e instanceof ConversionError && e.code === "UnsupportedOption" && /not available yet/.test(e.message),
+    );
+  }
+  await assert.rejects(
+    run("PointCloudOptimization", { pointClouds: [dataset("a", [sharedFile("epsg_4326.las")]), dataset("b", [sharedFile("mvk-thin.las")])] }),
+    (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params.includes("mvk-thin.las"),
+  );
+});
+
+test("abort mid-way stops with the abort reason", async () => {
+  const controller = new AbortController();
+  const reason = new Error("cancelled by the test");
+  let seen = 0;
+  await assert.rejects(
+    run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("indoor.laz")])] }, {}, controller, (p) => {
+      seen = p;
+      if (p >= 10 && p < 100) controller.abort(reason);
+    }),
+    (e: unknown) => e === reason,
+  );
+  assert.ok(seen >= 10 && seen < 50, `stopped at ${seen}%`);
+});
+
+test("a truncated input fails with a FormatError naming the file", async () => {
+  const full = new Uint8Array(readFileSync(sharedData("pointcloud", "autzen_trim.las")));
+  await assert.rejects(
+    run("PointCloudConversion", { pointCloud: [dataset("d", [memoryFile(full.subarray(0, 2_000_000), "broken/autzen_cut.las")])] }),
+    (e: unknown) => e instanceof FormatError && e.file === "autzen_cut.las" && /truncated/.test(e.message) && e.offset > 0,
+  );
+  const laz = new Uint8Array(readFileSync(sharedData("pointcloud", "autzen_trim.laz")));
+  await assert.rejects(
+    run("PointCloudOptimization", { pointClouds: [dataset("d", [memoryFile(laz.subarray(0, 400_000), "cut.laz")])] }),
+    (e: unknown) => e instanceof FormatError && e.file === "cut.laz",
+  );
+});

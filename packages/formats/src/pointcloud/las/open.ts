@@ -1,0 +1,17 @@
+/** One entry for LAS and LAZ: the header says which (compression bit or laszip VLR), not the file name. */
+import type { ByteSource } from "../../io/byte-source.js";
+import { isLazHeader, openLazWithHeader } from "../laz/reader.js";
+import { readLasHeader } from "./header.js";
+import { LasReader, lasRecordBlocks, type LasReadOptions } from "./reader.js";
+
+export async function openPointCloud(src: ByteSource, options: LasReadOptions = {}): Promise<LasReader> {
+  const warnings: string[] = [];
+  const h = await readLasHeader(src, warnings);
+  if (isLazHeader(h)) return openLazWithHeader(src, h, warnings, options);
+  return new LasReader(src, h, warnings, "las", lasRecordBlocks(src, h), options);
+}
+
+/** True when the first bytes are a LAS/LAZ signature ("LASF"). */
+export function looksLikeLas(first: Uint8Array): boolean {
+  return first.length >= 4 && first[0] === 0x4c && first[1] === 0x41 && first[2] === 0x53 && first[3] === 0x46;
+}

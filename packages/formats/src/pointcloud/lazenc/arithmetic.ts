@@ -1,0 +1,350 @@
+/**
+ * LASzip-compatible entropy coder (encoder side only): the 32-bit range coder of Amir Said's
+ * "FastAC" as used by LASzip, its adaptive bit and symbol models, and LASzip's integer compressor
+ * (k-bit interval classes + corrector models). The byte stream must match, bit for bit, what the
+ * LASzip / laz-perf / laz-rs decoders expect, so every constant and every update rule below mirrors
+ * the behaviour of that decoder. All state is plain numbers and typed arrays: no allocation per symbol.
+ */
+
+/** Renormalise when the range drops below 2^24 (one output byte per shift). */
+const AC_MIN_LENGTH = 0x01000000;
+const AC_MAX_LENGTH = 0xffffffff;
+
+/** Symbol models: probabilities scaled to 2^15. */
+const DM_LENGTH_SHIFT = 15;
+const DM_MAX_COUNT = 1 << DM_LENGTH_SHIFT;
+/** Bit models: probabilities scaled to 2^13. */
+const BM_LENGTH_SHIFT = 13;
+const BM_MAX_COUNT = 1 << BM_LENGTH_SHIFT;
+
+/** Adaptive binary model. */
+export class BitModel {
+  bit0Count = 1;
+  bitCount = 2;
+  bit0Prob = 1 << (BM_LENGTH_SHIFT - 1);
+  bitsUntilUpdate = 4;
+  updateCycle = 4;
+
+  update(): void {
+    // halve the counts once the total passes the threshold, so the model keeps adapting
+    this.bitCount += this.updateCycle;
+    if (this.bitCount > BM_MAX_COUNT) {
+      this.bitCount = (this.bitCount + 1) >>> 1;
+      this.bit0Count = (this.bit0Count + 1) >>> 1;
+      if (this.bit0Count === this.bitCount) this.bitCount++;
+    }
+    const scale = Math.floor(0x80000000 / this.bitCount);
+    this.bit0Prob = (this.bit0Count * scale) >>> (31 - BM_LENGTH_SHIFT);
+    // updates become rarer as the model settles (at most every 64 bits)
+    this.updateCycle = (5 * this.updateCycle) >>> 2;
+    if (this.updateCycle > 64) this.updateCycle = 64;
+    this.bitsUntilUpdate = this.updateCycle;
+  }
+}
+
+/** Adaptive multi-symbol model (2..2048 symbols), cumulative distribution scaled to 2^15. */
+export class SymbolModel {
+  readonly symbols: number;
+  readonly lastSymbol: number;
+  /** Int32Array: values stay below 2^31, so loads are plain int32 (no uint32→double conversion). */
+  readonly distribution: Int32Array;
+  readonly symbolCount: Int32Array;
+  totalCount = 0;
+  updateCycle: number;
+  symbolsUntilUpdate = 0;
+
+  constructor(symbols: number) {
+    if (symbols < 2 || symbols > 2048) throw new RangeError(`invalid number of symbols ${symbols}`);
+    this.symbols = symbols;
+    this.lastSymbol = symbols - 1;
+    this.distribution = new Int32Array(symbols);
+    this.symbolCount = new Int32Array(symbols).fill(1);
+    this.updateCycle = symbols;
+    this.update();
+    this.updateCycle = (symbols + 6) >>> 1;
+    this.symbolsUntilUpdate = this.updateCycle;
+  }
+
+  update(): void {
+    const counts = this.symbolCount;
+    const n = this.symbols;
+    this.totalCount += this.updateCycle;
+    if (this.totalCount > DM_MAX_COUNT) {
+      let total = 0;
+      for (let k = 0; k < n; k++) {
+        const c = (counts[k] + 1) >>> 1;
+        counts[k] = c;
+        total += c;
+      }
+      this.totalCount = total;
+    }
+    const scale = Math.floor(0x80000000 / this.totalCount);
+    const dist = this.distribution;
+    let sum = 0;
+    for (let k = 0; k < n; k++) {
+      dist[k] = (scale * sum) >>> (31 - DM_LENGTH_SHIFT);
+      sum += counts[k];
+    }
+    this.updateCycle = (5 * this.updateCycle) >>> 2;
+    const maxCycle = (n + 6) << 3;
+    if (this.updateCycle > maxCycle) this.updateCycle = maxCycle;
+    this.symbolsUntilUpdate = this.updateCycle;
+  }
+}
+
+/**
+ * Range encoder writing into a growable in-memory buffer. Carries propagate backwards into bytes
+ * already produced, so the whole output of one encoder (one chunk, or one layer) stays in memory
+ * until `done()`: that is what bounds memory to one chunk.
+ *
+ * base and length are unsigned 32-bit quantities kept as int32 bit patterns in an Int32Array:
+ * V8 then does all the arithmetic in 32-bit registers (instance fields above 2^30 would be boxed
+ * doubles, several times slower). Products are < 2^32, so `| 0` wraps them exactly.
+ */
+export class ArithmeticEncoder {
+  private buf: Uint8Array;
+  private pos = 0;
+  /** [base, length] */
+  private readonly st = new Int32Array(2);
+
+  constructor(initialCapacity = 1 << 16) {
+    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.st[1] = AC_MAX_LENGTH | 0;
+  }
+
+  /** Starts a fresh stream (keeps the buffer allocation). */
+  reset(): void {
+    this.pos = 0;
+    this.st[0] = 0;
+    this.st[1] = AC_MAX_LENGTH | 0;
+  }
+
+  /** Bytes written so far (before `done`, not yet final). */
+  get byteLength(): number {
+    return this.pos;
+  }
+
+  /**
+   * Flushes the final interval (LASzip writes 1 or 2 bytes of base plus 2-3 zero bytes that its
+   * decoder reads ahead). Returns a view of the internal buffer, valid until the next `reset`.
+   */
+  done(): Uint8Array {
+    const st = this.st;
+    const initBase = st[0];
+    let anotherByte = true;
+    if (st[1] >>> 0 > 2 * AC_MIN_LENGTH) {
+      st[0] = (initBase + AC_MIN_LENGTH) | 0;
+      st[1] = AC_MIN_LENGTH >>> 1;
+    } else {
+      st[0] = (initBase + (AC_MIN_LENGTH >>> 1)) | 0;
+      st[1] = AC_MIN_LENGTH >>> 9;
+      anotherByte = false;
+    }
+    if (initBase >>> 0 > st[0] >>> 0) this.propagateCarry();
+    this.renormalise();
+    this.ensure(3);
+    this.buf[this.pos++] = 0;
+    this.buf[this.pos++] = 0;
+    if (anotherByte) this.buf[this.pos++] = 0;
+    return this.buf.subarray(0, this.pos);
+  }
+
+  encodeBit(model: BitModel, bit: number): void {
+    const st = this.st;
+    const len = st[1];
+    // products are < 2^32, so Math.imul's low 32 bits are the exact value (as int32 bit pattern)
+    const x = Math.imul(model.bit0Prob, len >>> BM_LENGTH_SHIFT);
+    if (bit === 0) {
+      st[1] = x;
+      model.bit0Count++;
+    } else {
+      const initBase = st[0];
+      const base = (initBase + x) | 0;
+      st[0] = base;
+      st[1] = (len - x) | 0;
+      if (initBase >>> 0 > base >>> 0) this.propagateCarry();
+    }
+    if (st[1] >>> 0 < AC_MIN_LENGTH) this.renormalise();
+    if (--model.bitsUntilUpdate === 0) model.update();
+  }
+
+  encodeSymbol(model: SymbolModel, sym: number): void {
+    const st = this.st;
+    const initBase = st[0];
+    const len = st[1];
+    const dist = model.distribution;
+    let base: number;
+    let newLen: number;
+    const l = len >>> DM_LENGTH_SHIFT;
+    const x = Math.imul(dist[sym], l);
+    base = (initBase + x) | 0;
+    if (sym === model.lastSymbol) {
+      newLen = (len - x) | 0;
+    } else {
+      newLen = (Math.imul(dist[sym + 1], l) - x) | 0;
+    }
+    st[0] = base;
+    st[1] = newLen;
+    if (initBase >>> 0 > base >>> 0) this.propagateCarry();
+    if (newLen >>> 0 < AC_MIN_LENGTH) this.renormalise();
+    model.symbolCount[sym]++;
+    if (--model.symbolsUntilUpdate === 0) model.update();
+  }
+
+  /** Raw bits without a model (`bits` ≤ 32, `sym` < 2^bits, unsigned). */
+  writeBits(bits: number, sym: number): void {
+    if (bits > 19) {
+      this.writeShort(sym & 0xffff);
+      sym = sym >>> 16;
+      bits -= 16;
+    }
+    const st = this.st;
+    const initBase = st[0];
+    const len = st[1] >>> bits;
+    const base = (initBase + Math.imul(sym, len)) | 0;
+    st[0] = base;
+    st[1] = len;
+    if (initBase >>> 0 > base >>> 0) this.propagateCarry();
+    if (len < AC_MIN_LENGTH) this.renormalise();
+  }
+
+  writeShort(sym: number): void {
+    const st = this.st;
+    const initBase = st[0];
+    const len = st[1] >>> 16;
+    const base = (initBase + Math.imul(sym, len)) | 0;
+    st[0] = base;
+    st[1] = len;
+    if (initBase >>> 0 > base >>> 0) this.propagateCarry();
+    if (len < AC_MIN_LENGTH) this.renormalise();
+  }
+
+  /** 32 raw bits, low half first. */
+  writeInt(sym: number): void {
+    this.writeShort(sym & 0xffff);
+    this.writeShort(sym >>> 16);
+  }
+
+  private propagateCarry(): void {
+    const buf = this.buf;
+    let p = this.pos - 1;
+    while (p >= 0 && buf[p] === 0xff) {
+      buf[p] = 0;
+      p--;
+    }
+    // p < 0 cannot happen: the interval never exceeds 2^32 above the first byte written
+    if (p >= 0) buf[p]++;
+  }
+
+  private renormalise(): void {
+    const st = this.st;
+    let base = st[0];
+    let len = st[1];
+    do {
+      if (this.pos === this.buf.length) this.ensure(1);
+      this.buf[this.pos++] = base >>> 24;
+      base = base << 8;
+      len = len << 8;
+    } while (len >>> 0 < AC_MIN_LENGTH);
+    st[0] = base;
+    st[1] = len;
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + extra));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+}
+
+/**
+ * LASzip's integer compressor: codes `real - pred` as an interval class k (the number of significant
+ * bits, modelled per context) followed by the position inside that interval (modelled for small k,
+ * partly raw for large k). `k` of the last call is exposed because callers derive contexts from it.
+ */
+export class IntegerCompressor {
+  /** k of the last compressed corrector. */
+  k = 0;
+  private readonly corrBits: number;
+  private readonly corrRange: number;
+  private readonly corrMin: number;
+  private readonly corrMax: number;
+  private readonly bitsHigh: number;
+  private readonly mBits: SymbolModel[];
+  private readonly mCorrector0 = new BitModel();
+  /** Index i holds the model for k = i + 1; created on first use (a fresh model is the same whenever it is made). */
+  private readonly mCorrector: (SymbolModel | undefined)[];
+
+  constructor(bits = 16, contexts = 1, bitsHigh = 8, range = 0) {
+    let corrBits: number;
+    let corrRange: number;
+    if (range !== 0) {
+      corrBits = 0;
+      corrRange = range;
+      let r = range;
+      while (r !== 0) {
+        r = r >>> 1;
+        corrBits++;
+      }
+      if (corrRange === 2 ** (corrBits - 1)) corrBits--;
+      this.corrMin = -Math.floor(corrRange / 2);
+      this.corrMax = this.corrMin + corrRange - 1;
+    } else if (bits >= 1 && bits < 32) {
+      corrBits = bits;
+      corrRange = 2 ** bits;
+      this.corrMin = -Math.floor(corrRange / 2);
+      this.corrMax = this.corrMin + corrRange - 1;
+    } else {
+      corrBits = 32;
+      corrRange = 0;
+      this.corrMin = -2147483648;
+      this.corrMax = 2147483647;
+    }
+    this.corrBits = corrBits;
+    this.corrRange = corrRange;
+    this.bitsHigh = bitsHigh;
+    this.mBits = [];
+    for (let i = 0; i < contexts; i++) this.mBits.push(new SymbolModel(corrBits + 1));
+    this.mCorrector = new Array<SymbolModel | undefined>(corrBits).fill(undefined);
+  }
+
+  compress(enc: ArithmeticEncoder, pred: number, real: number, context: number): void {
+    // corrector folded into [corrMin, corrMax] (wrapping 32-bit arithmetic as in the reference)
+    let c = (real - pred) | 0;
+    if (c < this.corrMin) c += this.corrRange;
+    else if (c > this.corrMax) c -= this.corrRange;
+
+    // k: the tightest interval [-(2^k - 1), 2^k] that contains c
+    const c1 = c <= 0 ? -c : c - 1; // -(-2^31) = 2^31 yields k = 32, as the reference does
+    const k = 32 - Math.clz32(c1);
+    this.k = k;
+    enc.encodeSymbol(this.mBits[context], k);
+
+    if (k !== 0) {
+      if (k < 32) {
+        // map c onto [0, 2^k - 1]
+        if (c >= 0) c -= 1;
+        else c += ((1 << k) >>> 0) - 1;
+        const bh = this.bitsHigh;
+        const model = (this.mCorrector[k - 1] ??= new SymbolModel(k <= bh ? 1 << k : 1 << bh));
+        if (k <= bh) {
+          enc.encodeSymbol(model, c);
+        } else {
+          // the high bitsHigh bits are modelled, the remaining k1 low bits are written raw
+          const k1 = k - bh;
+          const low = c & ((1 << k1) - 1);
+          enc.encodeSymbol(model, c >>> k1);
+          enc.writeBits(k1, low);
+        }
+      }
+    } else {
+      enc.encodeBit(this.mCorrector0, c);
+    }
+  }
+
+  /** Number of correction bits (exposed for tests). */
+  get correctorBits(): number {
+    return this.corrBits;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Chunked LAZ point encoders. Raw LAS point records go in (any batch size, whole records), compressed
+ * chunks come out as soon as they are complete; `finish()` returns the last chunk and the chunk
+ * table. The caller lays the file out as: LAS header (point format + 128, laszip VLR added) + VLRs +
+ * i64 offset of the chunk table + chunks + chunk table.
+ */
+import { ArithmeticEncoder } from "./arithmetic.js";
+import {
+  type ChunkEntry,
+  COMPRESSOR_POINTWISE_CHUNKED,
+  DEFAULT_CHUNK_SIZE,
+  encodeChunkTable,
+  ItemType,
+  type LazItem,
+  lazItemsFor,
+  lazVlrPayload,
+  VARIABLE_CHUNK_SIZE,
+} from "./laszip-format.js";
+import {
+  ByteV2Compressor,
+  GpsTime11V2Compressor,
+  Point10V2Compressor,
+  type PointwiseItemCompressor,
+  Rgb12V2Compressor,
+} from "./pointwise-items.js";
+
+export interface LazEncoderOptions {
+  /** Points per chunk (default 50 000). Ignored when `variableChunks` is set. */
+  chunkSize?: number;
+  /**
+   * Variable-size chunks (chunk_size 0xFFFFFFFF, point counts in the chunk table): chunks end only
+   * when `closeChunk()` is called (COPC writes one chunk per octree node this way).
+   */
+  variableChunks?: boolean;
+}
+
+export interface LazFinish {
+  /** Compressed bytes not returned yet (the last chunk), in order. */
+  chunks: Uint8Array[];
+  /** The chunk table, written right after the last chunk; its absolute offset goes in the i64 slot. */
+  tail: Uint8Array;
+  /** Payload of the 'laszip encoded' / 22204 VLR (same as `vlrPayload`). */
+  vlr: Uint8Array;
+  /** Points and compressed bytes of every chunk. */
+  chunkEntries: ChunkEntry[];
+  pointCount: number;
+  /** Total bytes of all chunks (not counting the 8-byte offset nor the table). */
+  chunkBytes: number;
+}
+
+export interface LazChunkEncoder {
+  readonly pointFormat: number;
+  readonly recordLength: number;
+  readonly items: readonly LazItem[];
+  /** Payload of the 22204 VLR; known up front so headers can be written before the points. */
+  readonly vlrPayload: Uint8Array;
+  /** Compresses whole records; returns the chunks completed by this call. */
+  encode(records: Uint8Array): Uint8Array[];
+  /** Ends the current chunk now (no-op if empty); returns it. */
+  closeChunk(): Uint8Array[];
+  finish(): LazFinish;
+}
+
+/** Shared chunk bookkeeping; subclasses implement the per-chunk compression scheme. */
+export abstract class ChunkedEncoderBase implements LazChunkEncoder {
+  readonly pointFormat: number;
+  readonly recordLength: number;
+  readonly items: readonly LazItem[];
+  readonly vlrPayload: Uint8Array;
+  protected readonly chunkSize: number;
+  protected readonly variable: boolean;
+  protected pointsInChunk = 0;
+  private readonly entries: ChunkEntry[] = [];
+  private totalPoints = 0;
+  private totalBytes = 0;
+  private finished = false;
+
+  constructor(pointFormat: number, recordLength: number, compressor: number, opts: LazEncoderOptions) {
+    this.pointFormat = pointFormat;
+    this.recordLength = recordLength;
+    this.items = lazItemsFor(pointFormat, recordLength);
+    this.variable = opts.variableChunks === true;
+    const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!this.variable && (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize >= VARIABLE_CHUNK_SIZE)) {
+      throw new RangeError(`LAZ encoder: invalid chunk size ${chunkSize}`);
+    }
+    this.chunkSize = this.variable ? Infinity : chunkSize;
+    this.vlrPayload = lazVlrPayload(compressor, [...this.items], this.variable ? VARIABLE_CHUNK_SIZE : chunkSize);
+  }
+
+  encode(records: Uint8Array): Uint8Array[] {
+    if (this.finished) throw new Error("LAZ encoder: encode after finish");
+    const rl = this.recordLength;
+    if (records.length % rl !== 0) {
+      throw new RangeError(`LAZ encoder: ${records.length} bytes is not a whole number of ${rl}-byte records`);
+    }
+    const out: Uint8Array[] = [];
+    const n = records.length / rl;
+    let i = 0;
+    while (i < n) {
+      // compress as many records as fit in the current chunk in one call (tight loop inside)
+      const room = this.chunkSize - this.pointsInChunk;
+      const take = Math.min(room, n - i);
+      this.compressRecords(records, i * rl, take);
+      this.pointsInChunk += take;
+      i += take;
+      if (this.pointsInChunk === this.chunkSize) out.push(this.endChunk());
+    }
+    return out;
+  }
+
+  closeChunk(): Uint8Array[] {
+    if (this.finished) throw new Error("LAZ encoder: closeChunk after finish");
+    return this.pointsInChunk > 0 ? [this.endChunk()] : [];
+  }
+
+  finish(): LazFinish {
+    if (this.finished) throw new Error("LAZ encoder: finish called twice");
+    const chunks = this.closeChunk();
+    this.finished = true;
+    return {
+      chunks,
+      tail: encodeChunkTable(this.entries, this.variable),
+      vlr: this.vlrPayload,
+      chunkEntries: this.entries.slice(),
+      pointCount: this.totalPoints,
+      chunkBytes: this.totalBytes,
+    };
+  }
+
+  private endChunk(): Uint8Array {
+    const bytes = this.finishChunk();
+    this.entries.push({ points: this.pointsInChunk, bytes: bytes.length });
+    this.totalPoints += this.pointsInChunk;
+    this.totalBytes += bytes.length;
+    this.pointsInChunk = 0;
+    return bytes;
+  }
+
+  /** Compresses `count` records starting at byte `off`; `pointsInChunk` says where in the chunk. */
+  protected abstract compressRecords(records: Uint8Array, off: number, count: number): void;
+  /** Returns the bytes of the current chunk and resets all models for the next one. */
+  protected abstract finishChunk(): Uint8Array;
+}
+
+/** Compressor type 2 (point-wise chunked), item version 2: point formats 0-3 (+ extra bytes). */
+export class LazPointwiseEncoder extends ChunkedEncoderBase {
+  private readonly enc = new ArithmeticEncoder(1 << 20);
+  private readonly first: Uint8Array;
+  private itemCompressors: PointwiseItemCompressor[] = [];
+  private offsets: Int32Array;
+
+  constructor(pointFormat: number, recordLength: number, opts: LazEncoderOptions = {}) {
+    if (pointFormat > 3) throw new RangeError(`LazPointwiseEncoder handles point formats 0-3, not ${pointFormat}`);
+    super(pointFormat, recordLength, COMPRESSOR_POINTWISE_CHUNKED, opts);
+    this.first = new Uint8Array(recordLength);
+    this.offsets = new Int32Array(this.items.length);
+    let o = 0;
+    this.items.forEach((it, k) => {
+      this.offsets[k] = o;
+      o += it.size;
+    });
+    this.resetModels();
+  }
+
+  private resetModels(): void {
+    this.itemCompressors = this.items.map((it) => {
+      switch (it.type) {
+        case ItemType.POINT10:
+          return new Point10V2Compressor();
+        case ItemType.GPSTIME11:
+          return new GpsTime11V2Compressor();
+        case ItemType.RGB12:
+          return new Rgb12V2Compressor();
+        default:
+          return new ByteV2Compressor(it.size);
+      }
+    });
+    this.enc.reset();
+  }
+
+  protected compressRecords(records: Uint8Array, off: number, count: number): void {
+    const rl = this.recordLength;
+    const items = this.itemCompressors;
+    const offsets = this.offsets;
+    const ni = items.length;
+    let p = off;
+    let c = 0;
+    if (this.pointsInChunk === 0 && count > 0) {
+      // the first point of a chunk is stored raw and seeds the predictors
+      this.first.set(records.subarray(p, p + rl));
+      for (let k = 0; k < ni; k++) items[k].first(records, p + offsets[k]);
+      p += rl;
+      c = 1;
+    }
+    const enc = this.enc;
+    for (; c < count; c++, p += rl) {
+      for (let k = 0; k < ni; k++) items[k].compress(enc, records, p + offsets[k]);
+    }
+  }
+
+  protected finishChunk(): Uint8Array {
+    const body = this.enc.done();
+    const out = new Uint8Array(this.recordLength + body.length);
+    out.set(this.first);
+    out.set(body, this.recordLength);
+    this.resetModels();
+    return out;
+  }
+}
+
