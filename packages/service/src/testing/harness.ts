@@ -33,6 +33,8 @@ export interface TestServerOptions {
   databaseUrl?: string;
   leaseMs?: number;
   home?: string;
+  /** Keep containers in Azure Blob Storage (azurite in tests) instead of local files. */
+  azureStorageConnectionString?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -49,6 +51,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       logLevel: process.env.REALCONV_TEST_LOG_LEVEL ?? "silent",
       auth: { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { databaseUrl: undefined }),
+      azureStorageConnectionString: options.azureStorageConnectionString,
     },
   );
   const logger = createLogger(config.logLevel);
