@@ -2,8 +2,8 @@
 // List-jobs throughput: 100 000 jobs in the store (SQLite by default, PostgreSQL with --pg), the API
 // server in its own process (no workers), autocannon driving it over loopback.
 //   node bench/api.mjs [--jobs 100000] [--duration 15] [--connections 50] [--pg] [--top 100]
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -20,8 +20,33 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "50" },
     top: { type: "string", default: "100" },
     pg: { type: "boolean", default: false },
+    // wrk (Debian package, C) leaves more of the 2 cores to the server than autocannon (Node) does.
+    tool: { type: "string", default: "auto" },
+    threads: { type: "string", default: "1" },
   },
 });
+const tool = args.tool === "auto" ? (spawnSync("wrk", ["--version"]).error ? "autocannon" : "wrk") : args.tool;
+
+function toMs(v) {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+}
+
+function runWrk(target) {
+  const r = spawnSync(
+    "wrk",
+    ["-t", args.threads, "-c", args.connections, "-d", `${args.duration}s`, "--latency", "-H", `Authorization: Bearer ${token}`, "-H", "Accept: application/vnd.bentley.itwin-platform.v2+json", target],
+    { encoding: "utf8" },
+  );
+  const out = r.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? "");
+  const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "");
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const errors = /Socket errors: (.*)/.exec(out)?.[1];
+  return { rps, p50, p99, errors: non2xx + (errors ? 1 : 0) };
+}
 const JOBS = Number(args.jobs);
 const home = mkdtempSync(join(tmpdir(), "realconv-bench-api-"));
 const pgUrl = "postgres://postgres@127.0.0.1:5432/test";
@@ -113,30 +138,57 @@ const scenarios = [
   { name: "one job by id (GET /jobs/{id} 404 path excluded)", path: `/reality-conversion/jobs?$filter=${encodeURIComponent(`iTwinId eq ${itwin.id} and name eq 'Job 99998'`)}&$top=${top}` },
 ];
 
+/** CPU time (ms) of the server and its API processes, from /proc: a per-request cost that holds on a busy machine. */
+function serverCpuMs() {
+  const stat = (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    } catch {
+      return undefined;
+    }
+  };
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    const f = stat(pid);
+    // fields after "pid (comm) ": state ppid ... utime(12th) stime(13th), in clock ticks of 10 ms
+    if (f && (Number(pid) === server.pid || Number(f[1]) === server.pid)) total += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  }
+  return total;
+}
+
 const results = [];
 for (const s of scenarios) {
   // Check the answer before measuring it.
   const check = await fetch(url + s.path, { headers: { authorization: `Bearer ${token}` } });
   const body = await check.json();
   if (check.status !== 200) throw new Error(`${s.name}: ${check.status} ${JSON.stringify(body)}`);
-  const r = await autocannon({
-    url: url + s.path,
-    connections: Number(args.connections),
-    duration: Number(args.duration),
-    headers: { authorization: `Bearer ${token}`, accept: "application/vnd.bentley.itwin-platform.v2+json" },
-  });
+  let m;
+  const cpu0 = serverCpuMs();
+  if (tool === "wrk") {
+    m = runWrk(url + s.path);
+  } else {
+    const r = await autocannon({
+      url: url + s.path,
+      connections: Number(args.connections),
+      duration: Number(args.duration),
+      headers: { authorization: `Bearer ${token}`, accept: "application/vnd.bentley.itwin-platform.v2+json" },
+    });
+    m = { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  }
+  const cpuPerReq = (serverCpuMs() - cpu0) / (m.rps * Number(args.duration));
   results.push({
     scenario: s.name,
     jobsPerPage: body.jobs.length,
-    "req/s": Math.round(r.requests.average),
-    "p50 ms": r.latency.p50,
-    "p99 ms": r.latency.p99,
-    errors: r.errors + r.non2xx,
+    "req/s": Math.round(m.rps),
+    "p50 ms": m.p50,
+    "p99 ms": m.p99,
+    "server CPU ms/req": Number(cpuPerReq.toFixed(3)),
+    errors: m.errors,
   });
 }
 server.kill("SIGTERM");
 console.table(results);
-console.log(JSON.stringify({ store: args.pg ? "PostgreSQL" : "SQLite", jobs: JOBS, connections: Number(args.connections), duration: Number(args.duration), results }, null, 2));
+console.log(JSON.stringify({ tool, store: args.pg ? "PostgreSQL" : "SQLite", jobs: JOBS, connections: Number(args.connections), duration: Number(args.duration), results }, null, 2));
 if (args.pg) {
   const pg = (await import("pg")).default;
   const c = new pg.Client({ connectionString: pgUrl });

@@ -26,6 +26,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Worker processes `serve` starts (0: none, for an API-only node). */
   workers: number;
+  /** API processes `serve` runs on the one port (node:cluster), to use every core for requests. */
+  apiProcesses: number;
   /** How long a worker's claim on a job lasts without a heartbeat. */
   leaseMs: number;
   /** Attempts before a job whose worker keeps dying is failed. */
@@ -68,6 +70,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: P
     },
     rateLimitPerMinute: overrides.rateLimitPerMinute ?? int(env.REALCONV_RATE_LIMIT_PER_MINUTE, 5000),
     workers: overrides.workers ?? int(env.REALCONV_WORKERS, availableParallelism()),
+    apiProcesses: Math.max(1, overrides.apiProcesses ?? int(env.REALCONV_API_PROCESSES, availableParallelism())),
     leaseMs: overrides.leaseMs ?? int(env.REALCONV_LEASE_MS, 15_000),
     maxAttempts: overrides.maxAttempts ?? int(env.REALCONV_MAX_ATTEMPTS, 3),
     logLevel: overrides.logLevel ?? env.REALCONV_LOG_LEVEL ?? "info",

@@ -10,6 +10,7 @@ import { openRuntime, type Runtime } from "./runtime.js";
 import { loadOrCreateKeys } from "./adapters/auth/local-issuer.js";
 import { JwtAuthenticator, localKeySet, remoteKeySet } from "./adapters/auth/jwt-authenticator.js";
 import { JobService } from "./services/job-service.js";
+import { CachedITwinRegistry } from "./adapters/cache/cached-itwin-registry.js";
 import { buildApp } from "./http/app.js";
 import { realityDataRoutes } from "./http/routes/reality-data.js";
 import { RealityDataService } from "./services/reality-data-service.js";
@@ -35,14 +36,15 @@ export async function createServer(config: Config, logger: Logger, options: { no
     issuer: config.auth.issuer,
     audience: config.auth.audience,
   });
+  const itwins = new CachedITwinRegistry(runtime.itwins);
   const jobService = new JobService({
     jobs: runtime.jobs,
-    itwins: runtime.itwins,
+    itwins,
     realityData: runtime.realityData,
     blobs: runtime.blobs,
     notify: options.notify,
   });
-  const realityDataService = new RealityDataService({ realityData: runtime.realityData, itwins: runtime.itwins, blobs: runtime.blobs });
+  const realityDataService = new RealityDataService({ realityData: runtime.realityData, itwins, blobs: runtime.blobs });
   // Embedded storage: realconv serves the containers itself, signing SAS with its own secret.
   // Azure storage: container URLs are Azure's own SAS URLs, and clients talk to Azure directly.
   const sasSecret = config.sasSecret ?? loadOrCreateSecret(config.home, "sas-secret");

@@ -17,8 +17,9 @@ function intArg(name: string) {
   };
 }
 
-function configFrom(opts: { home?: string; port?: number; host?: string; workers?: number }): Config {
+function configFrom(opts: { home?: string; port?: number; host?: string; workers?: number; apiProcesses?: number }): Config {
   return loadConfig(process.env, {
+    ...(opts.apiProcesses !== undefined ? { apiProcesses: opts.apiProcesses } : {}),
     ...(opts.home !== undefined ? { home: opts.home } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
@@ -39,6 +40,7 @@ program
   .option("-p, --port <port>", "port to listen on (env REALCONV_PORT, default 8080)", intArg("port"))
   .option("--host <host>", "address to bind (env REALCONV_HOST, default 127.0.0.1)")
   .option("-w, --workers <n>", "worker processes (env REALCONV_WORKERS, default: one per core)", intArg("workers"))
+  .option("--api-processes <n>", "API processes sharing the port (env REALCONV_API_PROCESSES, default: one per core)", intArg("api-processes"))
   .addOption(homeOption)
   .action(async (opts) => {
     const { serve } = await import("./serve.js");

@@ -1,44 +1,91 @@
+/**
+ * `realconv serve`: the API in one or more processes sharing the port (node:cluster), plus worker
+ * processes for the conversions. The primary prepares what must exist once (database schema, keys),
+ * then starts the others; it prints where the service listens and how to authenticate.
+ */
+import cluster from "node:cluster";
 import type { Config } from "../config.js";
 import { createLogger } from "../logger.js";
 import { createServer } from "../server.js";
+import { openRuntime } from "../runtime.js";
+import { loadOrCreateKeys } from "../adapters/auth/local-issuer.js";
+import { loadOrCreateSecret } from "../adapters/auth/secrets.js";
 import { WorkerSupervisor } from "../worker/supervisor.js";
 
-/** `realconv serve`: API + worker processes; prints where it listens and how to authenticate. */
-export async function serve(config: Config, cliPath: string): Promise<void> {
-  const logger = createLogger(config.logLevel, { role: "api" });
-  const supervisor = new WorkerSupervisor(cliPath, config, logger);
-  const server = await createServer(config, logger, { notify: () => supervisor.notify() });
-  await server.app.listen({ port: config.port, host: config.host });
-  supervisor.start(config.workers);
-  const address = server.app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  const url = config.publicUrl ?? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-  const homeArg = `--home ${JSON.stringify(config.home)}`;
-  const lines = [
-    "",
-    `realconv is listening on ${url}`,
-    `  API:        ${url}/reality-conversion/jobs   (reference: ${url}/reality-conversion/docs)`,
-    `  data:       ${config.home}${config.databaseUrl ? " (database: PostgreSQL)" : " (SQLite + local files)"}`,
-    `  workers:    ${config.workers}`,
-    config.auth.jwksUrl
-      ? `  auth:       bearer tokens from ${config.auth.jwksUrl}`
-      : `  auth:       get a token with:  npx realconv token --email you@example.com ${homeArg}`,
-    `              create an iTwin:   npx realconv itwins create --name Demo --member you@example.com ${homeArg}`,
-    `              then call the API with  -H "Authorization: Bearer <token>"`,
-    server.createdKeys ? `  (first start: a signing key was created in ${config.home}/keys)` : "",
-    "",
-  ];
-  process.stderr.write(lines.filter((l, i) => l !== "" || i === 0 || i === lines.length - 1).join("\n") + "\n");
+type ApiMessage = { type: "listening"; port: number } | { type: "wake" };
 
+export async function serve(config: Config, cliPath: string): Promise<void> {
+  if (cluster.isWorker) return serveApi(config);
+  const logger = createLogger(config.logLevel, { role: "primary" });
+
+  // Once, before anything else starts: schema migrations, signing key, SAS secret.
+  const rt = await openRuntime(config);
+  await rt.close();
+  const { created } = await loadOrCreateKeys(config.home);
+  if (!config.sasSecret && !config.azureStorageConnectionString) loadOrCreateSecret(config.home, "sas-secret");
+
+  const supervisor = new WorkerSupervisor(cliPath, config, logger);
   let stopping = false;
+  let announced = false;
+  const fork = () => {
+    const w = cluster.fork({ REALCONV_ROLE: "api" });
+    w.on("message", (m: ApiMessage) => {
+      if (m.type === "wake") supervisor.notify();
+      else if (m.type === "listening" && !announced) {
+        announced = true;
+        supervisor.start(config.workers);
+        printBanner(config, m.port, created);
+      }
+    });
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) return;
+    logger.warn({ code, signal }, "API process exited; restarting");
+    setTimeout(fork, 1000).unref();
+  });
+  for (let i = 0; i < config.apiProcesses; i++) fork();
+
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
     await supervisor.stop();
-    await server.close();
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** One API process (a cluster worker): the HTTP app on the shared port. */
+async function serveApi(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel, { role: "api" });
+  const server = await createServer(config, logger, { notify: () => process.send?.({ type: "wake" }) });
+  await server.app.listen({ port: config.port, host: config.host });
+  const address = server.app.server.address();
+  process.send?.({ type: "listening", port: typeof address === "object" && address ? address.port : config.port });
+  // The primary is gone (killed): do not live on as an orphan holding the port.
+  process.on("disconnect", () => process.exit(0));
+  process.on("SIGTERM", () => {
+    void server.close().finally(() => process.exit(0));
+  });
+}
+
+function printBanner(config: Config, port: number, firstStart: boolean): void {
+  const url = config.publicUrl ?? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  const homeArg = `--home ${JSON.stringify(config.home)}`;
+  const lines = [
+    "",
+    `realconv is listening on ${url}`,
+    `  API:      ${url}/reality-conversion/jobs  (reference: ${url}/reality-conversion/docs)`,
+    `  data:     ${config.home}${config.databaseUrl ? " (database: PostgreSQL)" : " (SQLite + local files)"}`,
+    `  processes: ${config.apiProcesses} API, ${config.workers} worker${config.workers === 1 ? "" : "s"}`,
+    config.auth.jwksUrl
+      ? `  auth:     bearer tokens from ${config.auth.jwksUrl}`
+      : `  auth:     get a token:    npx realconv token --email you@example.com ${homeArg}`,
+    `            make an iTwin:  npx realconv itwins create --name Demo --member you@example.com ${homeArg}`,
+    `            then send       -H "Authorization: Bearer <token>"`,
+  ];
+  if (firstStart) lines.push(`  (first start: a signing key was created in ${config.home}/keys)`);
+  process.stderr.write(lines.join("\n") + "\n\n");
 }

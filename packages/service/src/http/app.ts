@@ -84,7 +84,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const wait = limiter.hit(principal.userId);
     if (wait > 0) throw errors.rateLimited(wait);
     request.principal = principal;
-    request.log = request.log.child({ userId: principal.userId });
     void reply;
   };
 

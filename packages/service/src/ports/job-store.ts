@@ -46,6 +46,12 @@ export interface JobPage {
   next?: JobCursor;
 }
 
+/** A page of jobs already serialised as their wire JSON (listings are the hot path). */
+export interface JobJsonPage {
+  jobs: string[];
+  next?: JobCursor;
+}
+
 export interface ClaimedJob {
   job: Job;
   attempts: number;
@@ -57,6 +63,8 @@ export interface JobStore {
   create(job: NewJob): Promise<Job>;
   get(id: string): Promise<StoredJob | undefined>;
   list(query: ListJobsQuery): Promise<JobPage>;
+  /** The same page as `list`, each job as its wire JSON text. */
+  listJson(query: ListJobsQuery): Promise<JobJsonPage>;
   /**
    * Cancels: Queued -> TerminatingOnCancel -> Cancelled at once (no worker holds it); Active ->
    * TerminatingOnCancel (the worker sees it at its next heartbeat). Returns the job as the caller

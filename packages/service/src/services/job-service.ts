@@ -25,7 +25,8 @@ export interface ListJobsParams {
 }
 
 export interface ListJobsResult {
-  jobs: Job[];
+  /** Each job's wire JSON. */
+  jobs: string[];
   /** Token for the next page, when there is one. */
   continuationToken?: string;
   top: number;
@@ -152,7 +153,7 @@ export class JobService {
         if (!(await this.deps.itwins.isMember(id, principal.email))) throw errors.iTwinNotFound();
       }
     }
-    const page = await this.deps.jobs.list({
+    const page = await this.deps.jobs.listJson({
       filter: ast,
       userId: scope.kind === "none" ? principal.userId : undefined,
       after,

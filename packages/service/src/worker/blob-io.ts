@@ -2,7 +2,13 @@
  * Runner inputs and outputs over the BlobStore: an input reality data's container read by ranges,
  * an output container written by streams. Nothing is downloaded whole.
  */
-import type { Extent, InputDataset, InputFile, OutputSink } from "@realconv/convert";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { patchFile, type Extent, type InputDataset, type InputFile, type OutputSink } from "@realconv/convert";
 import type { BlobBody, BlobStore } from "../ports/blob-store.js";
 import type { RealityData } from "../ports/reality-data.js";
 
@@ -56,6 +62,20 @@ export function blobOutputSink(blobs: BlobStore, container: string): OutputSink 
     declared,
     async write(path: string, data: BlobBody, signal?: AbortSignal) {
       await blobs.put(container, path, data, { signal });
+      declared.files.push(path);
+    },
+    async writePatched(path, data, patches, signal) {
+      // A blob cannot be patched in place: stage the file on the local disk, patch it there, then upload it
+      // streamed. Disk use is the file's size; memory stays one piece of the stream.
+      const dir = await mkdtemp(join(tmpdir(), "realconv-out-"));
+      try {
+        const tmp = join(dir, "file");
+        await pipeline(Readable.from(data), createWriteStream(tmp), { signal });
+        await patchFile(tmp, patches());
+        await blobs.put(container, path, createReadStream(tmp) as AsyncIterable<Uint8Array>, { signal });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
       declared.files.push(path);
     },
     setRootDocument(path: string) {

@@ -13,7 +13,7 @@ import {
   type JobState,
   type JobType,
 } from "../../domain/job.js";
-import type { ClaimedJob, FinalOutcome, JobPage, JobStore, ListJobsQuery, NewJob, StoredJob } from "../../ports/job-store.js";
+import type { ClaimedJob, FinalOutcome, JobCursor, JobJsonPage, JobPage, JobStore, ListJobsQuery, NewJob, StoredJob } from "../../ports/job-store.js";
 import type { Database, JobsTable } from "./schema.js";
 import { compileFilter } from "./filter-sql.js";
 
@@ -61,6 +61,22 @@ export function rowToJob(row: JobRow): Job {
   return job;
 }
 
+/**
+ * The wire JSON of a job straight from its row: specifications are stored as JSON already, and the
+ * other fields are ids, enum values and ISO dates, so listings skip parse-and-serialise per job.
+ */
+export function rowToJobJson(row: JobRow): string {
+  // ids, enum values and ISO dates need no escaping; names and user ids (from tokens) may.
+  const d = (v: string | null) => (v === null ? "null" : `"${v}"`);
+  const units = row.processing_units === null ? "null" : String(Number(row.processing_units));
+  return (
+    `{"id":"${row.id}",${row.name === null ? "" : `"name":${JSON.stringify(row.name)},`}"type":"${row.type}","state":"${row.state}",` +
+    `"iTwinId":"${row.itwin_id}","userId":${JSON.stringify(row.user_id)},"executionInfo":{"createdDateTime":"${row.created_at}",` +
+    `"startedDateTime":${d(row.started_at)},"endedDateTime":${d(row.ended_at)},"processingUnits":${units}},` +
+    `"specifications":${row.specifications}}`
+  );
+}
+
 export class SqlJobStore implements JobStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -105,6 +121,16 @@ export class SqlJobStore implements JobStore {
   }
 
   async list(query: ListJobsQuery): Promise<JobPage> {
+    const { rows, next } = await this.page(query);
+    return { jobs: rows.map(rowToJob), next };
+  }
+
+  async listJson(query: ListJobsQuery): Promise<JobJsonPage> {
+    const { rows, next } = await this.page(query);
+    return { jobs: rows.map(rowToJobJson), next };
+  }
+
+  private async page(query: ListJobsQuery): Promise<{ rows: JobRow[]; next?: JobCursor }> {
     let q = this.db
       .selectFrom("jobs")
       .select(WIRE_COLUMNS)
@@ -121,7 +147,7 @@ export class SqlJobStore implements JobStore {
     const more = rows.length > query.limit;
     const page = more ? rows.slice(0, query.limit) : rows;
     const last = page[page.length - 1];
-    return { jobs: page.map(rowToJob), next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
+    return { rows: page, next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
   }
 
   async requestCancel(id: string, now: string): Promise<Job | undefined> {

@@ -94,6 +94,9 @@ export function storeSuite(name: string, target: SuiteTarget): void {
         after = page.next;
       }
       assert.deepEqual(seen, ids, "all jobs once, in creation order");
+      const asJson = await store.listJson({ filter, limit: 25 });
+      const asObjects = await store.list({ filter, limit: 25 });
+      assert.deepEqual(asJson.jobs.map((j) => JSON.parse(j)), JSON.parse(JSON.stringify(asObjects.jobs)), "wire JSON = the jobs");
       const even = await store.list({ filter, userId: "even", limit: 100 });
       assert.equal(even.jobs.length, 13);
       assert.ok(even.jobs.every((j) => j.userId === "even"));

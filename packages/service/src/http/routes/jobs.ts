@@ -72,7 +72,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       },
       validatorCompiler: () => () => true,
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const filter = one(q["$filter"]);
       const result = await service.list(request.principal!, {
@@ -80,16 +80,19 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         top: one(q["$top"]),
         continuationToken: one(q["continuationToken"]),
       });
-      const body: { jobs: unknown[]; _links?: { next: { href: string } } } = { jobs: result.jobs };
+      // The jobs arrive as wire JSON (see JobStore.listJson): assemble the body without re-serialising them.
+      let links = "";
       if (result.continuationToken) {
         const params = [
           `$filter=${encodeURIComponent(filter ?? "")}`,
           `$top=${result.top}`,
           `continuationToken=${encodeURIComponent(result.continuationToken)}`,
         ];
-        body._links = { next: { href: `${baseUrl(request, options.publicUrl)}/reality-conversion/jobs?${params.join("&")}` } };
+        const href = `${baseUrl(request, options.publicUrl)}/reality-conversion/jobs?${params.join("&")}`;
+        links = `,"_links":{"next":{"href":${JSON.stringify(href)}}}`;
       }
-      return body;
+      reply.type("application/json; charset=utf-8");
+      return reply.serializer((payload: unknown) => payload as string).send(`{"jobs":[${result.jobs.join(",")}]${links}}`);
     },
   );
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Deterministic synthetic point clouds for the point-cloud I/O benchmark: a LAS 1.2 PDRF 3 file
+// (rolling terrain, colour, intensity, returns, classes, GPS time; packages/formats testing/synthetic)
+// and its LAZ twin made with our LASzip-compatible encoder. Both are streamed to disk, so memory
+// stays at one chunk whatever the size.
+//   node bench/generate-pointcloud.mjs --points 5000000 --out bench/data/synthetic-5m.las [--laz path] [--no-laz] [--seed 1]
+import { open, rename, rm, mkdir } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { writeLasStream } from "../packages/formats/dist/pointcloud/las/writer.js";
+import { LasToLazTransformer, lasToLazStream } from "../packages/formats/dist/pointcloud/lazenc/laz-file.js";
+import { SYNTHETIC_OFFSET, SYNTHETIC_SCALE, SYNTHETIC_SCHEMA, syntheticCloud } from "../packages/formats/dist/testing/synthetic.js";
+
+/** Writes every byte (a positional write may in principle be short). */
+export async function writeFully(fh, bytes, position = null) {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, position === null ? null : position + done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Streams `pieces` into `path` through a temporary name, then applies `patches()` (absolute
+ * position + bytes, known only once the stream ended) and renames: an interrupted run never
+ * leaves a file that looks complete.
+ */
+export async function streamToFile(path, pieces, patches = () => []) {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.partial`;
+  const fh = await open(tmp, "w");
+  let bytes = 0;
+  try {
+    for await (const b of pieces) {
+      await writeFully(fh, b);
+      bytes += b.byteLength;
+    }
+    for (const p of patches()) await writeFully(fh, p.bytes, p.position ?? p.offset);
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  return bytes;
+}
+
+/** Synthetic LAS 1.2 PDRF 3 file of `points` points (two passes over the generator: measure, encode). */
+export async function generateLas(points, path, seed = 1) {
+  const options = {
+    schema: SYNTHETIC_SCHEMA,
+    pdrf: 3,
+    minorVersion: 2,
+    scale: SYNTHETIC_SCALE,
+    offset: SYNTHETIC_OFFSET,
+    crs: "EPSG:32631",
+    systemIdentifier: "realconv synthetic",
+    generatingSoftware: "bench/generate-pointcloud",
+    // Fixed date: the same arguments give the same bytes.
+    creationDate: new Date(Date.UTC(2026, 0, 1)),
+  };
+  return streamToFile(path, writeLasStream(options, () => syntheticCloud(points, { seed })));
+}
+
+/** LAZ twin of a LAS file: the LAS bytes streamed through our encoder, chunk-table offset patched at the end. */
+export async function generateLaz(lasPath, lazPath) {
+  const transformer = new LasToLazTransformer();
+  const input = createReadStream(lasPath, { highWaterMark: 4 << 20 });
+  return streamToFile(lazPath, lasToLazStream(input, transformer), () => transformer.patches);
+}
+
+async function main() {
+  const { values: args } = parseArgs({
+    options: {
+      points: { type: "string", default: "5000000" },
+      out: { type: "string" },
+      laz: { type: "string" },
+      "no-laz": { type: "boolean", default: false },
+      seed: { type: "string", default: "1" },
+    },
+  });
+  const points = Number(args.points);
+  if (!Number.isInteger(points) || points <= 0) throw new Error(`--points must be a positive integer, got ${args.points}`);
+  const out = resolve(args.out ?? `bench/data/synthetic-${points}.las`);
+  let t = performance.now();
+  const lasBytes = await generateLas(points, out, Number(args.seed));
+  console.error(`${out}: ${points} points, ${(lasBytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  if (!args["no-laz"]) {
+    const laz = resolve(args.laz ?? out.replace(/\.las$/i, "") + ".laz");
+    t = performance.now();
+    const lazBytes = await generateLaz(out, laz);
+    console.error(`${laz}: ${(lazBytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The realconv command: help everywhere, tokens, iTwins, and a local conversion with its exit codes.
+ */
+import { it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeJwt } from "jose";
+import { sharedData } from "@realconv/formats/testing/shared-data";
+import { CLI_PATH } from "../testing/harness.js";
+import { readCloud } from "../testing/points.js";
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: "utf8", env: { ...process.env, REALCONV_DATABASE_URL: "", ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+it("--help on every command", () => {
+  for (const args of [[], ["serve"], ["worker"], ["token"], ["itwins"], ["itwins", "create"], ["itwins", "add-member"], ["convert"]]) {
+    const r = run([...args, "--help"]);
+    assert.equal(r.code, 0, args.join(" "));
+    assert.match(r.out, /Usage: realconv/);
+  }
+});
+
+it("token and itwins work on a home folder", () => {
+  const home = mkdtempSync(join(tmpdir(), "realconv-cli-"));
+  try {
+    const t = run(["token", "--email", "Eve@Example.com", "--home", home]);
+    assert.equal(t.code, 0, t.err);
+    const claims = decodeJwt(t.out.trim());
+    assert.equal(claims.email, "eve@example.com");
+    assert.match(String(claims.scope), /itwin-platform/);
+    const c = run(["itwins", "create", "--name", "Site", "--home", home]);
+    assert.equal(c.code, 0, c.err);
+    const id = c.out.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.equal(run(["itwins", "add-member", id, "eve@example.com", "--home", home]).code, 0);
+    assert.match(run(["itwins", "list", "--email", "eve@example.com", "--home", home]).out, new RegExp(id));
+    const missing = run(["itwins", "add-member", "00000000-0000-0000-0000-000000000000", "eve@example.com", "--home", home]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /^realconv: no iTwin/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+it("convert runs a conversion locally; a bad input exits 1 with a one-line reason", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-convert-"));
+  try {
+    const src = sharedData("pointcloud", "autzen_trim.laz");
+    const ok = run(["convert", "PointCloudConversion", src, "-o", join(dir, "out"), "--format", "LAS"]);
+    assert.equal(ok.code, 0, ok.err);
+    const files = readdirSync(join(dir, "out"));
+    assert.equal(files.length, 1);
+    const out = await readCloud(new Uint8Array(readFileSync(join(dir, "out", files[0]))));
+    const expected = await readCloud(new Uint8Array(readFileSync(sharedData("pointcloud", "autzen_trim.las"))));
+    assert.deepEqual(out.xyz, expected.xyz);
+
+    const junk = join(dir, "junk.las");
+    writeFileSync(junk, "not a point cloud at all");
+    const bad = run(["convert", "PointCloudConversion", junk, "-o", join(dir, "bad"), "--format", "LAS"]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.err.trim().split("\n").length, 1, bad.err);
+    assert.match(bad.err, /^realconv: .*junk\.las/);
+
+    const opt = run(["convert", "TileMapOptimization", junk, "-o", join(dir, "t"), "--format", "XYZTileMap", "--jpg-quality", "5"]);
+    assert.equal(opt.code, 1);
+    assert.match(opt.err, /jpgQuality/);
+    const unsupported = run(["convert", "PointCloudConversion", src, "-o", join(dir, "p"), "--format", "POD"]);
+    assert.equal(unsupported.code, 1);
+    assert.match(unsupported.err, /not supported/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
