@@ -4,7 +4,8 @@
  * then starts the others; it prints where the service listens and how to authenticate.
  */
 import cluster from "node:cluster";
-import type { Config } from "../config.js";
+import { blobRoot, type Config } from "../config.js";
+import { LocalBlobStore } from "../adapters/blob/local-blob-store.js";
 import { createLogger } from "../logger.js";
 import { createServer } from "../server.js";
 import { openRuntime } from "../runtime.js";
@@ -44,6 +45,13 @@ export async function serve(config: Config, cliPath: string): Promise<void> {
     setTimeout(fork, 1000).unref();
   });
   for (let i = 0; i < config.apiProcesses; i++) fork();
+  if (!config.azureStorageConnectionString) {
+    // Uploads abandoned half-way leave staged blocks behind: clear them out now and then.
+    const blobs = new LocalBlobStore(blobRoot(config));
+    const sweep = () => blobs.sweep().catch((e: unknown) => logger.warn({ err: e }, "blob sweep failed"));
+    setTimeout(sweep, 60_000).unref();
+    setInterval(sweep, 6 * 3600_000).unref();
+  }
 
   const stop = async (signal: string) => {
     if (stopping) return;
