@@ -70,6 +70,7 @@ export async function createServer(config: Config, logger: Logger, options: { no
           authenticate: app.authenticate,
           containerAccess,
           publicUrl: config.publicUrl,
+          refreshSizeOnRead: config.azureStorageConnectionString !== undefined,
         });
         if (config.azureStorageConnectionString) return;
         await app.register(

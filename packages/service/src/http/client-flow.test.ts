@@ -72,6 +72,13 @@ describe("client flow with @azure/storage-blob", () => {
         const ranged = await writable.getBlobClient("synthetic.las").downloadToBuffer(150_000_000, 1000);
         assert.ok(ranged.equals(expected));
         await writable.deleteBlob("notes/readme.txt");
+        // The reality data's size (kilobytes) follows what was uploaded, whichever storage holds it.
+        let sizeKb = 0;
+        for (let i = 0; i < 50 && sizeKb !== Math.ceil(size / 1024); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          sizeKb = (await api(s.url, "GET", `/reality-management/reality-data/${id}`, { token, headers: V1 })).body.realityData.size;
+        }
+        assert.equal(sizeKb, Math.ceil(size / 1024));
 
         const job = await api(s.url, "POST", "/reality-conversion/jobs", {
           token,

@@ -1,10 +1,9 @@
 /**
  * Reality data records (the metadata; the files live in a container of the BlobStore named by the id).
  */
-export interface Extent {
-  southWest: { latitude: number; longitude: number };
-  northEast: { latitude: number; longitude: number };
-}
+/** Geographic extent in WGS84 degrees: the same shape runners declare for their outputs. */
+export type { Extent } from "@realconv/convert";
+import type { Extent } from "@realconv/convert";
 
 export interface RealityData {
   id: string;

@@ -171,10 +171,13 @@ export class RealityDataService {
     return containers.containerUrl(rd.id, access, new Date(Date.now() + SAS_LIFETIME_MS));
   }
 
-  /** Re-reads the container's size (kilobytes) into the record. */
-  async refreshSize(id: string): Promise<void> {
-    const bytes = await this.deps.blobs.containerSize(id);
-    await this.deps.realityData.update(id, { size: Math.ceil(bytes / 1024) }, new Date().toISOString());
+  /** Re-reads the container's size (kilobytes) into the record; returns the record when it changed. */
+  async refreshSize(id: string): Promise<RealityData | undefined> {
+    if (!(await this.deps.blobs.containerExists(id))) return undefined;
+    const size = Math.ceil((await this.deps.blobs.containerSize(id)) / 1024);
+    const current = await this.deps.realityData.get(id);
+    if (!current || current.size === size) return undefined;
+    return this.deps.realityData.update(id, { size }, new Date().toISOString());
   }
 
   async list(principal: Principal, p: ListParams): Promise<{ items: RealityData[]; continuationToken?: string }> {

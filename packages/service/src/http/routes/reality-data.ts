@@ -14,6 +14,11 @@ export interface RealityDataRoutesOptions {
   /** Container URLs for a request (the embedded endpoint needs the public base URL). */
   containerAccess: (base: string) => ContainerAccess;
   publicUrl?: string;
+  /**
+   * Recount the container's size when details are read: for containers clients write to directly
+   * (Azure), where realconv does not see the uploads.
+   */
+  refreshSizeOnRead?: boolean;
 }
 
 const BASE = "/reality-management/reality-data";
@@ -85,7 +90,8 @@ export async function realityDataRoutes(app: FastifyInstance, o: RealityDataRout
   });
 
   app.get<{ Params: { id: string }; Querystring: Q }>(`${BASE}/:id`, opts("Get reality data details"), async (request) => {
-    const rd = await service.get(request.principal!, request.params.id, one(request.query.iTwinId));
+    let rd = await service.get(request.principal!, request.params.id, one(request.query.iTwinId));
+    if (o.refreshSizeOnRead) rd = (await service.refreshSize(rd.id)) ?? rd;
     return { realityData: representation(rd) };
   });
 
