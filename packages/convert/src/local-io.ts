@@ -6,7 +6,28 @@ import { mkdir, open, readdir, rename, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import type { Extent, InputDataset, InputFile, OutputSink } from "./runner.js";
+import type { Extent, FilePatch, InputDataset, InputFile, OutputSink } from "./runner.js";
+
+/** Overwrites bytes of a file already written (patches of `OutputSink.writePatched`); never extends it. */
+export async function patchFile(path: string, patches: readonly FilePatch[]): Promise<void> {
+  if (patches.length === 0) return;
+  const fh = await open(path, "r+");
+  try {
+    const { size } = await fh.stat();
+    for (const p of patches) {
+      if (p.offset < 0 || p.offset + p.bytes.byteLength > size) {
+        throw new RangeError(`patch of ${p.bytes.byteLength} bytes at ${p.offset} lies outside the ${size} bytes written to ${path}`);
+      }
+      let done = 0;
+      while (done < p.bytes.byteLength) {
+        const { bytesWritten } = await fh.write(p.bytes, done, p.bytes.byteLength - done, p.offset + done);
+        done += bytesWritten;
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
 
 async function walk(dir: string, out: string[]): Promise<string[]> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -92,6 +113,17 @@ export function localOutputSink(dir: string): LocalOutput {
       const tmp = `${target}.partial`;
       const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
       await pipeline(source, createWriteStream(tmp), { signal });
+      await rename(tmp, target);
+      state.files.push(path);
+    },
+    async writePatched(path, data, patches, signal) {
+      const target = resolve(root, path);
+      if (!target.startsWith(root + sep)) throw new Error(`output path escapes the output folder: ${path}`);
+      await mkdir(dirname(target), { recursive: true });
+      // Patched while still under the temporary name, so the file never appears unpatched.
+      const tmp = `${target}.partial`;
+      await pipeline(Readable.from(data), createWriteStream(tmp), { signal });
+      await patchFile(tmp, patches());
       await rename(tmp, target);
       state.files.push(path);
     },

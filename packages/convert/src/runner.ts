@@ -28,10 +28,23 @@ export interface Extent {
   northEast: { latitude: number; longitude: number };
 }
 
+/** Bytes that replace part of a file once it has been streamed (a header's counts, a table's offset). */
+export interface FilePatch {
+  /** Absolute position in the file; the patch lies within the bytes streamed. */
+  offset: number;
+  bytes: Uint8Array;
+}
+
 /** Where a runner writes its result (an output reality data's container, or a local folder). */
 export interface OutputSink {
   /** Writes one file; `data` is streamed, never required whole. */
   write(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void>;
+  /**
+   * Writes one file whose final bytes at some places are known only after the stream ended (LAZ chunk-table
+   * offset, E57 header pages): `patches()` is called once `data` is exhausted and its patches overwrite bytes
+   * already streamed. The file appears only whole and patched (sinks stage it, e.g. in a temporary file).
+   */
+  writePatched(path: string, data: AsyncIterable<Uint8Array>, patches: () => readonly FilePatch[], signal?: AbortSignal): Promise<void>;
   /** The file viewers open first (e.g. tileset.json), or the single output file. */
   setRootDocument(path: string): void;
   setExtent(extent: Extent): void;

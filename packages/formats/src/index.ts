@@ -21,3 +21,4 @@ export { parseNumber } from "./pointcloud/text/number.js";
 export { parseCrs, CrsError, type CrsErrorCode, type CrsRef, type HorizontalCrs, type VerticalCrs, type EpsgDefinition, type EpsgLookup } from "./crs/crs.js";
 export { createTransform, transformPositions, type PointTransform, type TransformOptions } from "./crs/transform.js";
 export { parseWkt, type WktNode, type WktValue } from "./crs/wkt.js";
+export * from "./pointcloud/copc/hierarchy.js";

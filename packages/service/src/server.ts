@@ -29,7 +29,7 @@ export interface Server {
 }
 
 export async function createServer(config: Config, logger: Logger, options: { notify?: () => void } = {}): Promise<Server> {
-  const runtime = await openRuntime(config, { poolSize: 20 });
+  const runtime = await openRuntime(config, { poolSize: 10 });
   const { keys, created } = await loadOrCreateKeys(config.home);
   const authenticator = new JwtAuthenticator({
     keys: config.auth.jwksUrl ? remoteKeySet(config.auth.jwksUrl) : localKeySet(keys),

@@ -1,5 +1,5 @@
 /**
- * Merging several LAS/LAZ files into one: the union of their columns, and one quantisation (scale and
+ * Merging several point clouds into one: the union of their columns, and one quantisation (scale and
  * offset) that every file's integers map onto without losing precision when possible.
  */
 import type { ColumnName, ExtraAttribute, LasExtraBytesSpec as ExtraBytesSpec, LasReader, PointSchema } from "@realconv/formats";
@@ -7,7 +7,7 @@ import type { ColumnName, ExtraAttribute, LasExtraBytesSpec as ExtraBytesSpec, L
 /** Column order of the merged schema (the LAS record order). */
 const ORDER: ColumnName[] = [
   "intensity", "returnNumber", "numberOfReturns", "scanFlags", "classification", "classificationFlags", "scannerChannel",
-  "scanAngle", "userData", "pointSourceId", "gpsTime", "red", "green", "blue", "nir",
+  "scanAngle", "userData", "pointSourceId", "gpsTime", "red", "green", "blue", "nir", "normalX", "normalY", "normalZ",
 ];
 
 export interface MergedSchema {
@@ -15,20 +15,27 @@ export interface MergedSchema {
   extraBytes: ExtraBytesSpec[];
 }
 
-/** Union of the readers' columns and extra attributes; an extra attribute stored differently becomes f64. */
-export function mergeSchemas(readers: readonly LasReader[]): MergedSchema {
+/** What mergeSchemas needs of an input: its columns and how its extra attributes are stored. */
+export interface SchemaSource {
+  schema: PointSchema;
+  extraBytes: readonly ExtraBytesSpec[];
+}
+
+/** Union of the inputs' columns and extra attributes; an extra attribute stored differently becomes f64. */
+export function mergeSchemas(readers: readonly SchemaSource[]): MergedSchema {
   const cols = new Set<ColumnName>();
   const extra = new Map<string, ExtraAttribute>();
   const specs = new Map<string, ExtraBytesSpec>();
   for (const r of readers) {
     for (const c of r.schema.columns) cols.add(c);
     for (const e of r.extraBytes) {
-      const spec: ExtraBytesSpec = { name: e.name, type: e.type, scale: e.scale, valueOffset: e.valueOffset, description: e.description };
+      const type = e.type ?? r.schema.extra.find((a) => a.name === e.name)?.type ?? "f64";
+      const spec: ExtraBytesSpec = { name: e.name, type, scale: e.scale ?? 1, valueOffset: e.valueOffset ?? 0, description: e.description };
       const prev = specs.get(e.name);
       if (!prev) {
         specs.set(e.name, spec);
-        extra.set(e.name, e.description ? { name: e.name, type: e.type, description: e.description } : { name: e.name, type: e.type });
-      } else if (prev.type !== e.type || prev.scale !== e.scale || prev.valueOffset !== e.valueOffset) {
+        extra.set(e.name, e.description ? { name: e.name, type, description: e.description } : { name: e.name, type });
+      } else if (prev.type !== spec.type || prev.scale !== spec.scale || prev.valueOffset !== spec.valueOffset) {
         specs.set(e.name, { name: e.name, type: "f64", description: prev.description });
         extra.set(e.name, { ...extra.get(e.name)!, type: "f64" });
       }

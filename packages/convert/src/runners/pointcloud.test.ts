@@ -2,9 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { bytesSource, FormatError, openPointCloud, positionAt, type ColumnName, type LasReader, type PointChunk } from "@realconv/formats";
+import { bytesSource, FormatError, openPointCloud, positionAt, type ColumnName, type LasReader, type PointChunk, type PointCloudReader } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
-import { ConversionError, type Extent, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
+import { ConversionError, type Extent, type FilePatch, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
 import { findRunner } from "../registry.js";
 
 function memoryFile(bytes: Uint8Array, path: string): InputFile {
@@ -26,6 +26,7 @@ function dataset(id: string, files: InputFile[]): InputDataset {
 
 class MemorySink implements OutputSink {
   files = new Map<string, Uint8Array>();
+  largestPart = 0;
   root: string | undefined;
   crs: string | undefined;
   extent: Extent | undefined;
@@ -38,8 +39,17 @@ class MemorySink implements OutputSink {
     for await (const part of data) {
       if (signal?.aborted) throw signal.reason;
       parts.push(part.slice());
+      this.largestPart = Math.max(this.largestPart, part.byteLength);
     }
     this.files.set(path, new Uint8Array(Buffer.concat(parts)));
+  }
+  async writePatched(path: string, data: AsyncIterable<Uint8Array>, patches: () => readonly FilePatch[], signal?: AbortSignal): Promise<void> {
+    await this.write(path, data, signal);
+    const file = this.files.get(path)!;
+    for (const p of patches()) {
+      assert.ok(p.offset >= 0 && p.offset + p.bytes.byteLength <= file.byteLength, `patch at ${p.offset} within ${path}`);
+      file.set(p.bytes, p.offset);
+    }
   }
   setRootDocument(path: string): void {
     this.root = path;
@@ -59,8 +69,9 @@ interface Run {
 }
 
 async function run(type: string, inputs: Record<string, InputDataset[]>, options: Record<string, unknown> = {}, controller = new AbortController(), onProgress?: (p: number) => void): Promise<Run> {
-  const entry = findRunner(type, "LAS");
-  assert.ok(entry, `runner for ${type}/LAS`);
+  const format = typeof options.outputFormat === "string" ? options.outputFormat : "LAS";
+  const entry = findRunner(type, format);
+  assert.ok(entry, `runner for ${type}/${format}`);
   const sink = new MemorySink();
   const progress: number[] = [];
   const warnings: JobMessage[] = [];
@@ -82,7 +93,7 @@ async function run(type: string, inputs: Record<string, InputDataset[]>, options
 }
 
 /** All points of a reader as doubles plus its columns, concatenated (test files are small). */
-async function flatten(r: LasReader): Promise<{ xyz: Float64Array; cols: Map<string, number[]>; count: number }> {
+async function flatten(r: PointCloudReader): Promise<{ xyz: Float64Array; cols: Map<string, number[]>; count: number }> {
   const xyz: number[] = [];
   const cols = new Map<string, number[]>();
   const tmp = new Float64Array(3);
@@ -188,10 +199,14 @@ test("inputs are recognised by content, not by name", async () => {
   assert.equal(sink.crs, "EPSG:4326");
   assert.ok(sink.extent && sink.extent.southWest.longitude < -94.6 && sink.extent.northEast.latitude > 31.04);
 
+  // A PLY file named .las is read as the PLY it is.
   const ply = new Uint8Array(readFileSync(sharedData("pointcloud", "train-1000.ply")));
+  const fake = await run("PointCloudConversion", { pointCloud: [dataset("d1", [memoryFile(ply, "fake.las")])] });
+  assert.equal((await openPointCloud(bytesSource(fake.sink.files.get("fake.las")!, "fake.las"))).pointCount, 1000);
+  const e57 = new Uint8Array(readFileSync(sharedData("pointcloud", "tiny_spherical.e57")));
   await assert.rejects(
-    run("PointCloudConversion", { pointCloud: [dataset("d1", [memoryFile(ply, "fake.las")])] }),
-    (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params[0] === "fake.las",
+    run("PointCloudConversion", { pointCloud: [dataset("d1", [memoryFile(e57.subarray(48), "fake.e57")])] }),
+    (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params[0] === "fake.e57",
   );
 });
 
@@ -236,23 +251,28 @@ test("PointCloudOptimization re-quantises files with different scales onto the f
   for (let i = 0; i < merged.xyz.length; i++) assert.ok(Math.abs(merged.xyz[i] - once.xyz[i % once.xyz.length]) < 1e-9);
 });
 
-test("CRS options: accepted when they match the data, refused (UnsupportedOption) when they need a reprojection", async () => {
+test("CRS options: same CRS keeps the data; inputCrs supplies a missing CRS; merging different CRSs reprojects", async () => {
   const ok = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("epsg_4326.las")])] }, { outputCrs: "EPSG:4326", inputCrs: "epsg:4326" });
   assert.equal(ok.sink.crs, "EPSG:4326");
+  await assertSameCloud(await openPointCloud(bytesSource(ok.sink.files.get("epsg_4326.las")!, "o.las")), await openPointCloud(sharedFile("epsg_4326.las")), "same crs");
   // No CRS in the file: inputCrs supplies it.
   const given = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("1.2-with-color.las")])] }, { inputCrs: "EPSG:2994" });
   const out = await openPointCloud(bytesSource(given.sink.files.get("1.2-with-color.las")!, "o.las"));
   assert.equal(out.crs, "EPSG:2994");
-  for (const options of [{ outputCrs: "EPSG:4978" }, { inputCrs: "EPSG:32631" }]) {
-    await assert.rejects(
-      run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("epsg_4326.las")])] }, options),
-      (e: unknown) => e instanceof ConversionError && e.code === "UnsupportedOption" && /not available yet/.test(e.message),
-    );
-  }
+  // No CRS anywhere and an outputCrs: refused, naming the file.
   await assert.rejects(
-    run("PointCloudOptimization", { pointClouds: [dataset("a", [sharedFile("epsg_4326.las")]), dataset("b", [sharedFile("mvk-thin.las")])] }),
-    (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params.includes("mvk-thin.las"),
+    run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("1.2-with-color.las")])] }, { outputCrs: "EPSG:4326" }),
+    (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && /no CRS/.test(e.message) && e.params[0] === "1.2-with-color.las",
   );
+  // Optimization of files in different CRSs: reprojected to the first one's instead of failing.
+  const merged = await run("PointCloudOptimization", { pointClouds: [dataset("a", [sharedFile("epsg_4326.las")]), dataset("b", [sharedFile("autzen_trim.las")])] });
+  const m = await openPointCloud(bytesSource(merged.sink.files.get("merged.las")!, "m.las"));
+  assert.equal(m.pointCount, 110_000 + (await openPointCloud(sharedFile("epsg_4326.las"))).pointCount);
+  assert.equal(m.crs, "EPSG:4326");
+  assert.deepEqual(m.header.scale.slice(0, 2), [1e-7, 1e-7]);
+  // Autzen (Oregon) and the Texas sample both inside the extent.
+  assert.ok(m.header.bounds[0] < -123 && m.header.bounds[3] > -94.7, `${m.header.bounds}`);
+  assert.ok(merged.sink.extent!.southWest.longitude < -123 && merged.sink.extent!.northEast.latitude > 44);
 });
 
 test("abort mid-way stops with the abort reason", async () => {
@@ -280,4 +300,17 @@ test("a truncated input fails with a FormatError naming the file", async () => {
     run("PointCloudOptimization", { pointClouds: [dataset("d", [memoryFile(laz.subarray(0, 400_000), "cut.laz")])] }),
     (e: unknown) => e instanceof FormatError && e.file === "cut.laz",
   );
+});
+
+test("the runner streams: reads and written pieces stay within one chunk, whatever the file size", async () => {
+  const bytes = new Uint8Array(readFileSync(sharedData("pointcloud", "autzen_trim.las")));
+  const inner = memoryFile(bytes, "autzen_trim.las");
+  let largestRead = 0;
+  const file: InputFile = { ...inner, read: (o, l) => ((largestRead = Math.max(largestRead, l)), inner.read(o, l)) };
+  const { sink } = await run("PointCloudConversion", { pointCloud: [dataset("d", [file])] });
+  const chunkBytes = 65_536 * 34;
+  assert.ok(largestRead <= chunkBytes, `largest read ${largestRead}`);
+  assert.ok(sink.largestPart <= chunkBytes, `largest written piece ${sink.largestPart}`);
+  const out = sink.files.get("autzen_trim.las")!;
+  assert.equal(out.byteLength, new DataView(out.buffer, out.byteOffset).getUint32(96, true) + 110_000 * 34);
 });

@@ -1,203 +1,234 @@
 /**
- * PointCloudConversion and PointCloudOptimization to LAS.
+ * PointCloudConversion and PointCloudOptimization to LAS, LAZ or E57.
  *
- * - Conversion (`pointCloud`): one output .las per input file, named after it (LAS -> LAS keeps the
- *   source's format, scale and offset, so the records are bit-exact).
- * - Optimization (`pointClouds`): every file of every dataset merged into one `merged.las`, on a common
- *   quantisation (see ../pointcloud/merge.ts).
- *
- * Streaming: the LAS header (counts, bounds) comes first but depends on every point, so each output is
- * produced in two passes over its inputs (pass 1 measures, pass 2 encodes; `writeLasStream`). Memory is
- * one chunk plus headers whatever the input size; progress counts points of both passes.
+ * Inputs are recognised by content (../pointcloud/sources.ts): LAS, LAZ (COPC included), E57 (each scan),
+ * PLY, PTS, XYZ/TXT, whatever the reality data's declared type.
+ * - Conversion (`pointCloud`): one output per input file, named after it (`<file>.<ext>`), and one per
+ *   scan for E57 inputs (`<file>-<scan name or index>.<ext>`). LAS/LAZ -> LAS/LAZ without reprojection
+ *   keeps the source's record format, scale and offset, so the integer positions are bit-exact.
+ * - Optimization (`pointClouds`): every source of every dataset merged into one `merged.<ext>` (one E57
+ *   scan), on a common quantisation; inputs in other CRSs are reprojected to the output CRS (`outputCrs`,
+ *   else the first input's).
+ * CRS: `inputCrs` overrides the files' CRS (with a warning when they differ); `outputCrs` reprojects every
+ * point. Memory is bounded by one chunk whatever the input size (../pointcloud/output.ts).
  */
-import {
-  writeLasStream,
-  type LasReader,
-  type LasWriterOptions,
-  type PointChunk,
-} from "@realconv/formats";
+import type { ColumnName, LasReader } from "@realconv/formats";
 import type { RunnerEntry } from "../registry.js";
-import { ConversionError, throwIfAborted, type RunnerContext } from "../runner.js";
-import { effectiveCrs, sameCrs } from "../pointcloud/crs.js";
+import { ConversionError, throwIfAborted, type Extent, type JobMessage, type RunnerContext } from "../runner.js";
+import { optionCrs, sameCrs, scaleForCrs, shortCrs, sourceCrs, transformBetween, wgs84Extent } from "../pointcloud/crs.js";
 import { commonQuantisation, mergeSchemas } from "../pointcloud/merge.js";
-import { openPointCloudInputs, type PointCloudInput } from "../pointcloud/inputs.js";
+import { openPointSources, type PointSource } from "../pointcloud/sources.js";
+import { EXTENSION, passesOf, Progress, writePointCloud, type OutputPart, type OutputSpec, type PointCloudFormat } from "../pointcloud/output.js";
 
 /** Waveform formats are written without their wave packets (the waveform data is not carried over). */
 const WITHOUT_WAVEFORM: Record<number, number> = { 4: 1, 5: 3, 9: 6, 10: 8 };
 
-/** Monotone progress by points done over both passes of every output. */
-class Progress {
-  private done = 0;
-  private last = -1;
-  constructor(
-    private readonly ctx: RunnerContext,
-    private readonly total: number,
-  ) {}
-  add(n: number): void {
-    this.done += n;
-    const pct = this.total > 0 ? Math.min(99, Math.floor((100 * this.done) / this.total)) : 99;
-    if (pct > this.last) {
-      this.last = pct;
-      this.ctx.progress(pct);
-    }
+const FORMATS: readonly PointCloudFormat[] = ["LAS", "LAZ", "E57"];
+
+function outputFormat(ctx: RunnerContext): PointCloudFormat {
+  const f = ctx.options.outputFormat ?? "LAS";
+  const found = FORMATS.find((x) => typeof f === "string" && x.toLowerCase() === f.toLowerCase());
+  if (!found) throw new ConversionError("UnsupportedOption", "Unsupported option", "outputFormat %1 is not produced by this runner.", [String(f)]);
+  return found;
+}
+
+function warnSources(ctx: RunnerContext, sources: readonly PointSource[]): void {
+  const seen = new Set<readonly string[]>();
+  for (const s of sources) {
+    // E57 scans share their file's warning list: report it once.
+    if (seen.has(s.warnings)) continue;
+    seen.add(s.warnings);
+    for (const w of s.warnings) ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "%1", params: [w] });
   }
 }
 
-async function* tracked(reader: LasReader, ctx: RunnerContext, progress: Progress): AsyncIterable<PointChunk> {
-  for await (const chunk of reader.chunks(ctx.signal)) {
-    throwIfAborted(ctx.signal);
-    yield chunk;
-    progress.add(chunk.count);
-  }
-}
-
-function warnAll(ctx: RunnerContext, inputs: readonly PointCloudInput[]): void {
-  for (const { reader } of inputs) {
-    for (const w of reader.warnings) ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "%1", params: [w] });
-  }
-}
-
-/** Output path for an input file: same folder and base name, `.las` extension, unique in the output. */
-function outputPath(input: string, used: Set<string>): string {
-  const base = input.replace(/\\/g, "/").replace(/^\/+/, "").replace(/\.[^./]*$/, "") || "pointcloud";
-  let path = `${base}.las`;
-  for (let k = 2; used.has(path.toLowerCase()); k++) path = `${base}_${k}.las`;
+/** Output path from a base name: the format's extension, unique in the output (case-insensitively). */
+function uniquePath(base: string, format: PointCloudFormat, used: Set<string>): string {
+  const ext = EXTENSION[format];
+  let path = `${base}.${ext}`;
+  for (let k = 2; used.has(path.toLowerCase()); k++) path = `${base}_${k}.${ext}`;
   used.add(path.toLowerCase());
   return path;
 }
 
-function writerOptionsFor(reader: LasReader, crs: string | undefined): LasWriterOptions {
+/** LAS header fields kept from a LAS/LAZ source (record format without waveform; LAZ 0-3 as LAS 1.2). */
+function lasFieldsOf(reader: LasReader, format: PointCloudFormat): OutputSpec["las"] {
   const h = reader.header;
   const pdrf = WITHOUT_WAVEFORM[h.pdrf] ?? h.pdrf;
   return {
-    schema: reader.schema,
     pdrf,
-    minorVersion: Math.max(2, h.versionMinor),
-    scale: h.scale,
-    offset: h.offset,
-    crs,
-    extraBytes: reader.extraBytes.map((e) => ({ name: e.name, type: e.type, scale: e.scale, valueOffset: e.valueOffset, noData: e.noData, description: e.description })),
+    minorVersion: format === "LAZ" && pdrf <= 3 ? 2 : Math.max(2, h.versionMinor),
     gpsTimeStandard: (h.globalEncoding & 1) === 1,
     fileSourceId: h.fileSourceId,
     systemIdentifier: h.systemIdentifier || undefined,
   };
 }
 
-function setCrsAndExtent(ctx: RunnerContext, crs: string | undefined, readers: readonly LasReader[]): void {
-  if (!crs) return;
-  ctx.output.setCrs(crs);
-  // Geographic WGS 84 coordinates are already the extent; other CRSs need a reprojection (not available yet).
-  if (/^EPSG:4326$/i.test(crs.trim())) {
-    let s = Infinity, w = Infinity, n = -Infinity, e = -Infinity;
-    for (const r of readers) {
-      if (r.pointCount === 0) continue;
-      const b = r.header.bounds;
-      w = Math.min(w, b[0]);
-      s = Math.min(s, b[1]);
-      e = Math.max(e, b[3]);
-      n = Math.max(n, b[4]);
+function unionExtent(a: Extent | undefined, b: Extent | undefined): Extent | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    southWest: { latitude: Math.min(a.southWest.latitude, b.southWest.latitude), longitude: Math.min(a.southWest.longitude, b.southWest.longitude) },
+    northEast: { latitude: Math.max(a.northEast.latitude, b.northEast.latitude), longitude: Math.max(a.northEast.longitude, b.northEast.longitude) },
+  };
+}
+
+function noCrs(label: string, outputCrs: string): ConversionError {
+  return new ConversionError(
+    "InputData_Invalid",
+    "Invalid input data",
+    "The file %1 has no CRS and no inputCrs was given: it cannot be reprojected to %2.",
+    [label, outputCrs],
+  );
+}
+
+/** Columns each output format has no place for (see the LAS writer's record formats and the E57 writer's fields). */
+const NOT_STORED: Record<PointCloudFormat, readonly ColumnName[]> = {
+  LAS: ["normalX", "normalY", "normalZ"],
+  LAZ: ["normalX", "normalY", "normalZ"],
+  E57: ["scanFlags", "classificationFlags", "scanAngle", "userData", "pointSourceId", "scannerChannel", "nir"],
+};
+
+async function writeAll(ctx: RunnerContext, specs: OutputSpec[], sources: readonly PointSource[]): Promise<void> {
+  for (const spec of specs) {
+    const dropped = spec.schema.columns.filter((c) => NOT_STORED[spec.format].includes(c));
+    if (dropped.length > 0) {
+      ctx.warn({
+        code: "InputData_Warning",
+        title: "Input data warning",
+        message: "%1 cannot store the attributes %2 of %3; they were left out.",
+        params: [spec.format, dropped.join(", "), spec.parts.map((p) => p.source.label).join(", ")],
+      });
     }
-    if (Number.isFinite(s)) ctx.output.setExtent({ southWest: { latitude: s, longitude: w }, northEast: { latitude: n, longitude: e } });
   }
+  const progress = new Progress((p) => ctx.progress(p));
+  for (const spec of specs) for (const part of spec.parts) progress.expect(part.source, passesOf(spec));
+  let extent: Extent | undefined;
+  for (const spec of specs) {
+    throwIfAborted(ctx.signal);
+    const { partBounds } = await writePointCloud(ctx, spec, progress);
+    // Each part's extent from its own coordinates: tighter than the output's box when that is geocentric.
+    spec.parts.forEach((part, i) => {
+      const crs = part.transform ? part.crs : spec.crs;
+      const b = partBounds[i];
+      if (b && crs) extent = unionExtent(extent, wgs84Extent(b, crs));
+    });
+  }
+  throwIfAborted(ctx.signal);
+  warnSources(ctx, sources);
+  ctx.output.setRootDocument(specs[0].path);
+  const crs = specs.find((s) => s.crs !== undefined)?.crs;
+  if (crs) ctx.output.setCrs(crs);
+  if (extent) ctx.output.setExtent(extent);
+  ctx.progress(100);
 }
 
 async function runConversion(ctx: RunnerContext): Promise<void> {
-  const datasets = ctx.inputs.pointCloud ?? ctx.inputs.pointClouds ?? [];
-  const inputs = await openPointCloudInputs(datasets, ctx.signal);
-  const crsOf = inputs.map(({ file, reader }) => effectiveCrs(reader.crs, ctx.options, file.path || file.name));
-  warnAll(ctx, inputs);
-  const progress = new Progress(ctx, 2 * inputs.reduce((n, i) => n + i.reader.pointCount, 0));
+  const format = outputFormat(ctx);
+  const warn = (m: JobMessage) => ctx.warn(m);
+  const sources = await openPointSources(ctx.inputs.pointCloud ?? ctx.inputs.pointClouds ?? [], ctx.signal);
+  const outputCrs = optionCrs(ctx.options, "outputCrs");
   const used = new Set<string>();
-  const paths: string[] = [];
-  for (let i = 0; i < inputs.length; i++) {
-    throwIfAborted(ctx.signal);
-    const { file, reader } = inputs[i];
-    const path = outputPath(file.path || file.name, used);
-    paths.push(path);
-    const stream = writeLasStream(writerOptionsFor(reader, crsOf[i]), () => tracked(reader, ctx, progress));
-    await ctx.output.write(path, stream, ctx.signal);
-  }
-  throwIfAborted(ctx.signal);
-  ctx.output.setRootDocument(paths[0]);
-  setCrsAndExtent(ctx, crsOf.find((c) => c !== undefined), inputs.map((i) => i.reader));
-  ctx.progress(100);
-}
-
-/** The one CRS of merged inputs; files without a CRS take the others'. Different CRSs cannot be merged yet. */
-function mergedCrs(ctx: RunnerContext, inputs: readonly PointCloudInput[]): string | undefined {
-  let crs: string | undefined;
-  let from = "";
-  const missing: string[] = [];
-  for (const { file, reader } of inputs) {
-    const name = file.path || file.name;
-    const c = effectiveCrs(reader.crs, ctx.options, name);
-    if (!c) {
-      missing.push(name);
-      continue;
+  const specs = sources.map((source): OutputSpec => {
+    const from = sourceCrs(source.crs, ctx.options, source.label, warn);
+    let transform;
+    let crs = from;
+    if (outputCrs) {
+      if (!from) throw noCrs(source.label, outputCrs);
+      transform = transformBetween(from, outputCrs, source.label, warn);
+      // The same CRS keeps the file's own spelling (WKT stays WKT).
+      if (transform || !sameCrs(from, outputCrs)) crs = outputCrs;
     }
-    if (crs === undefined) {
-      crs = c;
-      from = name;
-    } else if (!sameCrs(crs, c)) {
-      throw new ConversionError(
-        "InputData_Invalid",
-        "Invalid input data",
-        "The files %1 and %2 have different coordinate reference systems; merging them needs a reprojection, which is not available yet.",
-        [from, name],
-      );
-    }
-  }
-  if (crs && missing.length > 0) {
-    ctx.warn({
-      code: "InputData_Warning",
-      title: "Input data warning",
-      message: "The files %1 have no CRS; they were merged as if in the CRS of %2.",
-      params: [missing.join(", "), from],
-    });
-  }
-  return crs;
+    const las = source.las;
+    return {
+      path: uniquePath(source.baseName, format, used),
+      format,
+      parts: [{ source, transform, crs: from }],
+      schema: source.schema,
+      extraBytes: [...source.extraBytes],
+      las: las ? lasFieldsOf(las, format) : {},
+      // LAS/LAZ in the same CRS: the source's integers are kept as they are (bit-exact).
+      quantisation: las && !transform ? { scale: las.header.scale, offset: las.header.offset } : undefined,
+      scale: transform && crs ? scaleForCrs(crs) : undefined,
+      crs,
+      scanName: source.baseName.split("/").pop() ?? source.baseName,
+    };
+  });
+  await writeAll(ctx, specs, sources);
 }
 
 async function runOptimization(ctx: RunnerContext): Promise<void> {
-  const datasets = ctx.inputs.pointClouds ?? ctx.inputs.pointCloud ?? [];
-  const inputs = await openPointCloudInputs(datasets, ctx.signal);
-  const crs = mergedCrs(ctx, inputs);
-  warnAll(ctx, inputs);
-  const readers = inputs.map((i) => i.reader);
-  const { schema, extraBytes } = mergeSchemas(readers);
-  const q = commonQuantisation(readers);
-  if (q.inexact.length > 0 || q.coarsened) {
+  const format = outputFormat(ctx);
+  const warn = (m: JobMessage) => ctx.warn(m);
+  const sources = await openPointSources(ctx.inputs.pointClouds ?? ctx.inputs.pointCloud ?? [], ctx.signal);
+  const outputCrs = optionCrs(ctx.options, "outputCrs");
+  const froms = sources.map((s) => sourceCrs(s.crs, ctx.options, s.label, warn));
+  const firstKnown = froms.findIndex((c) => c !== undefined);
+  // One CRS for the merged cloud: outputCrs, else the first input's; the others are reprojected to it.
+  const target = outputCrs ?? (firstKnown >= 0 ? froms[firstKnown] : undefined);
+  const missing: string[] = [];
+  const parts: OutputPart[] = sources.map((source, i) => {
+    const from = froms[i];
+    if (!from) {
+      if (outputCrs) throw noCrs(source.label, outputCrs);
+      missing.push(source.label);
+      return { source };
+    }
+    return { source, transform: target ? transformBetween(from, target, source.label, warn) : undefined, crs: from };
+  });
+  if (target && missing.length > 0) {
     ctx.warn({
       code: "InputData_Warning",
       title: "Input data warning",
-      message: "The files %1 were re-quantised to the common scale %2 and offset %3; their coordinates may move by up to half a step.",
-      params: [q.inexact.join(", ") || "(all)", q.scale.join(" "), q.offset.join(" ")],
+      message: "The files %1 have no CRS; they were merged as if in the CRS %2.",
+      params: [missing.join(", "), shortCrs(target)],
     });
   }
-  const progress = new Progress(ctx, 2 * readers.reduce((n, r) => n + r.pointCount, 0));
+  const reprojected = parts.some((p) => p.transform);
+  const readers = sources.map((s) => s.las).filter((r): r is LasReader => r !== undefined);
+  const allLas = readers.length === sources.length;
+  const { schema, extraBytes } = mergeSchemas(sources);
+  let quantisation: OutputSpec["quantisation"];
+  if (allLas && !reprojected) {
+    const q = commonQuantisation(readers);
+    if (q.inexact.length > 0 || q.coarsened) {
+      ctx.warn({
+        code: "InputData_Warning",
+        title: "Input data warning",
+        message: "The files %1 were re-quantised to the common scale %2 and offset %3; their coordinates may move by up to half a step.",
+        params: [q.inexact.join(", ") || "(all)", q.scale.join(" "), q.offset.join(" ")],
+      });
+    }
+    quantisation = { scale: q.scale, offset: q.offset };
+  }
   const extended = readers.some((r) => r.header.versionMinor >= 4);
-  const options: LasWriterOptions = {
+  const spec: OutputSpec = {
+    path: `merged.${EXTENSION[format]}`,
+    format,
+    parts,
     schema,
-    minorVersion: extended ? 4 : 2,
-    scale: q.scale,
-    offset: q.offset,
-    crs,
     extraBytes,
-    gpsTimeStandard: readers.every((r) => (r.header.globalEncoding & 1) === 1),
+    las: {
+      minorVersion: extended ? 4 : 2,
+      gpsTimeStandard: readers.length > 0 && readers.every((r) => (r.header.globalEncoding & 1) === 1),
+    },
+    quantisation,
+    // Reprojected points get a step suited to the CRS unit; otherwise the finest LAS input scale is kept.
+    scale: reprojected && target ? scaleForCrs(target) : finestScale(readers),
+    crs: target,
+    scanName: "merged",
   };
-  const all = async function* (): AsyncIterable<PointChunk> {
-    for (const r of readers) yield* tracked(r, ctx, progress);
-  };
-  const path = "merged.las";
-  await ctx.output.write(path, writeLasStream(options, all), ctx.signal);
-  throwIfAborted(ctx.signal);
-  ctx.output.setRootDocument(path);
-  setCrsAndExtent(ctx, crs, readers);
-  ctx.progress(100);
+  await writeAll(ctx, [spec], sources);
 }
 
-/** PointCloudConversion / PointCloudOptimization runners producing LAS. */
+function finestScale(readers: readonly LasReader[]): [number, number, number] | undefined {
+  if (readers.length === 0) return undefined;
+  const s: [number, number, number] = [Infinity, Infinity, Infinity];
+  for (const r of readers) for (let a = 0; a < 3; a++) s[a] = Math.min(s[a], Math.abs(r.header.scale[a]));
+  return s;
+}
+
+/** PointCloudConversion / PointCloudOptimization runners producing LAS, LAZ or E57. */
 export const pointCloudRunners: RunnerEntry[] = [
-  { type: "PointCloudConversion", outputFormats: ["LAS"], run: runConversion },
-  { type: "PointCloudOptimization", outputFormats: ["LAS"], run: runOptimization },
+  { type: "PointCloudConversion", outputFormats: FORMATS, run: runConversion },
+  { type: "PointCloudOptimization", outputFormats: FORMATS, run: runOptimization },
 ];

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { ContainerClient } from "@azure/storage-blob";
-import { writeLasStream } from "@realconv/formats";
+import { bytesSource, openE57, writeLasStream } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { SYNTHETIC_SCHEMA, syntheticCloud } from "@realconv/formats/testing/synthetic";
 import { api, startTestServer, type TestServer } from "../testing/harness.js";
@@ -122,6 +122,30 @@ describe("job lifecycle with worker processes", () => {
     assert.equal(mergedFiles.size, 1);
     const merged = await readCloud(new Uint8Array([...mergedFiles.values()][0]));
     assert.equal(merged.count, 110_000 + 1_065);
+  });
+
+  it("LAS -> LAZ and LAS -> E57 through the service (outputs patched after streaming) read back with every point", async () => {
+    const input = await upload("LAS", [{ name: "autzen_trim.las", path: sharedData("pointcloud", "autzen_trim.las") }]);
+    const expected = await readCloud(new Uint8Array(await readFile(sharedData("pointcloud", "autzen_trim.las"))));
+    for (const format of ["LAZ", "E57"]) {
+      const job = await submit({ type: "PointCloudConversion", specifications: { inputs: { pointCloud: input }, options: { outputFormat: format } } });
+      const p = await waitFor(job.id, ended);
+      assert.equal(p.state, "Success", format);
+      const out = (await api(s.url, "GET", `/reality-management/reality-data/${job.specifications.output}`, { token, headers: V1 })).body.realityData;
+      assert.equal(out.type, format);
+      const files = await download(job.specifications.output);
+      assert.equal(files.size, 1);
+      const bytes = new Uint8Array(files.get(out.rootDocument)!);
+      if (format === "LAZ") {
+        const got = await readCloud(bytes, out.rootDocument);
+        assert.deepEqual(got.xyz, expected.xyz, "LAZ keeps every point exactly");
+      } else {
+        const reader = await openE57(bytesSource(bytes, out.rootDocument));
+        let n = 0;
+        for await (const c of reader.chunks()) n += c.count;
+        assert.equal(n, expected.count);
+      }
+    }
   });
 
   it("a truncated or wrong file fails the job with a message naming it; the server stays up", async () => {

@@ -201,3 +201,21 @@ test("waveform formats 4, 5, 9 and 10 read their points and skip the wave packet
     else assert.equal(c.red, undefined);
   }
 });
+
+test("LAS 1.0, 1.1, 1.3 and 1.4 headers with legacy formats read the same points", async () => {
+  const r = await openLas(file("1.2-with-color.las"));
+  const [src] = await readAll(r);
+  for (const minor of [0, 1, 3, 4]) {
+    const bytes = await encodeLas({ schema: r.schema, minorVersion: minor }, [src]);
+    const back = await openLas(bytesSource(bytes, `v1${minor}.las`));
+    assert.equal(back.header.version, `1.${minor}`);
+    assert.equal(back.header.headerSize, minor === 4 ? 375 : minor === 3 ? 235 : 227);
+    assert.equal(back.pointCount, 1065);
+    // LAS 1.4 with a legacy format fills both the legacy and the 64-bit counts.
+    if (minor === 4) assert.equal(back.header.legacyPointCount, 1065);
+    const [c] = await readAll(back);
+    assert.deepEqual(c.positions, src.positions);
+    assert.deepEqual(c.gpsTime, src.gpsTime);
+    assert.deepEqual(c.red, src.red);
+  }
+});
