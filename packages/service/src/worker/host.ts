@@ -52,6 +52,13 @@ export function failureMessage(error: unknown): JobMessage {
   };
 }
 
+/** A runner's CRS as the reality data `crs` field: compound EPSG codes split into horizontal and vertical. */
+export function realityDataCrs(crs: string): { id: string; verticalId?: string } {
+  const m = /^\s*EPSG:(\d+)(?:\s*\+\s*(?:EPSG:)?(\d+))?\s*$/i.exec(crs);
+  if (!m) return { id: crs };
+  return m[2] ? { id: `EPSG:${m[1]}`, verticalId: `EPSG:${m[2]}` } : { id: `EPSG:${m[1]}` };
+}
+
 export class WorkerHost {
   readonly id: string;
   private wake: (() => void) | undefined;
@@ -187,7 +194,7 @@ export class WorkerHost {
             size: Math.ceil(sizeBytes / 1024),
             ...(rootDocument ? { rootDocument } : {}),
             ...(declared.extent ? { extent: declared.extent } : {}),
-            ...(declared.crs ? { crs: { id: declared.crs } } : {}),
+            ...(declared.crs ? { crs: realityDataCrs(declared.crs) } : {}),
           },
           new Date().toISOString(),
         );

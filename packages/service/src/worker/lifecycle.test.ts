@@ -95,6 +95,11 @@ describe("job lifecycle with worker processes", () => {
     assert.equal(out.authoring, false);
     assert.equal(out.type, "LAS");
     assert.ok(out.rootDocument, "rootDocument set");
+    // Extent from the data: Autzen stadium, Eugene, Oregon.
+    assert.ok(out.extent, "extent set from the points");
+    assert.ok(out.extent.southWest.latitude > 44 && out.extent.northEast.latitude < 44.1, JSON.stringify(out.extent));
+    assert.ok(out.extent.southWest.longitude > -123.1 && out.extent.northEast.longitude < -123, JSON.stringify(out.extent));
+    assert.ok(out.crs?.id, "crs recorded");
     const files = await download(job.specifications.output);
     assert.ok(files.has(out.rootDocument));
     assert.equal(out.size, Math.ceil([...files.values()].reduce((a, b) => a + b.length, 0) / 1024));
