@@ -7,7 +7,7 @@ import { WorkerHost } from "../worker/host.js";
 export async function runWorker(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, { role: "worker" });
   const runtime = await openRuntime(config, { poolSize: 3 });
-  const host = new WorkerHost(runtime, { logger });
+  const host = new WorkerHost(runtime, { logger, onStuck: () => process.exit(70) });
   const stop = new AbortController();
   const exit = () => {
     // A job in hand is left to its lease: another worker takes it over when the lease expires.

@@ -31,6 +31,12 @@ export interface WorkerOptions {
   /** Idle poll interval. */
   pollMs?: number;
   logger: Logger;
+  /**
+   * Called when a runner ignores its AbortSignal for `stuckAfterMs` after a cancel: the worker process
+   * then exits, its lease expires, and the job ends Cancelled (a cancel must not wait on a stuck runner).
+   */
+  onStuck?: () => void;
+  stuckAfterMs?: number;
 }
 
 /** The messages users see for failures that are not the runner's own ConversionError. */
@@ -110,12 +116,23 @@ export class WorkerHost {
     const warnings: JobMessage[] = [];
     const cpuStart = process.cpuUsage();
 
+    let watchdog: NodeJS.Timeout | undefined;
+    const abort = (reason: Error) => {
+      if (controller.signal.aborted) return;
+      controller.abort(reason);
+      if (this.options.onStuck) {
+        watchdog = setTimeout(() => {
+          log.error("the runner did not stop after its job was cancelled; restarting this worker");
+          this.options.onStuck?.();
+        }, this.options.stuckAfterMs ?? 15_000);
+      }
+    };
     const beat = async () => {
       try {
         const state = await jobs.heartbeat(job.id, this.id, config.leaseMs, progress, new Date());
-        if (state === undefined) controller.abort(new LeaseLost());
-        else if (state === "TerminatingOnCancel") controller.abort(new JobCancelled());
-        else if (isTerminal(state)) controller.abort(new LeaseLost());
+        if (state === undefined) abort(new LeaseLost());
+        else if (state === "TerminatingOnCancel") abort(new JobCancelled());
+        else if (isTerminal(state)) abort(new LeaseLost());
       } catch (e) {
         log.warn({ err: e }, "heartbeat failed");
       }
@@ -169,6 +186,7 @@ export class WorkerHost {
         log.info("job cancelled");
       } else if (reason instanceof LeaseLost) {
         clearInterval(interval);
+        clearTimeout(watchdog);
         log.warn("lease lost; leaving the job to its new holder");
         return undefined;
       } else {
@@ -178,6 +196,7 @@ export class WorkerHost {
       }
     } finally {
       clearInterval(interval);
+      clearTimeout(watchdog);
     }
 
     try {
