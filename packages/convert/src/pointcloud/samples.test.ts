@@ -6,12 +6,11 @@
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { bytesSource, FormatError } from "@realconv/formats";
+import { FormatError } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { localInputFile } from "../local-io.js";
 import { openSources, type SourceFormat } from "./sources.js";
-import type { InputFile } from "../runner.js";
+import { memoryFile } from "../testing/memory-io.js";
 
 /** From SOURCES.md: format, header counts per source (E57: per scan), points yielded, columns expected. */
 const EXPECTED: Record<string, { format: SourceFormat; counts: (number | undefined)[]; yielded?: number; columns: string[] }> = {
@@ -36,20 +35,6 @@ const EXPECTED: Record<string, { format: SourceFormat; counts: (number | undefin
   "bunnyData.pts": { format: "PTS", counts: [30_571], columns: [] },
   "points_agisoft.xyz": { format: "XYZ", counts: [undefined], yielded: 100, columns: ["red"] },
 };
-
-function memoryFile(bytes: Uint8Array, name: string): InputFile {
-  const src = bytesSource(bytes, name);
-  return {
-    ...src,
-    name,
-    path: name,
-    size: bytes.byteLength,
-    read: (o: number, l: number) => src.read(o, l),
-    async *stream() {
-      yield bytes;
-    },
-  };
-}
 
 it("every sample point cloud reads with its header's point count and attributes", async () => {
   const dir = sharedData("pointcloud");
@@ -79,7 +64,7 @@ it("a truncated copy of each sample fails with a message naming the file and a b
     const whole = new Uint8Array(readFileSync(`${dir}/${name}`));
     const cut = whole.subarray(0, Math.floor(whole.byteLength * 0.6));
     const failure = await (async () => {
-      const sources = await openSources(memoryFile(cut, basename(name)));
+      const sources = await openSources(memoryFile(cut, name));
       for (const s of sources) for await (const _ of s.chunks(new AbortController().signal)) void _;
       return undefined;
     })().catch((e: unknown) => e);

@@ -5,9 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import {
   bytesSource,
   createTransform,
@@ -18,66 +17,18 @@ import {
   openPts,
   openXyz,
   parseCrs,
-  positionAt,
   type ColumnName,
   type PointChunk,
   type PointCloudReader,
 } from "@realconv/formats";
 import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
 import { decodeWithLazPerf } from "@realconv/formats/pointcloud/lazenc/lazperf-decode";
-import { sharedData } from "@realconv/formats/testing/shared-data";
 import { parse } from "@loaders.gl/core";
 import { LASLoader } from "@loaders.gl/las";
-import { ConversionError, type Extent, type FilePatch, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
+import { ConversionError, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
 import { findRunner } from "../registry.js";
 import { localOutputSink } from "../local-io.js";
-
-function memoryFile(bytes: Uint8Array, path: string): InputFile {
-  const src = bytesSource(bytes, basename(path));
-  return {
-    ...src,
-    path,
-    async *stream() {
-      yield bytes;
-    },
-  };
-}
-
-const shared = (name: string) => new Uint8Array(readFileSync(sharedData("pointcloud", name)));
-const sharedFile = (name: string, path = name) => memoryFile(shared(name), path);
-const dataset = (id: string, files: InputFile[], type = "Unstructured"): InputDataset => ({ id, type, files: async () => files });
-
-class MemorySink implements OutputSink {
-  files = new Map<string, Uint8Array>();
-  root: string | undefined;
-  crs: string | undefined;
-  extent: Extent | undefined;
-  largestPart = 0;
-  async write(path: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
-    const parts: Uint8Array[] = [];
-    if (data instanceof Uint8Array) parts.push(data.slice());
-    else
-      for await (const p of data) {
-        parts.push(p.slice());
-        this.largestPart = Math.max(this.largestPart, p.byteLength);
-      }
-    this.files.set(path, new Uint8Array(Buffer.concat(parts)));
-  }
-  async writePatched(path: string, data: AsyncIterable<Uint8Array>, patches: () => readonly FilePatch[]): Promise<void> {
-    await this.write(path, data);
-    const file = this.files.get(path)!;
-    for (const p of patches()) file.set(p.bytes, p.offset);
-  }
-  setRootDocument(path: string): void {
-    this.root = path;
-  }
-  setExtent(extent: Extent): void {
-    this.extent = extent;
-  }
-  setCrs(crs: string): void {
-    this.crs = crs;
-  }
-}
+import { dataset, flatten, MemorySink, memoryFile, shared, sharedFile } from "../testing/memory-io.js";
 
 async function run(type: string, inputs: Record<string, InputDataset[]>, options: Record<string, unknown>, sink: OutputSink = new MemorySink()) {
   const format = String(options.outputFormat ?? "LAS");
@@ -121,26 +72,6 @@ async function assertSameRecords(out: PointCloudReader, src: PointCloudReader, l
     n += p.count;
   }
   assert.equal(n, src.pointCount, label);
-}
-
-async function flatten(r: PointCloudReader): Promise<{ xyz: Float64Array; cols: Map<string, number[]>; count: number }> {
-  const xyz: number[] = [];
-  const cols = new Map<string, number[]>();
-  const tmp = new Float64Array(3);
-  let count = 0;
-  for await (const c of r.chunks()) {
-    for (let i = 0; i < c.count; i++) {
-      positionAt(c.positions, i, tmp);
-      xyz.push(tmp[0], tmp[1], tmp[2]);
-    }
-    for (const col of r.schema.columns) {
-      const arr = cols.get(col) ?? [];
-      for (const v of c[col] as Iterable<number>) arr.push(v);
-      cols.set(col, arr);
-    }
-    count += c.count;
-  }
-  return { xyz: Float64Array.from(xyz), cols, count };
 }
 
 /** Positions of `got` within `tol` of `want`, point by point in order. */

@@ -1,66 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { bytesSource, FormatError, openPointCloud, positionAt, type ColumnName, type LasReader, type PointChunk, type PointCloudReader } from "@realconv/formats";
+import { bytesSource, FormatError, openPointCloud, type ColumnName, type LasReader, type PointChunk } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
-import { ConversionError, type Extent, type FilePatch, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
+import { ConversionError, type InputDataset, type InputFile, type JobMessage, type RunnerContext } from "../runner.js";
 import { findRunner } from "../registry.js";
+import { dataset as anyDataset, flatten, MemorySink, memoryFile, sharedFile } from "../testing/memory-io.js";
 
-function memoryFile(bytes: Uint8Array, path: string): InputFile {
-  const src = bytesSource(bytes, basename(path));
-  return {
-    ...src,
-    path,
-    async *stream() {
-      yield bytes;
-    },
-  };
-}
+const dataset = (id: string, files: InputFile[]) => anyDataset(id, files, "LAS");
 
-const sharedFile = (name: string, path = name) => memoryFile(new Uint8Array(readFileSync(sharedData("pointcloud", name))), path);
-
-function dataset(id: string, files: InputFile[]): InputDataset {
-  return { id, type: "LAS", files: async () => files };
-}
-
-class MemorySink implements OutputSink {
-  files = new Map<string, Uint8Array>();
-  largestPart = 0;
-  root: string | undefined;
-  crs: string | undefined;
-  extent: Extent | undefined;
-  async write(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
-    if (data instanceof Uint8Array) {
-      this.files.set(path, data.slice());
-      return;
-    }
-    const parts: Uint8Array[] = [];
-    for await (const part of data) {
-      if (signal?.aborted) throw signal.reason;
-      parts.push(part.slice());
-      this.largestPart = Math.max(this.largestPart, part.byteLength);
-    }
-    this.files.set(path, new Uint8Array(Buffer.concat(parts)));
-  }
-  async writePatched(path: string, data: AsyncIterable<Uint8Array>, patches: () => readonly FilePatch[], signal?: AbortSignal): Promise<void> {
-    await this.write(path, data, signal);
-    const file = this.files.get(path)!;
-    for (const p of patches()) {
-      assert.ok(p.offset >= 0 && p.offset + p.bytes.byteLength <= file.byteLength, `patch at ${p.offset} within ${path}`);
-      file.set(p.bytes, p.offset);
-    }
-  }
-  setRootDocument(path: string): void {
-    this.root = path;
-  }
-  setExtent(extent: Extent): void {
-    this.extent = extent;
-  }
-  setCrs(crs: string): void {
-    this.crs = crs;
-  }
-}
 
 interface Run {
   sink: MemorySink;
@@ -93,32 +41,6 @@ async function run(type: string, inputs: Record<string, InputDataset[]>, options
 }
 
 /** All points of a reader as doubles plus its columns, concatenated (test files are small). */
-async function flatten(r: PointCloudReader): Promise<{ xyz: Float64Array; cols: Map<string, number[]>; count: number }> {
-  const xyz: number[] = [];
-  const cols = new Map<string, number[]>();
-  const tmp = new Float64Array(3);
-  let count = 0;
-  for await (const c of r.chunks()) {
-    for (let i = 0; i < c.count; i++) {
-      positionAt(c.positions, i, tmp);
-      xyz.push(tmp[0], tmp[1], tmp[2]);
-    }
-    for (const col of r.schema.columns) {
-      const arr = cols.get(col) ?? [];
-      for (const v of c[col] as Iterable<number>) arr.push(v);
-      cols.set(col, arr);
-    }
-    for (const [name, values] of Object.entries(c.extra ?? {})) {
-      const arr = cols.get(`extra:${name}`) ?? [];
-      for (const v of values) arr.push(v);
-      cols.set(`extra:${name}`, arr);
-    }
-    count += c.count;
-  }
-  return { xyz: Float64Array.from(xyz), cols, count };
-}
-
-/** Chunk-by-chunk equality of two readers: integer positions, scale/offset and every column. */
 async function assertSameCloud(out: LasReader, src: LasReader, label: string) {
   assert.deepEqual(out.schema, src.schema, label);
   assert.equal(out.pointCount, src.pointCount, label);
@@ -217,9 +139,9 @@ test("PointCloudOptimization merges all files of all datasets into one LAS", asy
   assert.equal(sink.root, "merged.las");
   const out = await openPointCloud(bytesSource(sink.files.get("merged.las")!, "merged.las"));
   assert.equal(out.pointCount, 111_065);
-  const merged = await flatten(out);
-  const a = await flatten(await openPointCloud(sharedFile("autzen_trim.las")));
-  const b = await flatten(await openPointCloud(sharedFile("1.2-with-color.las")));
+  const merged = await flatten(out, { extras: true });
+  const a = await flatten(await openPointCloud(sharedFile("autzen_trim.las")), { extras: true });
+  const b = await flatten(await openPointCloud(sharedFile("1.2-with-color.las")), { extras: true });
   assert.equal(merged.count, a.count + b.count);
   for (let i = 0; i < merged.xyz.length; i++) {
     const want = i < a.xyz.length ? a.xyz[i] : b.xyz[i - a.xyz.length];
@@ -246,8 +168,8 @@ test("PointCloudOptimization re-quantises files with different scales onto the f
   const out = await openPointCloud(bytesSource(sink.files.get("merged.las")!, "merged.las"));
   assert.deepEqual(out.header.scale, finer);
   assert.deepEqual(warnings, []);
-  const merged = await flatten(out);
-  const once = await flatten(src);
+  const merged = await flatten(out, { extras: true });
+  const once = await flatten(src, { extras: true });
   for (let i = 0; i < merged.xyz.length; i++) assert.ok(Math.abs(merged.xyz[i] - once.xyz[i % once.xyz.length]) < 1e-9);
 });
 

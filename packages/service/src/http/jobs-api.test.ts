@@ -18,7 +18,6 @@ describe("Reality Conversion v2 API", () => {
   let itwin: string;
   let bobsITwin: string;
   let lasInput: string;
-  let e57Input: string;
   const call = (method: string, path: string, o: Parameters<typeof api>[3] = {}) => api(s.url, method, path, o);
   const lasJob = (extra: Record<string, unknown> = {}, options: Record<string, unknown> = { outputFormat: "LAS" }) => ({
     type: "PointCloudConversion",
@@ -36,7 +35,6 @@ describe("Reality Conversion v2 API", () => {
     itwin = await s.createITwin("Site A", ["alice@example.com", "carol@example.com"]);
     bobsITwin = await s.createITwin("Bob's", ["bob@example.com"]);
     lasInput = await s.createRealityData(itwin, "LAS", [sharedData("pointcloud", "1.2-with-color.las")]);
-    e57Input = await s.createRealityData(itwin, "E57", [sharedData("pointcloud", "A_B.e57")]);
   });
   after(async () => s.close());
 

@@ -423,7 +423,6 @@ export class E57Reader implements PointCloudReader {
   async *scanChunks(index: number, signal?: AbortSignal): AsyncIterable<PointChunk> {
     const scan = this.scans[index];
     if (!scan) throw new RangeError(`no scan ${index}`);
-    const plan = this.plans[index];
     const file = this.source.name;
     const stats = this.stats[index];
     stats.valid = stats.invalid = stats.directionOnly = 0;
@@ -518,7 +517,6 @@ export class E57Reader implements PointCloudReader {
   }
 
   private assemble(index: number, s: Float64Array[], n: number): PointChunk {
-    const plan = this.plans[index];
     const scan = this.scans[index];
     const stats = this.stats[index];
     // Indices of the valid records, or undefined when all are valid (the common case, no indirection).

@@ -42,53 +42,80 @@ export class BitModel {
   }
 }
 
-/** Adaptive multi-symbol model (2..2048 symbols), cumulative distribution scaled to 2^15. */
+/**
+ * Symbol models live in flat Int32Array tables so that coding a symbol is one short chain of loads
+ * (table -> slot) rather than object -> array -> array. A model at offset `o` of table `t`:
+ *   t[o] symbols until the next update, t[o + 1] total count, t[o + 2] update cycle,
+ *   t[o + 3] last symbol, then per symbol s: t[o + 4 + 2s] cumulative probability (scaled to 2^15)
+ *   and t[o + 5 + 2s] count (interleaved, so dist[s], dist[s + 1] and count[s] share a cache line).
+ * Values stay below 2^31, so loads are plain int32.
+ */
+const SM_UNTIL = 0;
+const SM_TOTAL = 1;
+const SM_CYCLE = 2;
+const SM_LAST = 3;
+const SM_HEADER = 4;
+
+/** Int32 slots a model of `symbols` symbols takes in a flat table. */
+export function symbolModelSlots(symbols: number): number {
+  return SM_HEADER + 2 * symbols;
+}
+
+/** Initialises a fresh model of `symbols` symbols at `o` (as LASzip's ArithmeticModel::init). */
+export function initSymbolModel(t: Int32Array, o: number, symbols: number): void {
+  if (symbols < 2 || symbols > 2048) throw new RangeError(`invalid number of symbols ${symbols}`);
+  t[o + SM_LAST] = symbols - 1;
+  t[o + SM_TOTAL] = 0;
+  for (let k = o + SM_HEADER; k < o + SM_HEADER + 2 * symbols; k += 2) {
+    t[k] = 0;
+    t[k + 1] = 1;
+  }
+  t[o + SM_CYCLE] = symbols;
+  updateSymbolModel(t, o);
+  const cycle = (symbols + 6) >>> 1;
+  t[o + SM_CYCLE] = cycle;
+  t[o + SM_UNTIL] = cycle;
+}
+
+function updateSymbolModel(t: Int32Array, o: number): void {
+  const n = t[o + SM_LAST] + 1;
+  const start = o + SM_HEADER;
+  const end = start + 2 * n;
+  let cycle = t[o + SM_CYCLE];
+  let total = t[o + SM_TOTAL] + cycle;
+  // halve the counts once the total passes the threshold, so the model keeps adapting
+  if (total > DM_MAX_COUNT) {
+    total = 0;
+    for (let k = start + 1; k < end; k += 2) {
+      const c = (t[k] + 1) >>> 1;
+      t[k] = c;
+      total += c;
+    }
+  }
+  t[o + SM_TOTAL] = total;
+  const scale = Math.floor(0x80000000 / total);
+  let sum = 0;
+  for (let k = start; k < end; k += 2) {
+    t[k] = (scale * sum) >>> (31 - DM_LENGTH_SHIFT);
+    sum += t[k + 1];
+  }
+  cycle = (5 * cycle) >>> 2;
+  const maxCycle = (n + 6) << 3;
+  if (cycle > maxCycle) cycle = maxCycle;
+  t[o + SM_CYCLE] = cycle;
+  t[o + SM_UNTIL] = cycle;
+}
+
+/** Adaptive multi-symbol model (2..2048 symbols): a flat table of its own, offset 0. */
 export class SymbolModel {
   readonly symbols: number;
-  readonly lastSymbol: number;
-  /** Int32Array: values stay below 2^31, so loads are plain int32 (no uint32→double conversion). */
-  readonly distribution: Int32Array;
-  readonly symbolCount: Int32Array;
-  totalCount = 0;
-  updateCycle: number;
-  symbolsUntilUpdate = 0;
+  readonly t: Int32Array;
 
   constructor(symbols: number) {
     if (symbols < 2 || symbols > 2048) throw new RangeError(`invalid number of symbols ${symbols}`);
     this.symbols = symbols;
-    this.lastSymbol = symbols - 1;
-    this.distribution = new Int32Array(symbols);
-    this.symbolCount = new Int32Array(symbols).fill(1);
-    this.updateCycle = symbols;
-    this.update();
-    this.updateCycle = (symbols + 6) >>> 1;
-    this.symbolsUntilUpdate = this.updateCycle;
-  }
-
-  update(): void {
-    const counts = this.symbolCount;
-    const n = this.symbols;
-    this.totalCount += this.updateCycle;
-    if (this.totalCount > DM_MAX_COUNT) {
-      let total = 0;
-      for (let k = 0; k < n; k++) {
-        const c = (counts[k] + 1) >>> 1;
-        counts[k] = c;
-        total += c;
-      }
-      this.totalCount = total;
-    }
-    const scale = Math.floor(0x80000000 / this.totalCount);
-    const dist = this.distribution;
-    let sum = 0;
-    for (let k = 0; k < n; k++) {
-      dist[k] = (scale * sum) >>> (31 - DM_LENGTH_SHIFT);
-      sum += counts[k];
-    }
-    this.updateCycle = (5 * this.updateCycle) >>> 2;
-    const maxCycle = (n + 6) << 3;
-    if (this.updateCycle > maxCycle) this.updateCycle = maxCycle;
-    this.symbolsUntilUpdate = this.updateCycle;
+    this.t = new Int32Array(symbolModelSlots(symbols));
+    initSymbolModel(this.t, 0, symbols);
   }
 }
 
@@ -169,26 +196,25 @@ export class ArithmeticEncoder {
   }
 
   encodeSymbol(model: SymbolModel, sym: number): void {
+    this.encodeSymbolAt(model.t, 0, sym);
+  }
+
+  /** Codes `sym` with the model at offset `o` of flat table `t` (see `initSymbolModel`). */
+  encodeSymbolAt(t: Int32Array, o: number, sym: number): void {
     const st = this.st;
     const initBase = st[0];
     const len = st[1];
-    const dist = model.distribution;
-    let base: number;
-    let newLen: number;
+    const i = o + SM_HEADER + (sym << 1);
     const l = len >>> DM_LENGTH_SHIFT;
-    const x = Math.imul(dist[sym], l);
-    base = (initBase + x) | 0;
-    if (sym === model.lastSymbol) {
-      newLen = (len - x) | 0;
-    } else {
-      newLen = (Math.imul(dist[sym + 1], l) - x) | 0;
-    }
+    const x = Math.imul(t[i], l);
+    const base = (initBase + x) | 0;
+    const newLen = sym === t[o + SM_LAST] ? (len - x) | 0 : (Math.imul(t[i + 2], l) - x) | 0;
     st[0] = base;
     st[1] = newLen;
     if (initBase >>> 0 > base >>> 0) this.propagateCarry();
     if (newLen >>> 0 < AC_MIN_LENGTH) this.renormalise();
-    model.symbolCount[sym]++;
-    if (--model.symbolsUntilUpdate === 0) model.update();
+    t[i + 1]++;
+    if (--t[o + SM_UNTIL] === 0) updateSymbolModel(t, o);
   }
 
   /** Raw bits without a model (`bits` ≤ 32, `sym` < 2^bits, unsigned). */
@@ -262,23 +288,32 @@ export class ArithmeticEncoder {
  * LASzip's integer compressor: codes `real - pred` as an interval class k (the number of significant
  * bits, modelled per context) followed by the position inside that interval (modelled for small k,
  * partly raw for large k). `k` of the last call is exposed because callers derive contexts from it.
+ *
+ * All symbol models of one compressor (k models per context, then one corrector model per k) sit in
+ * one flat table, all initialised up front: a fresh model is the same whenever it is made, so this
+ * codes exactly as LASzip's create-on-init, and a model is found by offset arithmetic alone.
  */
 export class IntegerCompressor {
   /** k of the last compressed corrector. */
   k = 0;
   private readonly corrBits: number;
+  /** Whether correctors must be folded into [corrMin, corrMax] (not for 32-bit correctors). */
+  private readonly fold: boolean;
   private readonly corrRange: number;
   private readonly corrMin: number;
   private readonly corrMax: number;
   private readonly bitsHigh: number;
-  private readonly mBits: SymbolModel[];
+  /** Slots of one k model (the k models of context c start at c * bitsSlots). */
+  private readonly bitsSlots: number;
+  /** Offset of the corrector model of k at corrOff[k] (k = 1..corrBits). */
+  private readonly corrOff: Int32Array;
+  private readonly tab: Int32Array;
   private readonly mCorrector0 = new BitModel();
-  /** Index i holds the model for k = i + 1; created on first use (a fresh model is the same whenever it is made). */
-  private readonly mCorrector: (SymbolModel | undefined)[];
 
   constructor(bits = 16, contexts = 1, bitsHigh = 8, range = 0) {
     let corrBits: number;
     let corrRange: number;
+    let corrMin: number;
     if (range !== 0) {
       corrBits = 0;
       corrRange = range;
@@ -288,38 +323,54 @@ export class IntegerCompressor {
         corrBits++;
       }
       if (corrRange === 2 ** (corrBits - 1)) corrBits--;
-      this.corrMin = -Math.floor(corrRange / 2);
-      this.corrMax = this.corrMin + corrRange - 1;
+      corrMin = -Math.floor(corrRange / 2);
     } else if (bits >= 1 && bits < 32) {
       corrBits = bits;
       corrRange = 2 ** bits;
-      this.corrMin = -Math.floor(corrRange / 2);
-      this.corrMax = this.corrMin + corrRange - 1;
+      corrMin = -Math.floor(corrRange / 2);
     } else {
       corrBits = 32;
       corrRange = 0;
-      this.corrMin = -2147483648;
-      this.corrMax = 2147483647;
+      corrMin = -2147483648;
     }
     this.corrBits = corrBits;
-    this.corrRange = corrRange;
+    this.fold = corrBits < 32;
+    // for 32-bit correctors these are unused; keep them small integers so the fields stay int-typed
+    this.corrRange = corrBits < 32 ? corrRange : 0;
+    this.corrMin = corrBits < 32 ? corrMin : 0;
+    this.corrMax = corrBits < 32 ? corrMin + corrRange - 1 : 0;
     this.bitsHigh = bitsHigh;
-    this.mBits = [];
-    for (let i = 0; i < contexts; i++) this.mBits.push(new SymbolModel(corrBits + 1));
-    this.mCorrector = new Array<SymbolModel | undefined>(corrBits).fill(undefined);
+    const bitsSlots = symbolModelSlots(corrBits + 1);
+    this.bitsSlots = bitsSlots;
+    const corrOff = new Int32Array(corrBits + 1);
+    let slots = contexts * bitsSlots;
+    // k = 32 has no corrector model (the value is fully determined)
+    const maxK = corrBits < 32 ? corrBits : 31;
+    for (let k = 1; k <= maxK; k++) {
+      corrOff[k] = slots;
+      slots += symbolModelSlots(k <= bitsHigh ? 1 << k : 1 << bitsHigh);
+    }
+    this.corrOff = corrOff;
+    const tab = new Int32Array(slots);
+    for (let c = 0; c < contexts; c++) initSymbolModel(tab, c * bitsSlots, corrBits + 1);
+    for (let k = 1; k <= maxK; k++) initSymbolModel(tab, corrOff[k], k <= bitsHigh ? 1 << k : 1 << bitsHigh);
+    this.tab = tab;
   }
 
   compress(enc: ArithmeticEncoder, pred: number, real: number, context: number): void {
     // corrector folded into [corrMin, corrMax] (wrapping 32-bit arithmetic as in the reference)
     let c = (real - pred) | 0;
-    if (c < this.corrMin) c += this.corrRange;
-    else if (c > this.corrMax) c -= this.corrRange;
+    if (this.fold) {
+      if (c < this.corrMin) c += this.corrRange;
+      else if (c > this.corrMax) c -= this.corrRange;
+    }
 
     // k: the tightest interval [-(2^k - 1), 2^k] that contains c
     const c1 = c <= 0 ? -c : c - 1; // -(-2^31) = 2^31 yields k = 32, as the reference does
     const k = 32 - Math.clz32(c1);
     this.k = k;
-    enc.encodeSymbol(this.mBits[context], k);
+    const tab = this.tab;
+    enc.encodeSymbolAt(tab, context * this.bitsSlots, k);
 
     if (k !== 0) {
       if (k < 32) {
@@ -327,14 +378,14 @@ export class IntegerCompressor {
         if (c >= 0) c -= 1;
         else c += ((1 << k) >>> 0) - 1;
         const bh = this.bitsHigh;
-        const model = (this.mCorrector[k - 1] ??= new SymbolModel(k <= bh ? 1 << k : 1 << bh));
+        const mo = this.corrOff[k];
         if (k <= bh) {
-          enc.encodeSymbol(model, c);
+          enc.encodeSymbolAt(tab, mo, c);
         } else {
           // the high bitsHigh bits are modelled, the remaining k1 low bits are written raw
           const k1 = k - bh;
           const low = c & ((1 << k1) - 1);
-          enc.encodeSymbol(model, c >>> k1);
+          enc.encodeSymbolAt(tab, mo, c >>> k1);
           enc.writeBits(k1, low);
         }
       }

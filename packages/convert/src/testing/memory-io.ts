@@ -1,0 +1,94 @@
+/**
+ * Test-only: runner inputs and outputs in memory, and a reader flattened to plain arrays for comparing
+ * two clouds point by point.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { bytesSource, positionAt, type PointCloudReader } from "@realconv/formats";
+import { sharedData } from "@realconv/formats/testing/shared-data";
+import type { Extent, FilePatch, InputDataset, InputFile, OutputSink } from "../runner.js";
+
+export function memoryFile(bytes: Uint8Array, path: string): InputFile {
+  const src = bytesSource(bytes, basename(path));
+  return {
+    ...src,
+    path,
+    async *stream() {
+      yield bytes;
+    },
+  };
+}
+
+export const shared = (name: string) => new Uint8Array(readFileSync(sharedData("pointcloud", name)));
+export const sharedFile = (name: string, path = name) => memoryFile(shared(name), path);
+export const dataset = (id: string, files: InputFile[], type = "Unstructured"): InputDataset => ({ id, type, files: async () => files });
+
+/** Keeps written files in memory; records the largest piece written, to check streaming. */
+export class MemorySink implements OutputSink {
+  files = new Map<string, Uint8Array>();
+  largestPart = 0;
+  root: string | undefined;
+  crs: string | undefined;
+  extent: Extent | undefined;
+  async write(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+    if (data instanceof Uint8Array) {
+      this.files.set(path, data.slice());
+      return;
+    }
+    const parts: Uint8Array[] = [];
+    for await (const part of data) {
+      if (signal?.aborted) throw signal.reason;
+      parts.push(part.slice());
+      this.largestPart = Math.max(this.largestPart, part.byteLength);
+    }
+    this.files.set(path, new Uint8Array(Buffer.concat(parts)));
+  }
+  async writePatched(path: string, data: AsyncIterable<Uint8Array>, patches: () => readonly FilePatch[], signal?: AbortSignal): Promise<void> {
+    await this.write(path, data, signal);
+    const file = this.files.get(path)!;
+    for (const p of patches()) {
+      if (p.offset < 0 || p.offset + p.bytes.byteLength > file.byteLength) throw new Error(`patch at ${p.offset} outside ${path}`);
+      file.set(p.bytes, p.offset);
+    }
+  }
+  setRootDocument(path: string): void {
+    this.root = path;
+  }
+  setExtent(extent: Extent): void {
+    this.extent = extent;
+  }
+  setCrs(crs: string): void {
+    this.crs = crs;
+  }
+}
+
+/** A whole (small) cloud as positions and columns; `extras` adds the extra attributes as `extra:<name>`. */
+export async function flatten(
+  r: PointCloudReader,
+  options: { extras?: boolean } = {},
+): Promise<{ xyz: Float64Array; cols: Map<string, number[]>; count: number }> {
+  const xyz: number[] = [];
+  const cols = new Map<string, number[]>();
+  const tmp = new Float64Array(3);
+  let count = 0;
+  for await (const c of r.chunks()) {
+    for (let i = 0; i < c.count; i++) {
+      positionAt(c.positions, i, tmp);
+      xyz.push(tmp[0], tmp[1], tmp[2]);
+    }
+    for (const col of r.schema.columns) {
+      const arr = cols.get(col) ?? [];
+      for (const v of c[col] as Iterable<number>) arr.push(v);
+      cols.set(col, arr);
+    }
+    if (options.extras) {
+      for (const [name, values] of Object.entries(c.extra ?? {})) {
+        const arr = cols.get(`extra:${name}`) ?? [];
+        for (const v of values) arr.push(v);
+        cols.set(`extra:${name}`, arr);
+      }
+    }
+    count += c.count;
+  }
+  return { xyz: Float64Array.from(xyz), cols, count };
+}
