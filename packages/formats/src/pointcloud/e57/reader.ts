@@ -517,6 +517,7 @@ export class E57Reader implements PointCloudReader {
   }
 
   private assemble(index: number, s: Float64Array[], n: number): PointChunk {
+    const plan = this.plans[index];
     const scan = this.scans[index];
     const stats = this.stats[index];
     // Indices of the valid records, or undefined when all are valid (the common case, no indirection).
