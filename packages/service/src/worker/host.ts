@@ -96,12 +96,15 @@ export class WorkerHost {
         continue;
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.options.pollMs ?? 500);
-        this.wake = () => {
+        const done = () => {
           clearTimeout(t);
+          signal.removeEventListener("abort", done);
           resolve();
         };
-        signal.addEventListener("abort", () => this.wake?.(), { once: true });
+        const t = setTimeout(done, this.options.pollMs ?? 500);
+        this.wake = done;
+        // Removed again after each wait: one listener per idle poll would pile up on the long-lived signal.
+        signal.addEventListener("abort", done, { once: true });
       });
       this.wake = undefined;
     }
