@@ -3,7 +3,8 @@
  * a worker claims a job with a guarded UPDATE (optimistic, no row locks needed) and holds it by a
  * lease it renews; an expired lease means its worker died and the job may be claimed again.
  */
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
+import type { Dialect } from "./connect.js";
 import type { JobMessage } from "@realconv/convert";
 import {
   processingUnitsFromCpuMs,
@@ -77,8 +78,19 @@ export function rowToJobJson(row: JobRow): string {
   );
 }
 
+/** The job's wire JSON as SQLite's json_object makes it (same keys and order as rowToJobJson). */
+const SQLITE_WIRE_JSON = sql.raw(`case when name is null then json_object('id', id, 'type', type, 'state', state, 'iTwinId', itwin_id, 'userId', user_id,
+  'executionInfo', json_object('createdDateTime', created_at, 'startedDateTime', started_at, 'endedDateTime', ended_at, 'processingUnits', processing_units),
+  'specifications', json(specifications))
+else json_object('id', id, 'name', name, 'type', type, 'state', state, 'iTwinId', itwin_id, 'userId', user_id,
+  'executionInfo', json_object('createdDateTime', created_at, 'startedDateTime', started_at, 'endedDateTime', ended_at, 'processingUnits', processing_units),
+  'specifications', json(specifications)) end`);
+
 export class SqlJobStore implements JobStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect = "sqlite",
+  ) {}
 
   async create(input: NewJob): Promise<Job> {
     const row = {
@@ -126,15 +138,32 @@ export class SqlJobStore implements JobStore {
   }
 
   async listJson(query: ListJobsQuery): Promise<JobJsonPage> {
-    const { rows, next } = await this.page(query);
-    return { jobs: rows.map(rowToJobJson), next };
+    if (this.dialect !== "sqlite") {
+      const { rows, next } = await this.page(query);
+      return { jobs: rows.map(rowToJobJson), next };
+    }
+    // SQLite builds each job's JSON itself (json_object, in C): the hot listing path then moves three
+    // values per row into JavaScript instead of twelve.
+    const rows = await this.filtered(query)
+      .select(["seq", "created_at", sql<string>`${SQLITE_WIRE_JSON}`.as("wire")])
+      .execute();
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return { jobs: page.map((r) => r.wire), next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
   }
 
   private async page(query: ListJobsQuery): Promise<{ rows: JobRow[]; next?: JobCursor }> {
-    let q = this.db
-      .selectFrom("jobs")
-      .select(WIRE_COLUMNS)
-      .where((eb) => compileFilter(eb, query.filter));
+    const rows = await this.filtered(query).select(WIRE_COLUMNS).execute();
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return { rows: page, next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
+  }
+
+  /** The listing query without its columns: filter, caller, keyset cursor, order, one row more than the page. */
+  private filtered(query: ListJobsQuery) {
+    let q = this.db.selectFrom("jobs").where((eb) => compileFilter(eb, query.filter));
     if (query.userId !== undefined) q = q.where("user_id", "=", query.userId);
     const after = query.after;
     if (after !== undefined) {
@@ -143,11 +172,7 @@ export class SqlJobStore implements JobStore {
         eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("seq", ">", after.seq)])]),
       );
     }
-    const rows = await q.orderBy("created_at", "asc").orderBy("seq", "asc").limit(query.limit + 1).execute();
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const last = page[page.length - 1];
-    return { rows: page, next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
+    return q.orderBy("created_at", "asc").orderBy("seq", "asc").limit(query.limit + 1);
   }
 
   async requestCancel(id: string, now: string): Promise<Job | undefined> {

@@ -53,7 +53,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       });
 
     test("creates and reads a job with its exact wire shape", async (d) => {
-      const store = new SqlJobStore(d.db);
+      const store = new SqlJobStore(d.db, d.dialect);
       const input = newJob({ name: "Exact shape" });
       const created = await store.create(input);
       const got = await store.get(input.id);
@@ -67,7 +67,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("lists with a compiled $filter, the caller restriction and keyset paging", async (d) => {
-      const store = new SqlJobStore(d.db);
+      const store = new SqlJobStore(d.db, d.dialect);
       const itwin = randomUUID();
       const shared = randomUUID();
       const ids: string[] = [];
@@ -107,7 +107,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("cancel: a queued job ends Cancelled, an active one goes TerminatingOnCancel", async (d) => {
-      const store = new SqlJobStore(d.db);
+      const store = new SqlJobStore(d.db, d.dialect);
       const queued = newJob();
       await store.create(queued);
       const shown = await store.requestCancel(queued.id, new Date().toISOString());
@@ -130,7 +130,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("claims hand each job to exactly one worker, oldest first", async (d) => {
-      const store = new SqlJobStore(d.db);
+      const store = new SqlJobStore(d.db, d.dialect);
       // Drain what earlier tests left queued.
       while (await store.claim("drain", 60_000, 3, new Date()));
       const jobs = [newJob(), newJob(), newJob(), newJob(), newJob(), newJob()];
@@ -151,7 +151,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("progress is monotone; finish sets end time, units and 100 on success", async (d) => {
-      const store = new SqlJobStore(d.db);
+      const store = new SqlJobStore(d.db, d.dialect);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
@@ -169,7 +169,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("a failed job goes through TerminatingOnFailure to Failed and keeps its messages", async (d) => {
-      const store = new SqlJobStore(d.db);
+      const store = new SqlJobStore(d.db, d.dialect);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
@@ -186,7 +186,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("a dead worker's job is claimed again, and failed once its attempts are used up", async (d) => {
-      const store = new SqlJobStore(d.db);
+      const store = new SqlJobStore(d.db, d.dialect);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
