@@ -68,7 +68,9 @@ export async function serve(config: Config, cliPath: string): Promise<void> {
 /** One API process (a cluster worker): the HTTP app on the shared port. */
 async function serveApi(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, { role: "api" });
-  const server = await createServer(config, logger, { notify: () => process.send?.({ type: "wake" }) });
+  // The primary deals connections round-robin, so each process counts its share of the per-user budget.
+  const share = config.rateLimitPerMinute > 0 ? Math.max(1, Math.ceil(config.rateLimitPerMinute / config.apiProcesses)) : 0;
+  const server = await createServer({ ...config, rateLimitPerMinute: share }, logger, { notify: () => process.send?.({ type: "wake" }) });
   await server.app.listen({ port: config.port, host: config.host });
   const address = server.app.server.address();
   process.send?.({ type: "listening", port: typeof address === "object" && address ? address.port : config.port });
