@@ -149,6 +149,15 @@ export class LazPointwiseEncoder extends ChunkedEncoderBase {
   private readonly first: Uint8Array;
   private itemCompressors: PointwiseItemCompressor[] = [];
   private offsets: Int32Array;
+  // The same items again as typed fields: the per-record loop calls each through a monomorphic site
+  // (one class per field) instead of one polymorphic call over the item list.
+  private point10: Point10V2Compressor = new Point10V2Compressor();
+  private gpsTime: GpsTime11V2Compressor | null = null;
+  private rgb: Rgb12V2Compressor | null = null;
+  private extra: ByteV2Compressor | null = null;
+  private readonly gpsOff: number;
+  private readonly rgbOff: number;
+  private readonly extraOff: number;
 
   constructor(pointFormat: number, recordLength: number, opts: LazEncoderOptions = {}) {
     if (pointFormat > 3) throw new RangeError(`LazPointwiseEncoder handles point formats 0-3, not ${pointFormat}`);
@@ -156,24 +165,36 @@ export class LazPointwiseEncoder extends ChunkedEncoderBase {
     this.first = new Uint8Array(recordLength);
     this.offsets = new Int32Array(this.items.length);
     let o = 0;
+    let gpsOff = 0;
+    let rgbOff = 0;
+    let extraOff = 0;
     this.items.forEach((it, k) => {
       this.offsets[k] = o;
+      if (it.type === ItemType.GPSTIME11) gpsOff = o;
+      else if (it.type === ItemType.RGB12) rgbOff = o;
+      else if (it.type !== ItemType.POINT10) extraOff = o;
       o += it.size;
     });
+    this.gpsOff = gpsOff;
+    this.rgbOff = rgbOff;
+    this.extraOff = extraOff;
     this.resetModels();
   }
 
   private resetModels(): void {
+    this.gpsTime = null;
+    this.rgb = null;
+    this.extra = null;
     this.itemCompressors = this.items.map((it) => {
       switch (it.type) {
         case ItemType.POINT10:
-          return new Point10V2Compressor();
+          return (this.point10 = new Point10V2Compressor());
         case ItemType.GPSTIME11:
-          return new GpsTime11V2Compressor();
+          return (this.gpsTime = new GpsTime11V2Compressor());
         case ItemType.RGB12:
-          return new Rgb12V2Compressor();
+          return (this.rgb = new Rgb12V2Compressor());
         default:
-          return new ByteV2Compressor(it.size);
+          return (this.extra = new ByteV2Compressor(it.size));
       }
     });
     this.enc.reset();
@@ -181,21 +202,30 @@ export class LazPointwiseEncoder extends ChunkedEncoderBase {
 
   protected compressRecords(records: Uint8Array, off: number, count: number): void {
     const rl = this.recordLength;
-    const items = this.itemCompressors;
-    const offsets = this.offsets;
-    const ni = items.length;
     let p = off;
     let c = 0;
     if (this.pointsInChunk === 0 && count > 0) {
       // the first point of a chunk is stored raw and seeds the predictors
       this.first.set(records.subarray(p, p + rl));
-      for (let k = 0; k < ni; k++) items[k].first(records, p + offsets[k]);
+      const items = this.itemCompressors;
+      for (let k = 0; k < items.length; k++) items[k].first(records, p + this.offsets[k]);
       p += rl;
       c = 1;
     }
     const enc = this.enc;
+    const point10 = this.point10;
+    const gps = this.gpsTime;
+    const rgb = this.rgb;
+    const extra = this.extra;
+    const gpsOff = this.gpsOff;
+    const rgbOff = this.rgbOff;
+    const extraOff = this.extraOff;
+    // item order is fixed by the format: POINT10, GPSTIME11, RGB12, BYTE
     for (; c < count; c++, p += rl) {
-      for (let k = 0; k < ni; k++) items[k].compress(enc, records, p + offsets[k]);
+      point10.compress(enc, records, p);
+      if (gps !== null) gps.compress(enc, records, p + gpsOff);
+      if (rgb !== null) rgb.compress(enc, records, p + rgbOff);
+      if (extra !== null) extra.compress(enc, records, p + extraOff);
     }
   }
 
@@ -208,4 +238,3 @@ export class LazPointwiseEncoder extends ChunkedEncoderBase {
     return out;
   }
 }
-
