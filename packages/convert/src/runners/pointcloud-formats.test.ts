@@ -17,8 +17,6 @@ import {
   openPts,
   openXyz,
   parseCrs,
-  type ColumnName,
-  type PointChunk,
   type PointCloudReader,
 } from "@realconv/formats";
 import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
@@ -28,7 +26,7 @@ import { LASLoader } from "@loaders.gl/las";
 import { ConversionError, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
 import { findRunner } from "../registry.js";
 import { localOutputSink } from "../local-io.js";
-import { dataset, flatten, MemorySink, memoryFile, shared, sharedFile } from "../testing/memory-io.js";
+import { assertSameRecords, dataset, flatten, MemorySink, memoryFile, shared, sharedFile } from "../testing/memory-io.js";
 
 async function run(type: string, inputs: Record<string, InputDataset[]>, options: Record<string, unknown>, sink: OutputSink = new MemorySink()) {
   const format = String(options.outputFormat ?? "LAS");
@@ -53,26 +51,6 @@ async function run(type: string, inputs: Record<string, InputDataset[]>, options
 }
 
 const convert = (files: InputFile[], options: Record<string, unknown>) => run("PointCloudConversion", { pointCloud: [dataset("d", files)] }, options);
-
-/** Every chunk of two LAS/LAZ readers equal: raw integer positions, scale/offset, every column, extras. */
-async function assertSameRecords(out: PointCloudReader, src: PointCloudReader, label: string) {
-  assert.deepEqual(out.schema, src.schema, label);
-  const a = out.chunks()[Symbol.asyncIterator]();
-  const b = src.chunks()[Symbol.asyncIterator]();
-  let n = 0;
-  for (;;) {
-    const [x, y] = await Promise.all([a.next(), b.next()]);
-    assert.equal(x.done, y.done, label);
-    if (x.done || y.done) break;
-    const p: PointChunk = x.value;
-    const q: PointChunk = y.value;
-    assert.deepEqual(p.positions, q.positions, `${label} positions`);
-    for (const col of src.schema.columns as ColumnName[]) assert.deepEqual(p[col], q[col], `${label} ${col}`);
-    assert.deepEqual(p.extra, q.extra, `${label} extra`);
-    n += p.count;
-  }
-  assert.equal(n, src.pointCount, label);
-}
 
 /** Positions of `got` within `tol` of `want`, point by point in order. */
 function assertNear(got: Float64Array, want: Float64Array, tol: readonly number[], label: string) {

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { bytesSource, FormatError, openPointCloud, type ColumnName, type LasReader, type PointChunk } from "@realconv/formats";
+import { bytesSource, FormatError, openPointCloud, type PointChunk } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { ConversionError, type InputDataset, type InputFile, type JobMessage, type RunnerContext } from "../runner.js";
 import { findRunner } from "../registry.js";
-import { dataset as anyDataset, flatten, MemorySink, memoryFile, sharedFile } from "../testing/memory-io.js";
+import { assertSameRecords, dataset as anyDataset, flatten, MemorySink, memoryFile, sharedFile } from "../testing/memory-io.js";
 
 const dataset = (id: string, files: InputFile[]) => anyDataset(id, files, "LAS");
 
@@ -40,27 +40,6 @@ async function run(type: string, inputs: Record<string, InputDataset[]>, options
   return { sink, progress, warnings };
 }
 
-/** All points of a reader as doubles plus its columns, concatenated (test files are small). */
-async function assertSameCloud(out: LasReader, src: LasReader, label: string) {
-  assert.deepEqual(out.schema, src.schema, label);
-  assert.equal(out.pointCount, src.pointCount, label);
-  const a = out.chunks()[Symbol.asyncIterator]();
-  const b = src.chunks()[Symbol.asyncIterator]();
-  let n = 0;
-  for (;;) {
-    const [x, y] = await Promise.all([a.next(), b.next()]);
-    assert.equal(x.done, y.done, label);
-    if (x.done || y.done) break;
-    const p: PointChunk = x.value;
-    const q: PointChunk = y.value;
-    assert.deepEqual(p.positions, q.positions, `${label} positions`);
-    for (const col of src.schema.columns as ColumnName[]) assert.deepEqual(p[col], q[col], `${label} ${col}`);
-    assert.deepEqual(p.extra, q.extra, `${label} extra`);
-    n += p.count;
-  }
-  assert.equal(n, src.pointCount, label);
-}
-
 function assertMonotone(progress: number[]) {
   assert.ok(progress.length > 1);
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i] >= progress[i - 1], `progress ${progress}`);
@@ -74,7 +53,7 @@ test("PointCloudConversion LAS -> LAS keeps every point bit-exact", async () => 
   const out = await openPointCloud(bytesSource(sink.files.get("scans/autzen_trim.las")!, "out.las"));
   const src = await openPointCloud(sharedFile("autzen_trim.las"));
   assert.equal(out.compression, "las");
-  await assertSameCloud(out, src, "autzen_trim");
+  await assertSameRecords(out, src, "autzen_trim");
   out.header.bounds.forEach((v, k) => assert.ok(Math.abs(v - src.header.bounds[k]) < 1e-6, `bound ${k}`));
   assert.equal(out.crs, src.crs);
   assert.equal(sink.crs, src.crs);
@@ -108,7 +87,7 @@ test("PointCloudConversion LAZ -> LAS: one output per file, same points (1.2 poi
     const outName = name.replace(/\.la[sz]$/, ".las");
     const out = await openPointCloud(bytesSource(sink.files.get(outName)!, outName));
     assert.equal(out.compression, "las");
-    await assertSameCloud(out, await openPointCloud(sharedFile(name)), name);
+    await assertSameRecords(out, await openPointCloud(sharedFile(name)), name);
   }
   // Reader warnings reach the job (mvk-thin's contradictory units key).
   assert.ok(warnings.some((w) => /mvk-thin\.las/.test(w.params[0] ?? "")), JSON.stringify(warnings));
@@ -176,7 +155,7 @@ test("PointCloudOptimization re-quantises files with different scales onto the f
 test("CRS options: same CRS keeps the data; inputCrs supplies a missing CRS; merging different CRSs reprojects", async () => {
   const ok = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("epsg_4326.las")])] }, { outputCrs: "EPSG:4326", inputCrs: "epsg:4326" });
   assert.equal(ok.sink.crs, "EPSG:4326");
-  await assertSameCloud(await openPointCloud(bytesSource(ok.sink.files.get("epsg_4326.las")!, "o.las")), await openPointCloud(sharedFile("epsg_4326.las")), "same crs");
+  await assertSameRecords(await openPointCloud(bytesSource(ok.sink.files.get("epsg_4326.las")!, "o.las")), await openPointCloud(sharedFile("epsg_4326.las")), "same crs");
   // No CRS in the file: inputCrs supplies it.
   const given = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("1.2-with-color.las")])] }, { inputCrs: "EPSG:2994" });
   const out = await openPointCloud(bytesSource(given.sink.files.get("1.2-with-color.las")!, "o.las"));

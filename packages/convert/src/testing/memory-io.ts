@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { bytesSource, positionAt, type PointCloudReader } from "@realconv/formats";
+import assert from "node:assert/strict";
+import { bytesSource, positionAt, type ColumnName, type PointChunk, type PointCloudReader } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import type { Extent, FilePatch, InputDataset, InputFile, OutputSink } from "../runner.js";
 
@@ -91,4 +92,25 @@ export async function flatten(
     count += c.count;
   }
   return { xyz: Float64Array.from(xyz), cols, count };
+}
+
+/** Every chunk of two readers equal: raw positions (and their scale/offset), every column, extras; same counts. */
+export async function assertSameRecords(out: PointCloudReader, src: PointCloudReader, label: string): Promise<void> {
+  assert.deepEqual(out.schema, src.schema, label);
+  assert.equal(out.pointCount, src.pointCount, label);
+  const a = out.chunks()[Symbol.asyncIterator]();
+  const b = src.chunks()[Symbol.asyncIterator]();
+  let n = 0;
+  for (;;) {
+    const [x, y] = await Promise.all([a.next(), b.next()]);
+    assert.equal(x.done, y.done, label);
+    if (x.done || y.done) break;
+    const p: PointChunk = x.value;
+    const q: PointChunk = y.value;
+    assert.deepEqual(p.positions, q.positions, `${label} positions`);
+    for (const col of src.schema.columns as ColumnName[]) assert.deepEqual(p[col], q[col], `${label} ${col}`);
+    assert.deepEqual(p.extra, q.extra, `${label} extra`);
+    n += p.count;
+  }
+  assert.equal(n, src.pointCount, label);
 }
