@@ -34,10 +34,13 @@ export interface ListJobsQuery {
   limit: number;
 }
 
-/** Position in the listing order (creation time, then insertion order). */
+/**
+ * Position in the listing order (creation time, then insertion order): the last job of a page, which
+ * the next page starts after. Jobs are never deleted, so the id always finds its place.
+ */
 export interface JobCursor {
   createdAt: string;
-  seq: number;
+  id: string;
 }
 
 export interface JobPage {
@@ -48,7 +51,8 @@ export interface JobPage {
 
 /** A page of jobs already serialised as their wire JSON (listings are the hot path). */
 export interface JobJsonPage {
-  jobs: string[];
+  /** UTF-8 bytes of the jobs' wire JSON objects separated by commas (`{...},{...}`); empty for no jobs. */
+  json: Uint8Array;
   next?: JobCursor;
 }
 
@@ -63,7 +67,7 @@ export interface JobStore {
   create(job: NewJob): Promise<Job>;
   get(id: string): Promise<StoredJob | undefined>;
   list(query: ListJobsQuery): Promise<JobPage>;
-  /** The same page as `list`, each job as its wire JSON text. */
+  /** The same page as `list`, as the jobs' wire JSON. */
   listJson(query: ListJobsQuery): Promise<JobJsonPage>;
   /**
    * Cancels: Queued -> TerminatingOnCancel -> Cancelled at once (no worker holds it); Active ->

@@ -25,22 +25,24 @@ export interface ListJobsParams {
 }
 
 export interface ListJobsResult {
-  /** Each job's wire JSON. */
-  jobs: string[];
+  /** The jobs' wire JSON, comma-separated, UTF-8 (see JobJsonPage). */
+  jobsJson: Uint8Array;
   /** Token for the next page, when there is one. */
   continuationToken?: string;
   top: number;
 }
 
-/** Keyset cursor, opaque to clients: base64url of "v1:<seq>:<createdAt>". */
+/** Keyset cursor, opaque to clients: base64url of "v2:<createdAt>:<job id>". */
 export function encodeToken(cursor: JobCursor): string {
-  return Buffer.from(`v1:${cursor.seq}:${cursor.createdAt}`).toString("base64url");
+  return Buffer.from(`v2:${cursor.createdAt}:${cursor.id}`).toString("base64url");
 }
 
 export function decodeToken(token: string): JobCursor {
-  const m = /^v1:(\d{1,15}):(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+  const m = /^v2:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(
+    Buffer.from(token, "base64url").toString("utf8"),
+  );
   if (!m) throw errors.invalidContinuationToken();
-  return { seq: Number(m[1]), createdAt: m[2] };
+  return { createdAt: m[1], id: m[2] };
 }
 
 export function parseTop(top: string | undefined): number {
@@ -159,7 +161,7 @@ export class JobService {
       after,
       limit: top,
     });
-    return { jobs: page.jobs, top, continuationToken: page.next !== undefined ? encodeToken(page.next) : undefined };
+    return { jobsJson: page.json, top, continuationToken: page.next !== undefined ? encodeToken(page.next) : undefined };
   }
 
   /** A job the caller may see, or 404 JobNotFound (never 403: no hint that it exists). */

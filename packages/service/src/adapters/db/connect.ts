@@ -14,6 +14,8 @@ export type Dialect = "sqlite" | "postgres";
 export interface Db {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** SQLite only: the connection under kysely, for hot reads that want rows as arrays (`Statement#raw`). */
+  sqlite?: SQLite.Database;
   close(): Promise<void>;
 }
 
@@ -84,5 +86,5 @@ export async function connect(options: ConnectOptions): Promise<Db> {
   cacheStatements(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   await migrate(db, "sqlite");
-  return { db, dialect: "sqlite", close: () => db.destroy() };
+  return { db, dialect: "sqlite", sqlite: database, close: () => db.destroy() };
 }

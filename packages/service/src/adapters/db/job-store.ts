@@ -3,7 +3,8 @@
  * a worker claims a job with a guarded UPDATE (optimistic, no row locks needed) and holds it by a
  * lease it renews; an expired lease means its worker died and the job may be claimed again.
  */
-import { sql, type Kysely, type Selectable } from "kysely";
+import type { Kysely, Selectable } from "kysely";
+import type SQLite from "better-sqlite3";
 import type { Dialect } from "./connect.js";
 import type { JobMessage } from "@realconv/convert";
 import {
@@ -62,6 +63,8 @@ export function rowToJob(row: JobRow): Job {
   return job;
 }
 
+const utf8 = new TextEncoder();
+
 /**
  * The wire JSON of a job straight from its row: specifications are stored as JSON already, and the
  * other fields are ids, enum values and ISO dates, so listings skip parse-and-serialise per job.
@@ -78,18 +81,35 @@ export function rowToJobJson(row: JobRow): string {
   );
 }
 
-/** The job's wire JSON as SQLite's json_object makes it (same keys and order as rowToJobJson). */
-const SQLITE_WIRE_JSON = sql.raw(`case when name is null then json_object('id', id, 'type', type, 'state', state, 'iTwinId', itwin_id, 'userId', user_id,
-  'executionInfo', json_object('createdDateTime', created_at, 'startedDateTime', started_at, 'endedDateTime', ended_at, 'processingUnits', processing_units),
-  'specifications', json(specifications))
-else json_object('id', id, 'name', name, 'type', type, 'state', state, 'iTwinId', itwin_id, 'userId', user_id,
-  'executionInfo', json_object('createdDateTime', created_at, 'startedDateTime', started_at, 'endedDateTime', ended_at, 'processingUnits', processing_units),
-  'specifications', json(specifications)) end`);
+/**
+ * Every job's wire JSON starts so (`{"id":"<uuid>"`), and these bytes occur nowhere else in it: not in a
+ * string (quotes are escaped there), and none of its nested objects starts with an "id" key.
+ */
+const JOB_START = Buffer.from(`{"id":"`);
+const CREATED = Buffer.from(`"createdDateTime":"`);
+
+/** The cursor of the job whose wire JSON starts at `at`: its id and creation time, read from the JSON. */
+function cursorOf(json: Buffer, at: number): JobCursor {
+  const id = json.toString("latin1", at + JOB_START.length, at + JOB_START.length + 36);
+  const c = json.indexOf(CREATED, at) + CREATED.length;
+  return { id, createdAt: json.toString("latin1", c, c + 24) };
+}
+
+/** One row as an array from a shared (cached) statement, which is switched back to objects at once. */
+function rawGet(stmt: SQLite.Statement, params: readonly unknown[]): unknown {
+  try {
+    return stmt.raw(true).get(params);
+  } finally {
+    stmt.raw(false);
+  }
+}
 
 export class SqlJobStore implements JobStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect = "sqlite",
+    /** SQLite's connection under `db`: listings read their rows from it as arrays. */
+    private readonly sqlite?: SQLite.Database,
   ) {}
 
   async create(input: NewJob): Promise<Job> {
@@ -138,41 +158,51 @@ export class SqlJobStore implements JobStore {
   }
 
   async listJson(query: ListJobsQuery): Promise<JobJsonPage> {
-    if (this.dialect !== "sqlite") {
-      const { rows, next } = await this.page(query);
-      return { jobs: rows.map(rowToJobJson), next };
-    }
-    // SQLite builds each job's JSON itself (json_object, in C): the hot listing path then moves three
-    // values per row into JavaScript instead of twelve.
-    const rows = await this.filtered(query)
-      .select(["seq", "created_at", sql<string>`${SQLITE_WIRE_JSON}`.as("wire")])
-      .execute();
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const last = page[page.length - 1];
-    return { jobs: page.map((r) => r.wire), next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
+    if (this.dialect === "sqlite" && this.sqlite) return this.sqliteJsonPage(query);
+    const { rows, next } = await this.page(query);
+    return { json: utf8.encode(rows.map(rowToJobJson).join(",")), next };
+  }
+
+  /**
+   * The listing is the API's hottest read. SQLite keeps each job's wire JSON in the row (see migrations)
+   * and concatenates the page itself: one buffer comes back, no string or object per job. group_concat
+   * takes its rows in the order the ordered, limited subquery yields them (SQLite runs it as a
+   * co-routine; the store suite checks every page against `list`). One job more than the page is read
+   * to know whether another page follows; it is cut off the end, and the cursor is read from the JSON of
+   * the job before it.
+   */
+  private sqliteJsonPage(query: ListJobsQuery): JobJsonPage {
+    const page = this.ordered(query).select("wire").limit(query.limit + 1).compile();
+    const stmt = this.sqlite!.prepare(`select cast(group_concat(wire, ',') as blob), count(*) from (${page.sql})`);
+    const [json, count] = rawGet(stmt, page.parameters) as [Buffer | null, number];
+    if (json === null) return { json: new Uint8Array(0) };
+    if (count <= query.limit) return { json };
+    const body = json.subarray(0, json.lastIndexOf(JOB_START) - 1);
+    return { json: body, next: cursorOf(body, body.lastIndexOf(JOB_START)) };
   }
 
   private async page(query: ListJobsQuery): Promise<{ rows: JobRow[]; next?: JobCursor }> {
-    const rows = await this.filtered(query).select(WIRE_COLUMNS).execute();
+    const rows = await this.ordered(query).select(WIRE_COLUMNS).limit(query.limit + 1).execute();
     const more = rows.length > query.limit;
     const page = more ? rows.slice(0, query.limit) : rows;
     const last = page[page.length - 1];
-    return { rows: page, next: more ? { createdAt: last.created_at, seq: Number(last.seq) } : undefined };
+    return { rows: page, next: more ? { createdAt: last.created_at, id: last.id } : undefined };
   }
 
-  /** The listing query without its columns: filter, caller, keyset cursor, order, one row more than the page. */
-  private filtered(query: ListJobsQuery) {
+  /** The listing query without its columns and limit: filter, caller, keyset cursor, order. */
+  private ordered(query: ListJobsQuery) {
     let q = this.db.selectFrom("jobs").where((eb) => compileFilter(eb, query.filter));
     if (query.userId !== undefined) q = q.where("user_id", "=", query.userId);
     const after = query.after;
     if (after !== undefined) {
-      // Keyset: stable under concurrent inserts, and an index range rather than an offset scan.
+      // Keyset: stable under concurrent inserts, and an index range rather than an offset scan. Jobs
+      // created in the same millisecond follow insertion order (seq, found once from the cursor's id).
+      const seqOfCursor = this.db.selectFrom("jobs").select("seq").where("id", "=", after.id);
       q = q.where((eb) =>
-        eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("seq", ">", after.seq)])]),
+        eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("seq", ">", seqOfCursor)])]),
       );
     }
-    return q.orderBy("created_at", "asc").orderBy("seq", "asc").limit(query.limit + 1);
+    return q.orderBy("created_at", "asc").orderBy("seq", "asc");
   }
 
   async requestCancel(id: string, now: string): Promise<Job | undefined> {

@@ -53,7 +53,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       });
 
     test("creates and reads a job with its exact wire shape", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect);
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       const input = newJob({ name: "Exact shape" });
       const created = await store.create(input);
       const got = await store.get(input.id);
@@ -67,7 +67,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("lists with a compiled $filter, the caller restriction and keyset paging", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect);
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       const itwin = randomUUID();
       const shared = randomUUID();
       const ids: string[] = [];
@@ -96,7 +96,21 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       assert.deepEqual(seen, ids, "all jobs once, in creation order");
       const asJson = await store.listJson({ filter, limit: 25 });
       const asObjects = await store.list({ filter, limit: 25 });
-      assert.deepEqual(asJson.jobs.map((j) => JSON.parse(j)), JSON.parse(JSON.stringify(asObjects.jobs)), "wire JSON = the jobs");
+      assert.deepEqual(JSON.parse(`[${Buffer.from(asJson.json).toString()}]`), JSON.parse(JSON.stringify(asObjects.jobs)), "wire JSON = the jobs");
+      // The JSON pages cut at the same places and give the same cursors.
+      for (const limit of [1, 7, 24, 26]) {
+        let after: JobCursor | undefined;
+        let pages = 0;
+        do {
+          const j = await store.listJson({ filter, after, limit });
+          const o = await store.list({ filter, after, limit });
+          assert.deepEqual(JSON.parse(`[${Buffer.from(j.json).toString()}]`), JSON.parse(JSON.stringify(o.jobs)), `page ${pages} of ${limit}`);
+          assert.deepEqual(j.next, o.next, `cursor after page ${pages} of ${limit}`);
+          after = j.next;
+          pages++;
+        } while (after);
+        assert.equal(pages, Math.ceil(25 / limit));
+      }
       const even = await store.list({ filter, userId: "even", limit: 100 });
       assert.equal(even.jobs.length, 13);
       assert.ok(even.jobs.every((j) => j.userId === "even"));
@@ -107,7 +121,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("cancel: a queued job ends Cancelled, an active one goes TerminatingOnCancel", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect);
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       const queued = newJob();
       await store.create(queued);
       const shown = await store.requestCancel(queued.id, new Date().toISOString());
@@ -129,8 +143,41 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       assert.ok(ended.executionInfo.endedDateTime);
     });
 
+    test("listed wire JSON follows every change of a job (claim, progress, cancel, finish)", async (d) => {
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      while (await store.claim("drain", 60_000, 3, new Date()));
+      const iTwinId = randomUUID();
+      const jobs = [newJob({ iTwinId }), newJob({ iTwinId, name: undefined }), newJob({ iTwinId, name: 'quote " and \\ back, ünïcødé ✓' }), newJob({ iTwinId })];
+      for (const j of jobs) await store.create(j);
+      const filter = parseFilter(`iTwinId eq ${iTwinId}`);
+      const same = async (when: string) => {
+        // limit 2: the third job (non-ASCII name) is the look-ahead row cut off the JSON page
+        for (const limit of [10, 2]) {
+          const asJson = await store.listJson({ filter, limit });
+          const asObjects = await store.list({ filter, limit });
+          assert.deepEqual(JSON.parse(`[${Buffer.from(asJson.json).toString()}]`), JSON.parse(JSON.stringify(asObjects.jobs)), when);
+          assert.deepEqual(asJson.next, asObjects.next, when);
+        }
+      };
+      await same("created");
+      const claimed = [];
+      for (let i = 0; i < 3; i++) claimed.push((await store.claim(`w${i}`, 60_000, 3, new Date()))!);
+      assert.deepEqual(claimed.map((c) => c.job.id), jobs.slice(0, 3).map((j) => j.id));
+      await same("claimed");
+      await store.heartbeat(jobs[0].id, "w0", 60_000, 40, new Date());
+      await store.requestCancel(jobs[1].id, new Date().toISOString());
+      await store.requestCancel(jobs[3].id, new Date().toISOString());
+      await same("progress and cancel");
+      await store.finish(jobs[0].id, "w0", "Success", 90_000, new Date());
+      await store.finish(jobs[1].id, "w1", "Cancelled", 1000, new Date());
+      await store.finish(jobs[2].id, "w2", "Failed", 500, new Date());
+      await same("finished");
+      const states = (await store.list({ filter, limit: 10 })).jobs.map((j) => j.state);
+      assert.deepEqual(states, ["Success", "Cancelled", "Failed", "Cancelled"]);
+    });
+
     test("claims hand each job to exactly one worker, oldest first", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect);
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       // Drain what earlier tests left queued.
       while (await store.claim("drain", 60_000, 3, new Date()));
       const jobs = [newJob(), newJob(), newJob(), newJob(), newJob(), newJob()];
@@ -151,7 +198,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("progress is monotone; finish sets end time, units and 100 on success", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect);
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
@@ -169,7 +216,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("a failed job goes through TerminatingOnFailure to Failed and keeps its messages", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect);
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
@@ -186,7 +233,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("a dead worker's job is claimed again, and failed once its attempts are used up", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect);
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);

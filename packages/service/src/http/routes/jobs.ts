@@ -28,6 +28,8 @@ const errorResponses = {
   429: ErrorResponse,
 };
 
+const JOBS_OPEN = Buffer.from(`{"jobs":[`);
+
 const idParam = {
   type: "object",
   properties: { id: { type: "string", description: "Job id" } },
@@ -92,7 +94,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         links = `,"_links":{"next":{"href":${JSON.stringify(href)}}}`;
       }
       reply.type("application/json; charset=utf-8");
-      return reply.serializer((payload: unknown) => payload as string).send(`{"jobs":[${result.jobs.join(",")}]${links}}`);
+      return reply.send(Buffer.concat([JOBS_OPEN, result.jobsJson, Buffer.from(`]${links}}`)]));
     },
   );
 
