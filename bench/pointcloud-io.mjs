@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Point-cloud I/O throughput and peak memory: LAS read, LAZ read (ours and laz-perf's own whole-file
 // decoder side by side), LAS -> LAZ and LAS -> E57, on generated 5 M / 20 M-point clouds.
-// Every operation runs in a fresh child process, so its peak RSS is its own.
-//   node bench/pointcloud-io.mjs [--sizes 5,20] [--runs 3] [--ops las-read,laz-read,...] [--wait-idle 120] [--markdown]
+// Every operation runs in a fresh child process, so its peak RSS is its own. LAZ chunks are compressed and
+// decompressed on `--threads` worker threads (packages/convert parallel pool; default: available CPUs,
+// `--threads 1` keeps them in the main thread).
+//   node bench/pointcloud-io.mjs [--sizes 5,20] [--runs 3] [--ops las-read,laz-read,...] [--threads N] [--wait-idle 120] [--markdown]
 //   node bench/pointcloud-io.mjs --from-json saved-output.txt [--markdown]   (re-render the table of an earlier run)
 //   node bench/pointcloud-io.mjs --profile <op> [--profile-size 5]   (one run under --cpu-prof, top self-time functions)
 // Inputs are generated on first use into bench/data/ (gitignored), outputs go to bench/out/ and are deleted.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { cpus, loadavg, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -27,7 +29,7 @@ const OPS = {
   "las-read": { input: "las", label: "LAS read (openPointCloud, every column touched)", refs: [] },
   "laz-read": {
     input: "laz",
-    label: "LAZ read (openPointCloud: laz-perf ChunkDecoder + our record decoding)",
+    label: "LAZ read (openPointCloud: laz-perf ChunkDecoder on the worker threads + our record decoding)",
     refs: [
       { name: "LASzip decompress (native)", mps: 1.7 },
       { name: "laz-perf decode (WASM, Node)", mps: 1.3 },
@@ -40,12 +42,12 @@ const OPS = {
   },
   las2laz: {
     input: "las",
-    label: "LAS -> LAZ (reader chunks -> LasWriter.encode -> LasToLazTransformer -> file)",
+    label: "LAS -> LAZ (reader chunks -> LasWriter.encode -> LasToLazTransformer, chunks on the worker threads -> file)",
     refs: [{ name: "LASzip compress (native)", mps: 2.9 }],
   },
   "las2laz-bytes": {
     input: "las",
-    label: "LAS -> LAZ, raw LAS bytes -> LasToLazTransformer -> file (encoder alone)",
+    label: "LAS -> LAZ, raw LAS bytes -> LasToLazTransformer, chunks on the worker threads -> file (encoder alone)",
     refs: [{ name: "LASzip compress (native)", mps: 2.9 }],
   },
   las2e57: {
@@ -130,19 +132,30 @@ function calibrate() {
   return { ms: performance.now() - t, s };
 }
 
-async function runChild(op, input, output) {
+async function runChild(op, input, output, threads) {
   const f = await import("../packages/formats/dist/index.js");
   const { LasToLazTransformer, lasToLazStream } = await import("../packages/formats/dist/pointcloud/lazenc/laz-file.js");
+  const { ChunkingLasToLazTransformer, lasToLazStreamParallel } = await import("../packages/formats/dist/pointcloud/lazenc/parallel.js");
+  const pool = await import("../packages/convert/dist/parallel/laz-pool.js");
+  // With 1 thread both are empty/undefined: the in-thread codecs, as before the pool existed.
+  const readOptions = pool.lazReadOptions({ threads });
+  const writeOptions = pool.lazWriteOptions({ threads });
+  /** LAS byte pieces -> LAZ byte pieces; `patches()` once they are all consumed. */
+  const toLaz = (pieces) => {
+    const t = writeOptions ? new ChunkingLasToLazTransformer() : new LasToLazTransformer();
+    const stream = writeOptions ? lasToLazStreamParallel(pieces, t, writeOptions) : lasToLazStream(pieces, t);
+    return { stream, patches: () => t.patches };
+  };
   const { streamToFile, writeFully } = await import("./generate-pointcloud.mjs");
   const { createReadStream } = await import("node:fs");
   const calib = calibrate();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const result = { op, points: 0, tally: undefined, outputBytes: 0, notes: {}, calibMs: +calib.ms.toFixed(1), calibSink: calib.s };
+  const result = { op, threads, points: 0, tally: undefined, outputBytes: 0, notes: {}, calibMs: +calib.ms.toFixed(1), calibSink: calib.s };
 
   if (op === "las-read" || op === "laz-read") {
     const src = await fileSource(input);
-    const reader = await f.openPointCloud(src);
+    const reader = await f.openPointCloud(src, readOptions);
     const tally = newTally();
     for await (const c of reader.chunks()) touchChunk(tally, c, reader.schema.columns);
     await src.close();
@@ -197,22 +210,21 @@ async function runChild(op, input, output) {
     const writer = new f.LasWriter({ schema: reader.schema, pdrf: h.pdrf, minorVersion: h.versionMinor, scale: h.scale, offset: h.offset });
     if (writer.recordLength !== h.recordLength) throw new Error(`record length ${writer.recordLength} != ${h.recordLength}`);
     const head = await src.read(0, h.offsetToPointData);
-    const transformer = new LasToLazTransformer();
     let points = 0;
     async function* pieces() {
-      yield* transformer.push(head);
+      yield head;
       for await (const c of reader.chunks()) {
         points += c.count;
-        yield* transformer.push(writer.encode(c));
+        yield writer.encode(c);
       }
-      yield* transformer.end();
     }
-    result.outputBytes = await streamToFile(output, pieces(), () => transformer.patches);
+    const laz = toLaz(pieces());
+    result.outputBytes = await streamToFile(output, laz.stream, laz.patches);
     await src.close();
     result.points = points;
   } else if (op === "las2laz-bytes") {
-    const transformer = new LasToLazTransformer();
-    result.outputBytes = await streamToFile(output, lasToLazStream(createReadStream(input, { highWaterMark: 4 << 20 }), transformer), () => transformer.patches);
+    const laz = toLaz(createReadStream(input, { highWaterMark: 4 << 20 }));
+    result.outputBytes = await streamToFile(output, laz.stream, laz.patches);
     result.points = await readCount(f, input);
   } else if (op === "las2e57" || op === "las2e57-1pass") {
     const src = await fileSource(input);
@@ -289,9 +301,30 @@ async function waitIdle(maxSeconds, cores = 0.15) {
   }
 }
 
-function runOp(op, input, output, profileDir) {
+/** Byte-for-byte equality of two files, read in pieces. */
+function sameBytes(a, b) {
+  if (statSync(a).size !== statSync(b).size) return false;
+  const fa = openSync(a, "r");
+  const fb = openSync(b, "r");
+  try {
+    const ba = Buffer.alloc(16 << 20);
+    const bb = Buffer.alloc(16 << 20);
+    for (;;) {
+      const na = readSync(fa, ba, 0, ba.length, null);
+      const nb = readSync(fb, bb, 0, bb.length, null);
+      if (na !== nb || ba.compare(bb, 0, nb, 0, na) !== 0) return false;
+      if (na === 0) return true;
+    }
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+}
+
+/** `sameAs`: a file the output must equal byte for byte (checked before the output is deleted). */
+function runOp(op, input, output, threads, profileDir, sameAs) {
   const nodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
-  const args = [...nodeArgs, fileURLToPath(import.meta.url), "--child", op, "--input", input, "--output", output];
+  const args = [...nodeArgs, fileURLToPath(import.meta.url), "--child", op, "--input", input, "--output", output, "--threads", String(threads)];
   const useTime = existsSync(TIME);
   const j0 = cpuJiffies();
   const w0 = performance.now();
@@ -312,6 +345,7 @@ function runOp(op, input, output, profileDir) {
   const m = useTime ? /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr) : null;
   res.peakRssMB = m ? (Number(m[1]) * 1024) / 1e6 : res.maxRssMB;
   res.rssSource = m ? "/usr/bin/time -v" : "process.resourceUsage().maxRSS";
+  if (sameAs && !sameBytes(output, sameAs)) throw new Error(`${op}: ${output} differs from ${sameAs}`);
   if (existsSync(output)) rmSync(output);
   return res;
 }
@@ -358,9 +392,12 @@ async function main() {
       "from-json": { type: "string" },
       "profile-size": { type: "string", default: "5" },
       top: { type: "string", default: "15" },
+      threads: { type: "string", default: String(availableParallelism()) },
     },
   });
-  if (args.child) return runChild(args.child, args.input, args.output);
+  const threads = Number(args.threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got ${args.threads}`);
+  if (args.child) return runChild(args.child, args.input, args.output, threads);
   if (args["from-json"]) {
     // Re-render the table of an earlier run (its JSON block, or the whole output containing it).
     const text = readFileSync(args["from-json"], "utf8");
@@ -400,7 +437,7 @@ async function main() {
     const dir = join(OUT, "profiles");
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const res = runOp(args.profile, d[OPS[args.profile].input], join(OUT, `profile-output`), dir);
+    const res = runOp(args.profile, d[OPS[args.profile].input], join(OUT, `profile-output`), threads, dir);
     const prof = readdirSync(dir).find((n) => n.endsWith(".cpuprofile"));
     const { rows, totalMs } = summariseProfile(join(dir, prof), Number(args.top));
     console.log(`${args.profile} on ${d.points} points: ${fmtRate(res.points / res.seconds / 1e6)} (profiled), ${totalMs} ms sampled, profile ${join(dir, prof)}`);
@@ -417,6 +454,7 @@ async function main() {
     memGB: +(totalmem() / 2 ** 30).toFixed(1),
     loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
     command: `node bench/pointcloud-io.mjs ${process.argv.slice(2).join(" ")}`.trim(),
+    threads,
   };
   const results = [];
   for (const millions of sizes) {
@@ -428,12 +466,14 @@ async function main() {
       for (let r = 0; r < runs; r++) {
         const out = join(OUT, `${op}-${millions}m.${op.startsWith("las2laz") ? "laz" : "e57"}`);
         const idleBefore = Number(args["wait-idle"]) > 0 ? await waitIdle(Number(args["wait-idle"])) : undefined;
-        const res = runOp(op, d[spec.input], out);
+        // The LAZ twin was written by the serial encoder from the same LAS bytes: chunks compressed on
+        // threads must give the very same file.
+        const res = runOp(op, d[spec.input], out, threads, undefined, op === "las2laz-bytes" ? d.laz : undefined);
         res.othersBefore = idleBefore;
         if (res.points !== d.points) throw new Error(`${op}: ${res.points} points, expected ${d.points}`);
         all.push(res);
         console.error(
-          `${millions} M ${op} run ${r + 1}: ${fmtRate(res.points / res.seconds / 1e6)}, ${res.peakRssMB.toFixed(0)} MB, cpu/wall ${(res.cpuSeconds / res.seconds).toFixed(2)}, other CPUs ${res.otherCpus ?? "?"}, calibration ${res.calibMs} ms, load ${loadavg()[0].toFixed(2)}`,
+          `${millions} M ${op} run ${r + 1} (${threads} threads): ${fmtRate(res.points / res.seconds / 1e6)}, ${res.peakRssMB.toFixed(0)} MB, cpu/wall ${(res.cpuSeconds / res.seconds).toFixed(2)}, other CPUs ${res.otherCpus ?? "?"}, calibration ${res.calibMs} ms, load ${loadavg()[0].toFixed(2)}`,
         );
       }
       if (all[0].tally) checks[op] = all[0].tally;
@@ -442,6 +482,7 @@ async function main() {
         op,
         millions,
         points: d.points,
+        threads,
         inputMB: +((spec.input === "las" ? d.lasBytes : d.lazBytes) / 1e6).toFixed(1),
         outputMB: all[0].outputBytes ? +(all[0].outputBytes / 1e6).toFixed(1) : undefined,
         mpsMedian: +median(rates).toFixed(3),

@@ -5,8 +5,9 @@
  * offset, E57 section lengths and XML offset), so the sources are read more than once ("passes"), each time
  * chunk by chunk: memory stays one chunk (+ one LAZ chunk / E57 packet) whatever the input size.
  * - LAS: [bounds pass when the quantisation is not inherited] + measure + encode (`writeLasStream`).
- * - LAZ: the LAS stream re-encoded on the fly by `LasToLazTransformer`; the chunk-table offset is patched
- *   by the sink (`writePatched`) once the stream ended.
+ * - LAZ: the LAS stream re-encoded on the fly by `LasToLazTransformer` (chunks compressed on the worker
+ *   pool when it has several threads); the chunk-table offset is patched by the sink (`writePatched`)
+ *   once the stream ended.
  * - E57: `E57Writer` reads its points twice (exact integer ranges, then encode); its header pages are patched.
  */
 import {
@@ -24,6 +25,8 @@ import {
   type PointTransform,
 } from "@realconv/formats";
 import { LasToLazTransformer, lasToLazStream } from "@realconv/formats/pointcloud/lazenc/index";
+import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/pointcloud/lazenc/parallel";
+import { lazWriteOptions } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type FilePatch, type RunnerContext } from "../runner.js";
 import { crsAsWkt } from "./crs.js";
 import type { PointSource } from "./sources.js";
@@ -287,8 +290,11 @@ export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, prog
     await ctx.output.write(spec.path, las, ctx.signal);
     return state;
   }
-  const transformer = new LasToLazTransformer();
+  // LAZ chunks compress on the worker pool when there is more than one thread (same bytes either way).
+  const parallel = lazWriteOptions();
+  const transformer = parallel ? new ChunkingLasToLazTransformer() : new LasToLazTransformer();
   const patches = (): FilePatch[] => transformer.patches.map((p) => ({ offset: p.position, bytes: p.bytes }));
-  await ctx.output.writePatched(spec.path, lasToLazStream(las, transformer), patches, ctx.signal);
+  const laz = parallel ? lasToLazStreamParallel(las, transformer as ChunkingLasToLazTransformer, parallel) : lasToLazStream(las, transformer);
+  await ctx.output.writePatched(spec.path, laz, patches, ctx.signal);
   return state;
 }

@@ -17,6 +17,7 @@ import {
   type PointChunk,
   type PointSchema,
 } from "@realconv/formats";
+import { lazReadOptions } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type InputDataset, type InputFile } from "../runner.js";
 
 export type SourceFormat = "LAS" | "LAZ" | "E57" | "PLY" | "PTS" | "XYZ";
@@ -116,7 +117,8 @@ function safeName(s: string): string {
 export async function openSources(file: InputFile): Promise<PointSource[]> {
   const label = file.path || file.name;
   const head = file.size > 0 ? await file.read(0, Math.min(file.size, TEXT_SNIFF_BYTES)) : new Uint8Array(0);
-  if (looksLikeLas(head)) return [lasSource(file, await openPointCloud(file))];
+  // LAZ chunks decompress on the worker pool when there is more than one thread.
+  if (looksLikeLas(head)) return [lasSource(file, await openPointCloud(file, lazReadOptions()))];
   if (looksLikeE57(head)) {
     const reader = await openE57(file);
     const names = reader.scans.map((s, i) => safeName(s.name ?? "") || String(i));

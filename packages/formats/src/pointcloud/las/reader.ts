@@ -5,6 +5,7 @@
  */
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { DEFAULT_CHUNK_POINTS, type PointChunk, type PointCloudReader, type PointSchema } from "../chunk.js";
+import type { LazChunkDecompressor } from "../laz/decompressor.js";
 import { throwIfAborted } from "./abort.js";
 import { resolveLasCrs, type LasCrsInfo } from "./crs.js";
 import { readLasHeader, type LasHeader } from "./header.js";
@@ -15,6 +16,10 @@ const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 export interface LasReadOptions {
   /** Points per chunk (default DEFAULT_CHUNK_POINTS). */
   chunkPoints?: number;
+  /** LAZ only: who decompresses the chunks (default: laz-perf in this thread). */
+  lazDecompressor?: LazChunkDecompressor;
+  /** LAZ only: chunks read ahead and decompressing at once (default 1); records still come in order. */
+  lazConcurrency?: number;
 }
 
 /** A run of consecutive raw point records. */

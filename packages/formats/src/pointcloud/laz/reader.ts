@@ -1,50 +1,26 @@
 /**
- * LAZ reader: decompresses one LAZ chunk at a time with laz-perf's WASM ChunkDecoder (formats 0..3 and
- * 6..8), reading each chunk's bytes through the ByteSource, then decodes the records with the LAS
- * record decoder. Memory: one compressed chunk plus two output blocks of `chunkPoints` records.
+ * LAZ reader: reads the chunks in order through the ByteSource and has each decompressed (laz-perf's
+ * WASM ChunkDecoder, formats 0..3 and 6..8) by a LazChunkDecompressor: in this thread by default, or
+ * elsewhere (worker threads) with up to `lazConcurrency` chunks in flight, records still handed out in
+ * order; the LAS record decoder then decodes them. Memory: `lazConcurrency` chunks (compressed + raw)
+ * plus the output blocks of `chunkPoints` records.
  */
-import { createLazPerf } from "laz-perf";
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { readLasHeader, type LasHeader } from "../las/header.js";
 import { throwIfAborted } from "../las/abort.js";
 import { LasReader, type LasReadOptions, type RecordBlockSource } from "../las/reader.js";
+import {
+  discardLazPerf,
+  inThreadLazDecompressor,
+  LazChunkError,
+  lazPerf,
+  safely,
+  type LazChunkDecompressor,
+  type LazPerfModule,
+} from "./decompressor.js";
 import { parseLaszipVlr, readChunkTable, VARIABLE_CHUNK_SIZE, type LazChunk, type LaszipVlr } from "./chunk-table.js";
 
-/** The part of the laz-perf module we use (its typings need @types/emscripten, which we do not ship). */
-export interface LazPerfModule {
-  HEAPU8: Uint8Array;
-  _malloc(size: number): number;
-  _free(ptr: number): void;
-  ChunkDecoder: new () => {
-    open(pdrf: number, recordLength: number, ptr: number): void;
-    getPoint(ptr: number): void;
-    delete(): void;
-  };
-  LASZip: new () => {
-    open(ptr: number, length: number): void;
-    getPoint(ptr: number): void;
-    getCount(): number;
-    getPointLength(): number;
-    getPointFormat(): number;
-    delete(): void;
-  };
-}
-
-let lazPerfPromise: Promise<LazPerfModule> | undefined;
-
-/** The laz-perf WASM module, instantiated once per process. */
-export function lazPerf(): Promise<LazPerfModule> {
-  lazPerfPromise ??= (createLazPerf as () => Promise<LazPerfModule>)();
-  return lazPerfPromise;
-}
-
-/**
- * After the WASM failed (an Emscripten abort leaves the instance unusable, and a failed decode may have
- * grown its memory), later readers get a fresh instance; readers still holding the old one keep it.
- */
-function discardLazPerf(): void {
-  lazPerfPromise = undefined;
-}
+export { lazPerf, LazChunkError, inThreadLazDecompressor, type LazChunkDecompressor, type LazPerfModule } from "./decompressor.js";
 
 /** Layers per laszip item in a layered (LAS 1.4) chunk: POINT14 9, RGB14 1, RGBNIR14 2, WAVEPACKET14 1, BYTE14 one per byte. */
 function layerCount(items: LaszipVlr["items"]): number | undefined {
@@ -86,15 +62,6 @@ export function isLazHeader(h: LasHeader): boolean {
   return h.compressedFlag || h.vlrs.some((r) => r.userId === "laszip encoded" && r.recordId === 22204);
 }
 
-/** Cleanup after a WASM failure must not hide the FormatError that reports it. */
-function safely(f: () => void): void {
-  try {
-    f();
-  } catch {
-    discardLazPerf();
-  }
-}
-
 /** Grows-only scratch allocation in the WASM heap. */
 class WasmBuffer {
   ptr = 0;
@@ -115,7 +82,111 @@ class WasmBuffer {
   }
 }
 
-function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[]): RecordBlockSource {
+/** Raw records of a chunk above this size are decoded piecewise in this thread rather than as one buffer. */
+const MAX_WHOLE_CHUNK_BYTES = 64 * 1024 * 1024;
+
+function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[], options: LasReadOptions): RecordBlockSource {
+  // Compressor 1 is one arithmetic stream over all points (nothing to split); very large chunks would
+  // need a whole-chunk buffer: both stay on the piecewise in-thread path.
+  const whole = lz.compressor !== 1 && chunks.every((ch) => ch.pointCount * h.recordLength <= MAX_WHOLE_CHUNK_BYTES);
+  if (!whole) return streamedRecordBlocks(src, h, lz, chunks);
+  const decompressor = options.lazDecompressor ?? inThreadLazDecompressor;
+  const depth = Math.max(1, Math.floor(options.lazConcurrency ?? 1));
+  // A decompressor that recycles its buffers gets its records copied out, never handed on as views.
+  const reuse = decompressor.release !== undefined;
+  return async function* (maxPoints, signal) {
+    const rl = h.recordLength;
+    /** Decompressions started and not yet handed out, in chunk order (the first is chunk `c`). */
+    const inflight: Promise<Uint8Array>[] = [];
+    let next = 0;
+    let failed = false;
+    // Reads stay sequential; a chunk's read or check error is kept in its slot so errors surface in chunk
+    // order, after the records of the chunks before it (as a one-chunk-at-a-time reader would).
+    const start = async (c: number): Promise<{ records: Promise<Uint8Array> }> => {
+      const ch = chunks[c];
+      try {
+        const bytes = await src.read(ch.start, ch.byteLength);
+        if (bytes.byteLength < ch.byteLength) {
+          throw new FormatError(`LAZ chunk ${c} is truncated (${bytes.byteLength} of ${ch.byteLength} bytes)`, src.name, ch.start + bytes.byteLength);
+        }
+        if (lz.compressor === 3) checkLayeredChunk(bytes, c, ch, lz, rl, c === chunks.length - 1, src.name);
+        const p = decompressor.decompress(bytes, h.pdrf, rl, ch.pointCount).then(
+          (records) => {
+            if (records.byteLength !== ch.pointCount * rl) throw new Error(`LAZ chunk ${c}: the decompressor returned ${records.byteLength} bytes, not ${ch.pointCount * rl}`);
+            return records;
+          },
+          (e: unknown) => {
+            throw e instanceof LazChunkError ? new FormatError(`LAZ chunk ${c} ${e.message}`, src.name, ch.start) : e;
+          },
+        );
+        // Awaited later, in order; until then a rejection must not count as unhandled.
+        p.catch(() => undefined);
+        return { records: p };
+      } catch (e) {
+        failed = true;
+        const p = Promise.reject(e);
+        p.catch(() => undefined);
+        return { records: p };
+      }
+    };
+    let block = new Uint8Array(maxPoints * rl);
+    let filled = 0;
+    for (let c = 0; c < chunks.length; c++) {
+      throwIfAborted(signal);
+      while (!failed && next < chunks.length && next < c + depth) inflight.push((await start(next++)).records);
+      const records = await untilAborted(inflight.shift()!, signal);
+      throwIfAborted(signal);
+      let at = 0;
+      let left = chunks[c].pointCount;
+      while (left > 0) {
+        if (filled === 0 && left >= maxPoints && !reuse) {
+          // A whole block inside this chunk: hand out a view (each chunk's records are a fresh buffer).
+          yield { bytes: records.subarray(at * rl, (at + maxPoints) * rl), count: maxPoints };
+          throwIfAborted(signal);
+          at += maxPoints;
+          left -= maxPoints;
+          continue;
+        }
+        const k = Math.min(left, maxPoints - filled);
+        block.set(records.subarray(at * rl, (at + k) * rl), filled * rl);
+        filled += k;
+        at += k;
+        left -= k;
+        if (filled === maxPoints) {
+          yield { bytes: block, count: filled };
+          throwIfAborted(signal);
+          block = new Uint8Array(maxPoints * rl);
+          filled = 0;
+        }
+      }
+      if (reuse) decompressor.release!(records);
+    }
+    if (filled > 0) yield { bytes: block.subarray(0, filled * rl), count: filled };
+  };
+}
+
+/** Waits for `p`, or rejects as soon as `signal` fires (the work behind `p` is left to finish unobserved). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** One chunk at a time in this thread, decoded piecewise into the output blocks (no whole-chunk buffer). */
+function streamedRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[]): RecordBlockSource {
   return async function* (maxPoints, signal) {
     const m = await lazPerf();
     const rl = h.recordLength;
@@ -187,7 +258,7 @@ export class LazReader extends LasReader {
     readonly lazChunks: readonly LazChunk[],
     options: LasReadOptions = {},
   ) {
-    super(src, header, warnings, "laz", lazRecordBlocks(src, header, laszip, lazChunks), options);
+    super(src, header, warnings, "laz", lazRecordBlocks(src, header, laszip, lazChunks, options), options);
   }
 }
 

@@ -28,7 +28,7 @@ export interface BytePatch {
   bytes: Uint8Array;
 }
 
-interface LasLayout {
+export interface LasLayout {
   headerSize: number;
   pointOffset: number;
   vlrEnd: number;
@@ -65,13 +65,13 @@ export class LasToLazTransformer {
   private readonly opts: LazEncoderOptions;
   private head: Uint8Array[] = [];
   private headLen = 0;
-  private layout: LasLayout | undefined;
-  private encoder: LazChunkEncoder | undefined;
+  protected layout: LasLayout | undefined;
+  protected encoder: LazChunkEncoder | undefined;
   private remaining = 0;
   private carry: Uint8Array = new Uint8Array(0);
   private carryLen = 0;
   private trailing: Uint8Array[] = [];
-  private outPos = 0;
+  protected outPos = 0;
   private newPointOffset = 0;
   private header: Uint8Array | undefined;
   private ended = false;
@@ -117,10 +117,9 @@ export class LasToLazTransformer {
       throw new FormatError(`LAS input ended with ${this.remaining} point records missing`, FILE, this.layout!.pointOffset);
     }
     const out: Uint8Array[] = [];
-    const fin = this.encoder.finish();
-    for (const c of fin.chunks) this.emit(out, c);
+    const table = this.finishRecords(out);
     const chunkTableOffset = this.outPos;
-    this.emit(out, fin.tail);
+    this.emit(out, table);
     const lay = this.layout!;
     const oldTrailStart = lay.pointOffset + lay.pointCount * lay.recordLength;
     const delta = this.outPos - oldTrailStart;
@@ -142,10 +141,22 @@ export class LasToLazTransformer {
     return out;
   }
 
-  private emit(out: Uint8Array[], b: Uint8Array): void {
+  protected emit(out: Uint8Array[], b: Uint8Array): void {
     if (b.length === 0) return;
     out.push(b);
     this.outPos += b.length;
+  }
+
+  /** Whole point records (a view valid during the call only): compressed here, completed chunks emitted. */
+  protected encodeRecords(records: Uint8Array, out: Uint8Array[]): void {
+    for (const c of this.encoder!.encode(records)) this.emit(out, c);
+  }
+
+  /** After the last record: emits the chunks not emitted yet and returns the chunk table. */
+  protected finishRecords(out: Uint8Array[]): Uint8Array {
+    const fin = this.encoder!.finish();
+    for (const c of fin.chunks) this.emit(out, c);
+    return fin.tail;
   }
 
   /** Once the whole header area is buffered: writes header + VLRs and sets up the encoder. */
@@ -190,7 +201,6 @@ export class LasToLazTransformer {
   }
 
   private consume(b: Uint8Array, out: Uint8Array[]): void {
-    const enc = this.encoder!;
     const rl = this.layout!.recordLength;
     let p = 0;
     if (this.remaining > 0 && this.carryLen > 0) {
@@ -199,14 +209,14 @@ export class LasToLazTransformer {
       this.carryLen += take;
       p = take;
       if (this.carryLen < rl) return;
-      for (const c of enc.encode(this.carry)) this.emit(out, c);
+      this.encodeRecords(this.carry, out);
       this.carryLen = 0;
       this.remaining--;
     }
     if (this.remaining > 0) {
       const whole = Math.min(this.remaining, Math.floor((b.length - p) / rl));
       if (whole > 0) {
-        for (const c of enc.encode(b.subarray(p, p + whole * rl))) this.emit(out, c);
+        this.encodeRecords(b.subarray(p, p + whole * rl), out);
         p += whole * rl;
         this.remaining -= whole;
       }
