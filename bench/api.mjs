@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // List-jobs throughput: 100 000 jobs in the store (SQLite by default, PostgreSQL with --pg), the API
 // server in its own process (no workers), autocannon driving it over loopback.
-//   node bench/api.mjs [--jobs 100000] [--duration 15] [--connections 50] [--pg] [--top 100]
+//   node bench/api.mjs [--jobs 100000] [--duration 15] [--connections 50] [--warmup 3] [--pg] [--top 100]
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +20,8 @@ const { values: args } = parseArgs({
     duration: { type: "string", default: "15" },
     connections: { type: "string", default: "50" },
     top: { type: "string", default: "100" },
+    // seconds of load before each measured scenario
+    warmup: { type: "string", default: "3" },
     pg: { type: "boolean", default: false },
     // wrk (Debian package, C) leaves more of the 2 cores to the server than autocannon (Node) does.
     tool: { type: "string", default: "auto" },
@@ -34,10 +36,10 @@ function toMs(v) {
   return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
 }
 
-function runWrk(target) {
+function runWrk(target, seconds = args.duration) {
   const r = spawnSync(
     "wrk",
-    ["-t", args.threads, "-c", args.connections, "-d", `${args.duration}s`, "--latency", "-H", `Authorization: Bearer ${token}`, "-H", "Accept: application/vnd.bentley.itwin-platform.v2+json", target],
+    ["-t", args.threads, "-c", args.connections, "-d", `${seconds}s`, "--latency", "-H", `Authorization: Bearer ${token}`, "-H", "Accept: application/vnd.bentley.itwin-platform.v2+json", target],
     { encoding: "utf8" },
   );
   const out = r.stdout;
@@ -166,6 +168,9 @@ for (const s of scenarios) {
   const check = await fetch(url + s.path, { headers: { authorization: `Bearer ${token}` } });
   const body = await check.json();
   if (check.status !== 200) throw new Error(`${s.name}: ${check.status} ${JSON.stringify(body)}`);
+  // Warm-up (not measured): the server's JIT and caches settle, as in a server that has been running.
+  if (tool === "wrk" && Number(args.warmup) > 0) runWrk(url + s.path, args.warmup);
+  else if (Number(args.warmup) > 0) await autocannon({ url: url + s.path, connections: Number(args.connections), duration: Number(args.warmup), headers: { authorization: `Bearer ${token}` } });
   let m;
   const cpu0 = serverCpuMs();
   if (tool === "wrk") {

@@ -10,40 +10,8 @@ type Step = (db: Kysely<any>, dialect: Dialect) => Promise<void>;
 
 const steps: Step[] = [
   async (db, dialect) => {
-    const seq = (t: any) =>
-      dialect === "postgres"
-        ? t.addColumn("seq", "bigserial", (c: any) => c.primaryKey())
-        : t.addColumn("seq", "integer", (c: any) => c.primaryKey().autoIncrement());
-    await seq(db.schema.createTable("jobs"))
-      .addColumn("id", "text", (c: any) => c.notNull().unique())
-      .addColumn("name", "text")
-      .addColumn("type", "text", (c: any) => c.notNull())
-      .addColumn("state", "text", (c: any) => c.notNull())
-      .addColumn("itwin_id", "text", (c: any) => c.notNull())
-      .addColumn("user_id", "text", (c: any) => c.notNull())
-      .addColumn("email", "text", (c: any) => c.notNull())
-      .addColumn("created_at", "text", (c: any) => c.notNull())
-      .addColumn("started_at", "text")
-      .addColumn("ended_at", "text")
-      .addColumn("processing_units", "double precision")
-      .addColumn("specifications", "text", (c: any) => c.notNull())
-      .addColumn("output_id", "text", (c: any) => c.notNull())
-      .addColumn("progress", "double precision", (c: any) => c.notNull().defaultTo(0))
-      .addColumn("attempts", "integer", (c: any) => c.notNull().defaultTo(0))
-      .addColumn("lease_owner", "text")
-      .addColumn("lease_expires_at", "text")
-      .addColumn("cpu_ms", "double precision", (c: any) => c.notNull().defaultTo(0))
-      .execute();
-    // Listings page in (created_at, seq) order; these serve the common $filter shapes (the caller's
-    // own jobs or an iTwin's, optionally by state, optionally from a date) as one index range.
-    await db.schema.createIndex("jobs_user_created").on("jobs").columns(["user_id", "created_at", "seq"]).execute();
-    await db.schema.createIndex("jobs_itwin_created").on("jobs").columns(["itwin_id", "created_at", "seq"]).execute();
-    await db.schema.createIndex("jobs_user_state_created").on("jobs").columns(["user_id", "state", "created_at", "seq"]).execute();
-    await db.schema.createIndex("jobs_itwin_state_created").on("jobs").columns(["itwin_id", "state", "created_at", "seq"]).execute();
-    await db.schema.createIndex("jobs_state_seq").on("jobs").columns(["state", "seq"]).execute();
-    await db.schema.createIndex("jobs_created").on("jobs").columns(["created_at", "seq"]).execute();
-    await db.schema.createIndex("jobs_name").on("jobs").column("name").execute();
-    await db.schema.createIndex("jobs_output").on("jobs").column("output_id").execute();
+    await jobsTable(db, dialect, "jobs").execute();
+    await createJobsIndexes(db);
 
     await db.schema
       .createTable("job_inputs")
@@ -55,7 +23,7 @@ const steps: Step[] = [
       .execute();
     await db.schema.createIndex("job_inputs_rd").on("job_inputs").columns(["reality_data_id", "job_id"]).execute();
 
-    await seq(db.schema.createTable("job_messages"))
+    await seqColumn(db.schema.createTable("job_messages"), dialect)
       .addColumn("job_id", "text", (c: any) => c.notNull())
       .addColumn("kind", "text", (c: any) => c.notNull())
       .addColumn("code", "text", (c: any) => c.notNull())
@@ -79,7 +47,7 @@ const steps: Step[] = [
       .execute();
     await db.schema.createIndex("itwin_members_email").on("itwin_members").columns(["email", "itwin_id"]).execute();
 
-    await seq(db.schema.createTable("reality_data"))
+    await seqColumn(db.schema.createTable("reality_data"), dialect)
       .addColumn("id", "text", (c: any) => c.notNull().unique())
       .addColumn("itwin_id", "text", (c: any) => c.notNull())
       .addColumn("display_name", "text", (c: any) => c.notNull())
@@ -117,36 +85,90 @@ const steps: Step[] = [
       .execute();
     await db.schema.createIndex("reality_data_tags_tag").on("reality_data_tags").columns(["tag", "reality_data_id"]).execute();
   },
-  // SQLite: each job's wire JSON kept in the row (`wire`), rebuilt by triggers whenever a field it shows
-  // changes. Listings then read one text column per job instead of building it (SQLite's share of a
-  // 100-job page drops by ~3x). Heartbeats and progress touch no wire field, so they pay nothing.
+  // SQLite: each job's wire JSON kept in the row (`wire`, a stored generated column: SQLite writes it
+  // with the row whenever the row changes). Listings then read one text column per job instead of
+  // building it. SQLite cannot add a stored column to a table, so the jobs table is rebuilt.
   // PostgreSQL has no such column: its rows are assembled in JavaScript (json_build_object's text is
-  // not the wire form).
+  // not the wire form, and it may not be used in a generated column).
   async (db, dialect) => {
     if (dialect !== "sqlite") return;
-    await db.schema.alterTable("jobs").addColumn("wire", "text").execute();
-    await sql.raw(`create trigger jobs_wire_insert after insert on jobs begin
-      update jobs set wire = ${SQLITE_WIRE_JSON} where seq = new.seq; end`).execute(db);
-    await sql.raw(`create trigger jobs_wire_update after update of ${WIRE_SOURCE_COLUMNS.join(", ")} on jobs begin
-      update jobs set wire = ${SQLITE_WIRE_JSON} where seq = new.seq; end`).execute(db);
-    await sql.raw(`update jobs set wire = ${SQLITE_WIRE_JSON}`).execute(db);
+    await jobsTable(db, dialect, "jobs_rebuilt")
+      .addColumn("wire", "text", (c: any) => c.generatedAlwaysAs(sql.raw(SQLITE_WIRE_JSON)).stored())
+      .execute();
+    const columns = JOB_COLUMNS.join(", ");
+    await sql.raw(`insert into jobs_rebuilt (${columns}) select ${columns} from jobs`).execute(db);
+    await db.schema.dropTable("jobs").execute();
+    await db.schema.alterTable("jobs_rebuilt").renameTo("jobs").execute();
+    await createJobsIndexes(db);
   },
 ];
 
-/** The columns a job's wire JSON is made of. */
-export const WIRE_SOURCE_COLUMNS = [
+/** The jobs table as first created (every later step adds to it). */
+function jobsTable(db: Kysely<any>, dialect: Dialect, name: string) {
+  return seqColumn(db.schema.createTable(name), dialect)
+    .addColumn("id", "text", (c: any) => c.notNull().unique())
+    .addColumn("name", "text")
+    .addColumn("type", "text", (c: any) => c.notNull())
+    .addColumn("state", "text", (c: any) => c.notNull())
+    .addColumn("itwin_id", "text", (c: any) => c.notNull())
+    .addColumn("user_id", "text", (c: any) => c.notNull())
+    .addColumn("email", "text", (c: any) => c.notNull())
+    .addColumn("created_at", "text", (c: any) => c.notNull())
+    .addColumn("started_at", "text")
+    .addColumn("ended_at", "text")
+    .addColumn("processing_units", "double precision")
+    .addColumn("specifications", "text", (c: any) => c.notNull())
+    .addColumn("output_id", "text", (c: any) => c.notNull())
+    .addColumn("progress", "double precision", (c: any) => c.notNull().defaultTo(0))
+    .addColumn("attempts", "integer", (c: any) => c.notNull().defaultTo(0))
+    .addColumn("lease_owner", "text")
+    .addColumn("lease_expires_at", "text")
+    .addColumn("cpu_ms", "double precision", (c: any) => c.notNull().defaultTo(0));
+}
+
+const JOB_COLUMNS = [
+  "seq",
   "id",
   "name",
   "type",
   "state",
   "itwin_id",
   "user_id",
+  "email",
   "created_at",
   "started_at",
   "ended_at",
   "processing_units",
   "specifications",
-] as const;
+  "output_id",
+  "progress",
+  "attempts",
+  "lease_owner",
+  "lease_expires_at",
+  "cpu_ms",
+];
+
+/** The insertion-order key: bigserial on PostgreSQL, an autoincrement rowid on SQLite. */
+function seqColumn(t: any, dialect: Dialect) {
+  return dialect === "postgres"
+    ? t.addColumn("seq", "bigserial", (c: any) => c.primaryKey())
+    : t.addColumn("seq", "integer", (c: any) => c.primaryKey().autoIncrement());
+}
+
+/**
+ * Listings page in (created_at, seq) order; these serve the common $filter shapes (the caller's own
+ * jobs or an iTwin's, optionally by state, optionally from a date) as one index range.
+ */
+async function createJobsIndexes(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex("jobs_user_created").on("jobs").columns(["user_id", "created_at", "seq"]).execute();
+  await db.schema.createIndex("jobs_itwin_created").on("jobs").columns(["itwin_id", "created_at", "seq"]).execute();
+  await db.schema.createIndex("jobs_user_state_created").on("jobs").columns(["user_id", "state", "created_at", "seq"]).execute();
+  await db.schema.createIndex("jobs_itwin_state_created").on("jobs").columns(["itwin_id", "state", "created_at", "seq"]).execute();
+  await db.schema.createIndex("jobs_state_seq").on("jobs").columns(["state", "seq"]).execute();
+  await db.schema.createIndex("jobs_created").on("jobs").columns(["created_at", "seq"]).execute();
+  await db.schema.createIndex("jobs_name").on("jobs").column("name").execute();
+  await db.schema.createIndex("jobs_output").on("jobs").column("output_id").execute();
+}
 
 /** A job's wire JSON as SQLite's json_object makes it (same keys and order as `rowToJobJson`). */
 export const SQLITE_WIRE_JSON = `case when name is null then json_object('id', id, 'type', type, 'state', state, 'iTwinId', itwin_id, 'userId', user_id,
