@@ -4,7 +4,8 @@
  * Every writer needs figures known only after the last point (LAS header counts and bounds, LAZ chunk-table
  * offset, E57 section lengths and XML offset), so the sources are read more than once ("passes"), each time
  * chunk by chunk: memory stays one chunk (+ one LAZ chunk / E57 packet) whatever the input size.
- * - LAS: [bounds pass when the quantisation is not inherited] + measure + encode (`writeLasStream`).
+ * - LAS: [bounds pass when the quantisation is not inherited] + measure + encode (`writeLasStream`); a
+ *   source written unchanged has its records copied in the last pass instead of encoded.
  * - LAZ: the LAS stream re-encoded on the fly by `LasToLazTransformer` (chunks compressed on the worker
  *   pool when it has several threads); the chunk-table offset is patched by the sink (`writePatched`)
  *   once the stream ended.
@@ -15,6 +16,7 @@ import {
   chunkBounds,
   CrsError,
   E57Writer,
+  LasWriter,
   transformPositions,
   writeLasStream,
   type LasExtraBytesSpec,
@@ -23,6 +25,7 @@ import {
   type PointChunk,
   type PointSchema,
   type PointTransform,
+  type LasRecordBlock,
 } from "@realconv/formats";
 import { LasToLazTransformer, lasToLazStream } from "@realconv/formats/pointcloud/lazenc/index";
 import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/pointcloud/lazenc/parallel";
@@ -262,6 +265,39 @@ export function pushToPull<T>(produce: (emit: (b: Uint8Array) => Promise<void>) 
   };
 }
 
+/**
+ * The source's records as they are, when the output's records are exactly those: one LAS/LAZ source, not
+ * reprojected, written with its own record format, record length, extra bytes and quantisation. The
+ * encoding pass then copies them (the measuring pass still reads every point for the header's counts and
+ * bounds) instead of decoding and encoding every point again.
+ */
+function verbatimRecords(ctx: RunnerContext, spec: OutputSpec, options: LasWriterOptions, progress: Progress): (() => AsyncIterable<LasRecordBlock>) | undefined {
+  if (spec.parts.length !== 1) return undefined;
+  const [{ source, transform }] = spec.parts;
+  const reader = source.las;
+  if (!reader || transform || !spec.quantisation) return undefined;
+  const h = reader.header;
+  const writer = new LasWriter(options);
+  const same = (a: readonly number[] | undefined, b: readonly number[]) => a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+  if (writer.pdrf !== h.pdrf || writer.recordLength !== h.recordLength || !same(options.scale, h.scale) || !same(options.offset, h.offset)) return undefined;
+  if (spec.schema.columns.length !== source.schema.columns.length || !spec.schema.columns.every((c) => source.schema.columns.includes(c))) return undefined;
+  const fields = reader.extraBytes;
+  const extraSame =
+    writer.extra.length === fields.length &&
+    writer.extra.every((e, i) => {
+      const f = fields[i];
+      return e.name === f.name && e.type === f.type && e.offset === f.offset && e.scale === f.scale && e.valueOffset === f.valueOffset;
+    });
+  if (!extraSame) return undefined;
+  return async function* () {
+    for await (const block of reader.records(ctx.signal)) {
+      throwIfAborted(ctx.signal);
+      yield block;
+      progress.add(block.count);
+    }
+  };
+}
+
 /** Writes one output; returns its point count and the bounds of its points (in the output CRS). */
 export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, progress: Progress): Promise<PassState> {
   const state: PassState = { bounds: undefined, partBounds: [], count: 0 };
@@ -285,7 +321,7 @@ export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, prog
     q = spec.scale ? quantiseBounds(b, spec.scale) : chooseLasScaleOffset(b);
   }
   const options: LasWriterOptions = { ...spec.las, schema: spec.schema, extraBytes: spec.extraBytes, crs: spec.crs, scale: q.scale, offset: q.offset };
-  const las = writeLasStream(options, chunks);
+  const las = writeLasStream(options, chunks, verbatimRecords(ctx, spec, options, progress));
   if (spec.format === "LAS") {
     await ctx.output.write(spec.path, las, ctx.signal);
     return state;

@@ -58,10 +58,18 @@ export class LasReader implements PointCloudReader {
     this.schema = this.layout.schema;
   }
 
+  /** Points per block: `chunkPoints`, but long records (many extra bytes) cap a block at 64 MiB. */
+  private blockPoints(): number {
+    return Math.min(this.chunkPoints, Math.max(1, Math.floor(MAX_BLOCK_BYTES / this.header.recordLength)));
+  }
+
+  /** The point records as stored (uncompressed), in blocks of at most `chunkPoints`: for copies that keep them. */
+  records(signal?: AbortSignal): AsyncIterable<RecordBlock> {
+    return this.blocks(this.blockPoints(), signal);
+  }
+
   async *chunks(signal?: AbortSignal): AsyncIterable<PointChunk> {
-    // Long records (many extra bytes) would make a chunk of N points huge: cap a block at 64 MiB.
-    const points = Math.min(this.chunkPoints, Math.max(1, Math.floor(MAX_BLOCK_BYTES / this.header.recordLength)));
-    for await (const block of this.blocks(points, signal)) {
+    for await (const block of this.blocks(this.blockPoints(), signal)) {
       throwIfAborted(signal);
       yield decodeRecords(block.bytes, block.count, this.layout);
     }
