@@ -7,7 +7,7 @@ export { LasReader, openLas, type LasReadOptions, type RecordBlock as LasRecordB
 export { openPointCloud, looksLikeLas } from "./pointcloud/las/open.js";
 export { openLaz, isLazHeader, lazPerf as lazPerfModule, LAZ_DECODABLE_FORMATS, LazReader, type LazPerfModule } from "./pointcloud/laz/reader.js";
 export { parseLaszipVlr, readChunkTable as readLazChunkTable, type LaszipVlr, type LazChunk } from "./pointcloud/laz/chunk-table.js";
-export { LasWriter, writeLasStream, encodeLas, chooseLasFormat, chooseScaleOffset as chooseLasScaleOffset, type LasWriterOptions, type ExtraBytesSpec as LasExtraBytesSpec } from "./pointcloud/las/writer.js";
+export { LasWriter, writeLasStream, writeLasOnePass, type LasHeaderPatch, encodeLas, chooseLasFormat, chooseScaleOffset as chooseLasScaleOffset, type LasWriterOptions, type ExtraBytesSpec as LasExtraBytesSpec } from "./pointcloud/las/writer.js";
 export { openE57, looksLikeE57, E57Reader, type E57ReadOptions, type E57Scan, type E57ScanStats } from "./pointcloud/e57/reader.js";
 export { E57Writer, writeE57ToBytes, applyE57Patches, type E57WriterOptions, type E57ScanOptions, type E57ChunkInput, type E57WrittenScan, type E57ScanInput, type E57ByteSink, type E57Patch } from "./pointcloud/e57/writer.js";
 export type { E57Pose, E57Field, E57FieldType, E57ScanInfo } from "./pointcloud/e57/model.js";

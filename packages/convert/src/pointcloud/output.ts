@@ -4,8 +4,11 @@
  * Every writer needs figures known only after the last point (LAS header counts and bounds, LAZ chunk-table
  * offset, E57 section lengths and XML offset), so the sources are read more than once ("passes"), each time
  * chunk by chunk: memory stays one chunk (+ one LAZ chunk / E57 packet) whatever the input size.
- * - LAS: [bounds pass when the quantisation is not inherited] + measure + encode (`writeLasStream`); a
- *   source written unchanged has its records copied in the last pass instead of encoded.
+ * - LAS: [bounds pass when the quantisation is not inherited] + one pass writing the header with the
+ *   sources' announced point count and the records (`writeLasOnePass`), the header's point statistics
+ *   patched by the sink at the end; sources that do not announce a count (XYZ) take a measuring pass and
+ *   an encoding pass instead (`writeLasStream`). A source written unchanged has its records copied, not
+ *   decoded and encoded again.
  * - LAZ: the LAS stream re-encoded on the fly by `LasToLazTransformer` (chunks compressed on the worker
  *   pool when it has several threads); the chunk-table offset is patched by the sink (`writePatched`)
  *   once the stream ended.
@@ -18,6 +21,7 @@ import {
   E57Writer,
   LasWriter,
   transformPositions,
+  writeLasOnePass,
   writeLasStream,
   type LasExtraBytesSpec,
   type ColumnName,
@@ -65,8 +69,11 @@ export interface OutputSpec {
 }
 
 /** How many times an output reads its sources. */
-export function passesOf(spec: Pick<OutputSpec, "format" | "quantisation">): number {
-  return spec.format === "E57" || spec.quantisation ? 2 : 3;
+export function passesOf(spec: Pick<OutputSpec, "format" | "quantisation" | "parts">): number {
+  if (spec.format === "E57") return 2;
+  // LAS/LAZ: [bounds pass when the quantisation is not inherited] + one pass when the count is announced,
+  // else a measuring pass and an encoding pass.
+  return (spec.quantisation ? 0 : 1) + (announcedCount(spec) !== undefined ? 1 : 2);
 }
 
 /**
@@ -267,9 +274,8 @@ export function pushToPull<T>(produce: (emit: (b: Uint8Array) => Promise<void>) 
 
 /**
  * The source's records as they are, when the output's records are exactly those: one LAS/LAZ source, not
- * reprojected, written with its own record format, record length, extra bytes and quantisation. The
- * encoding pass then copies them (the measuring pass still reads every point for the header's counts and
- * bounds) instead of decoding and encoding every point again.
+ * reprojected, written with its own record format, record length, extra bytes and quantisation. They are
+ * then copied (their statistics read from the raw records) instead of decoded and encoded again.
  */
 function verbatimRecords(ctx: RunnerContext, spec: OutputSpec, options: LasWriterOptions, progress: Progress): (() => AsyncIterable<LasRecordBlock>) | undefined {
   if (spec.parts.length !== 1) return undefined;
@@ -321,16 +327,50 @@ export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, prog
     q = spec.scale ? quantiseBounds(b, spec.scale) : chooseLasScaleOffset(b);
   }
   const options: LasWriterOptions = { ...spec.las, schema: spec.schema, extraBytes: spec.extraBytes, crs: spec.crs, scale: q.scale, offset: q.offset };
-  const las = writeLasStream(options, chunks, verbatimRecords(ctx, spec, options, progress));
+  const copy = verbatimRecords(ctx, spec, options, progress);
+  const announced = announcedCount(spec);
+  let las: AsyncIterable<Uint8Array>;
+  let statistics: () => FilePatch[] = () => [];
+  let copied: (() => void) | undefined;
+  if (announced !== undefined) {
+    // One pass: the header announces the sources' own count; its statistics are patched at the end.
+    const one = writeLasOnePass(options, announced, copy ? { records: copy } : { chunks });
+    las = one.stream;
+    statistics = one.patches;
+    // Copied records pass no chunk through `passes`: the count and bounds are the writer's.
+    if (copy) {
+      copied = () => {
+        state.bounds = one.bounds();
+        state.partBounds = [state.bounds];
+        state.count = announced;
+      };
+    }
+  } else {
+    las = writeLasStream(options, chunks, copy);
+  }
   if (spec.format === "LAS") {
-    await ctx.output.write(spec.path, las, ctx.signal);
+    await ctx.output.writePatched(spec.path, las, statistics, ctx.signal);
+    copied?.();
     return state;
   }
   // LAZ chunks compress on the worker pool when there is more than one thread (same bytes either way).
+  // The LAZ header is the LAS header with only its point format, point offset and VLR count changed, so
+  // the statistics patches apply to it as they are.
   const parallel = lazWriteOptions();
   const transformer = parallel ? new ChunkingLasToLazTransformer() : new LasToLazTransformer();
-  const patches = (): FilePatch[] => transformer.patches.map((p) => ({ offset: p.position, bytes: p.bytes }));
+  const patches = (): FilePatch[] => [...statistics(), ...transformer.patches.map((p) => ({ offset: p.position, bytes: p.bytes }))];
   const laz = parallel ? lasToLazStreamParallel(las, transformer as ChunkingLasToLazTransformer, parallel) : lasToLazStream(las, transformer);
   await ctx.output.writePatched(spec.path, laz, patches, ctx.signal);
+  copied?.();
   return state;
+}
+
+/** Points of a LAS/LAZ output when every source announces its count (one pass then suffices), else undefined. */
+function announcedCount(spec: Pick<OutputSpec, "parts">): number | undefined {
+  let n = 0;
+  for (const part of spec.parts) {
+    if (part.source.pointCount === undefined) return undefined;
+    n += part.source.pointCount;
+  }
+  return n;
 }

@@ -7,7 +7,7 @@ import type { PointChunk, PointSchema } from "../chunk.js";
 import { lazPerf } from "../laz/reader.js";
 import { openPointCloud } from "./open.js";
 import type { LasReader } from "./reader.js";
-import { chooseLasFormat, chooseScaleOffset, encodeLas, LasWriter, writeLasStream } from "./writer.js";
+import { chooseLasFormat, chooseScaleOffset, encodeLas, LasWriter, writeLasOnePass, writeLasStream } from "./writer.js";
 
 const file = (name: string) => bytesSource(new Uint8Array(readFileSync(sharedData("pointcloud", name))), name);
 
@@ -121,7 +121,44 @@ test("round trip read -> write -> read on every shared LAS/LAZ file keeps every 
     const copied: Uint8Array[] = [];
     for await (const part of writeLasStream(opts, () => r.chunks(), () => r.records())) copied.push(part);
     assert.ok(Buffer.concat(copied).equals(out), `${name}: copied records = encoded records`);
+    // And in one pass (header statistics patched at the end), encoding or copying.
+    for (const source of [{ chunks: () => r.chunks() }, { records: () => r.records() }]) {
+      const one = writeLasOnePass(opts, r.pointCount, source);
+      const parts: Uint8Array[] = [];
+      for await (const part of one.stream) parts.push(part);
+      const file = Buffer.concat(parts);
+      for (const p of one.patches()) file.set(p.bytes, p.offset);
+      assert.ok(file.equals(out), `${name}: one pass (${"records" in source ? "copied" : "encoded"}) = two passes`);
+      assert.deepEqual([...one.bounds()!], [...(await boundsOf(r))], `${name}: bounds`);
+    }
   }
+});
+
+async function boundsOf(r: LasReader): Promise<Float64Array> {
+  const b = new Float64Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
+  for await (const c of r.chunks()) {
+    const p = c.positions;
+    if (p.kind !== "i32") throw new Error("LAS positions are integers");
+    const axes = [p.x, p.y, p.z];
+    for (let a = 0; a < 3; a++) {
+      for (let i = 0; i < c.count; i++) {
+        const v = axes[a][i] * p.scale[a] + p.offset[a];
+        if (v < b[a]) b[a] = v;
+        if (v > b[a + 3]) b[a + 3] = v;
+      }
+    }
+  }
+  return b;
+}
+
+test("one pass: a source giving another number of points than announced fails", async () => {
+  const r = await openPointCloud(file("autzen_trim.las"), { chunkPoints: 20_000 });
+  const opts = { schema: r.schema, pdrf: r.header.pdrf, scale: r.header.scale, offset: r.header.offset };
+  const one = writeLasOnePass(opts, r.pointCount + 1, { records: () => r.records() });
+  await assert.rejects(async () => {
+    for await (const part of one.stream) void part;
+  }, /announced 110001 points and gave 110000/);
+  assert.throws(() => one.patches(), /once the stream has ended/);
 });
 
 test("a copy whose source changes between the passes fails", async () => {

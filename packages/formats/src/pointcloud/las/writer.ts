@@ -319,6 +319,78 @@ export class LasWriter {
     this.quantise(chunk);
   }
 
+  /**
+   * Accumulates the header statistics of `count` records already in this writer's record format and
+   * quantisation (records copied from a source as they are): integer X/Y/Z and the return number.
+   */
+  measureRecords(bytes: Uint8Array, count: number): void {
+    if (!this.scale || !this.offset) throw new Error("LasWriter.measureRecords needs the scale and offset in the options");
+    const rl = this.recordLength;
+    if (bytes.byteLength < count * rl) throw new RangeError(`${count} records of ${rl} bytes need ${count * rl} bytes, not ${bytes.byteLength}`);
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const mask = pdrfIsExtended(this.pdrf) ? 15 : 7;
+    const min = this.min;
+    const max = this.max;
+    const byReturn = this.byReturn;
+    let x0 = min[0], y0 = min[1], z0 = min[2], x1 = max[0], y1 = max[1], z1 = max[2];
+    for (let i = 0, p = 0; i < count; i++, p += rl) {
+      const x = v.getInt32(p, true);
+      const y = v.getInt32(p + 4, true);
+      const z = v.getInt32(p + 8, true);
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+      if (z < z0) z0 = z;
+      if (z > z1) z1 = z;
+      const r = bytes[p + 14] & mask;
+      if (r >= 1) byReturn[r - 1]++;
+    }
+    min[0] = x0;
+    min[1] = y0;
+    min[2] = z0;
+    max[0] = x1;
+    max[1] = y1;
+    max[2] = z1;
+    this.count += count;
+  }
+
+  /** Bounds of the points seen so far, [minX, minY, minZ, maxX, maxY, maxZ]; undefined before any. */
+  get bounds(): Float64Array | undefined {
+    if (this.count === 0 || !this.scale || !this.offset) return undefined;
+    const b = new Float64Array(6);
+    for (let a = 0; a < 3; a++) {
+      b[a] = this.min[a] * this.scale[a] + this.offset[a];
+      b[a + 3] = this.max[a] * this.scale[a] + this.offset[a];
+    }
+    return b;
+  }
+
+  /** The header + VLRs announcing `count` points, before their statistics are known (see `statisticsPatches`). */
+  provisionalHeader(count: number): Uint8Array {
+    const seen = this.count;
+    this.count = count;
+    try {
+      return this.header();
+    } finally {
+      this.count = seen;
+    }
+  }
+
+  /**
+   * The header fields that depend on the points seen so far (point counts, counts by return, bounds),
+   * as patches over a header written earlier. Every other header byte depends on the options only.
+   */
+  statisticsPatches(): LasHeaderPatch[] {
+    const h = this.header();
+    const ranges: [number, number][] = [
+      [107, 131],
+      [179, 227],
+    ];
+    if (this.minorVersion >= 4) ranges.push([247, 375]);
+    return ranges.map(([a, b]) => ({ offset: a, bytes: h.slice(a, b) }));
+  }
+
   /** Encodes a chunk's records (a column the chunk lacks is written as zeros). */
   encode(chunk: PointChunk): Uint8Array {
     const [x, y, z] = this.quantise(chunk);
@@ -480,6 +552,51 @@ export async function* writeLasStream(
   if (written !== measuring.pointCount) {
     throw new Error(`the point source changed between passes (${measuring.pointCount} then ${written} points)`);
   }
+}
+
+/** Bytes to write over a LAS file already written (absolute offset in the file). */
+export interface LasHeaderPatch {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * Streams a LAS file in one pass over its points, for sinks that can patch what they wrote: the header
+ * first, announcing `count` points (the source's own count), then the records, encoded from `source.chunks`
+ * or copied from `source.records` (records already in the writer's format and quantisation, their
+ * statistics measured from the raw records); `patches()` then gives the header's point statistics.
+ * The quantisation must be in `options`. A source yielding another number of points fails the stream.
+ */
+export function writeLasOnePass(
+  options: LasWriterOptions,
+  count: number,
+  source: { chunks: () => AsyncIterable<PointChunk> } | { records: () => AsyncIterable<RecordBlock> },
+): { stream: AsyncIterable<Uint8Array>; patches: () => LasHeaderPatch[]; bounds: () => Float64Array | undefined } {
+  if (!options.scale || !options.offset) throw new Error("writeLasOnePass needs the scale and offset in the options");
+  const writer = new LasWriter(options);
+  let ended = false;
+  async function* stream(): AsyncGenerator<Uint8Array> {
+    yield writer.provisionalHeader(count);
+    if ("records" in source) {
+      const rl = writer.recordLength;
+      for await (const b of source.records()) {
+        writer.measureRecords(b.bytes, b.count);
+        yield b.bytes.byteLength === b.count * rl ? b.bytes : b.bytes.subarray(0, b.count * rl);
+      }
+    } else {
+      for await (const c of source.chunks()) yield writer.encode(c);
+    }
+    if (writer.pointCount !== count) throw new Error(`the point source announced ${count} points and gave ${writer.pointCount}`);
+    ended = true;
+  }
+  return {
+    stream: stream(),
+    patches: () => {
+      if (!ended) throw new Error("writeLasOnePass: the statistics are known once the stream has ended");
+      return writer.statisticsPatches();
+    },
+    bounds: () => writer.bounds,
+  };
 }
 
 /** Writes a whole LAS file in memory (one pass; for tests and small clouds). */
