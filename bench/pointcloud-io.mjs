@@ -138,6 +138,8 @@ function calibrate() {
 }
 
 async function runChild(op, input, output, threads) {
+  // The job runner takes its thread count from the environment, as a worker process does.
+  process.env.REALCONV_THREADS = String(threads);
   const f = await import("../packages/formats/dist/index.js");
   const { LasToLazTransformer, lasToLazStream } = await import("../packages/formats/dist/pointcloud/lazenc/laz-file.js");
   const { ChunkingLasToLazTransformer, lasToLazStreamParallel } = await import("../packages/formats/dist/pointcloud/lazenc/parallel.js");

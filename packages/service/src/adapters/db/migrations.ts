@@ -101,6 +101,18 @@ const steps: Step[] = [
     await db.schema.alterTable("jobs_rebuilt").renameTo("jobs").execute();
     await createJobsIndexes(db);
   },
+  // The caller's or an iTwin's jobs in creation order with a condition on the state (`state in (...)`,
+  // `state ne ...`): with the state in the index, jobs of other states are skipped in the index, without
+  // reading their rows.
+  async (db) => {
+    for (const [name, lead] of [
+      ["jobs_user_created", "user_id"],
+      ["jobs_itwin_created", "itwin_id"],
+    ] as const) {
+      await db.schema.dropIndex(name).execute();
+      await db.schema.createIndex(name).on("jobs").columns([lead, "created_at", "seq", "state"]).execute();
+    }
+  },
 ];
 
 /** The jobs table as first created (every later step adds to it). */
