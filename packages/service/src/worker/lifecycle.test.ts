@@ -185,7 +185,9 @@ describe("job lifecycle with worker processes", () => {
     await pipeline(Readable.from(writeLasStream({ schema: SYNTHETIC_SCHEMA, crs: undefined }, () => syntheticCloud(points))), createWriteStream(big));
     assert.ok((await stat(big)).size > points * 30);
     const input = await upload("LAS", [{ name: "big.las", path: big }]);
-    const job = await submit({ type: "PointCloudConversion", specifications: { inputs: { pointCloud: input }, options: { outputFormat: "LAS" } } });
+    // Reprojected (three passes, every point through proj4): a job long enough to be caught running.
+    const options = { outputFormat: "LAS", inputCrs: "EPSG:32631", outputCrs: "EPSG:4326" };
+    const job = await submit({ type: "PointCloudConversion", specifications: { inputs: { pointCloud: input }, options } });
     const running = await waitFor(job.id, (p) => p.state === "Active" && p.percentage > 0 && p.percentage < 60);
     assert.equal(running.state, "Active");
     const cancelAt = Date.now();
