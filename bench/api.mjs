@@ -144,6 +144,17 @@ const scenarios = [
   { name: "iTwin jobs, $top=10", path: `/reality-conversion/jobs?$filter=${encodeURIComponent(`iTwinId eq ${itwin.id}`)}&$top=10` },
 ];
 
+// A later page (the 50th of the filtered listing), reached through `_links.next` as a client pages.
+{
+  let href = url + scenarios[1].path;
+  for (let i = 1; i < 50; i++) {
+    const r = await fetch(href, { headers: { authorization: `Bearer ${token}` } });
+    href = (await r.json())._links?.next?.href;
+    if (!href) throw new Error(`the filtered listing ended before page ${i + 1}`);
+  }
+  scenarios.splice(2, 0, { name: "filtered, page 50 (continuationToken)", path: href.slice(url.length) });
+}
+
 /** CPU time (ms) of the server and its API processes, from /proc: a per-request cost that holds on a busy machine. */
 function serverCpuMs() {
   const stat = (pid) => {

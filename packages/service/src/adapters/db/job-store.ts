@@ -95,6 +95,12 @@ function cursorOf(json: Buffer, at: number): JobCursor {
   return { id, createdAt: json.toString("latin1", c, c + 24) };
 }
 
+/**
+ * Stand-ins for a cursor's values in a compiled listing, replaced by identity (objects no filter literal
+ * can equal); kysely only carries parameters through.
+ */
+const CURSOR_PLACEHOLDER = { createdAt: {} as unknown as string, id: {} as unknown as string };
+
 /** One row as an array from a shared (cached) statement, which is switched back to objects at once. */
 function rawGet(stmt: SQLite.Statement, params: readonly unknown[]): unknown {
   try {
@@ -111,6 +117,9 @@ export class SqlJobStore implements JobStore {
     /** SQLite's connection under `db`: listings read their rows from it as arrays. */
     private readonly sqlite?: SQLite.Database,
   ) {}
+
+  /** Compiled SQLite listings by query, oldest first (bounded). */
+  private readonly listings = new Map<string, { sql: string; parameters: readonly unknown[] }>();
 
   async create(input: NewJob): Promise<Job> {
     const row = {
@@ -172,9 +181,22 @@ export class SqlJobStore implements JobStore {
    * the job before it.
    */
   private sqliteJsonPage(query: ListJobsQuery): JobJsonPage {
-    const page = this.ordered(query).select("wire").limit(query.limit + 1).compile();
-    const stmt = this.sqlite!.prepare(`select cast(group_concat(wire, ',') as blob), count(*) from (${page.sql})`);
-    const [json, count] = rawGet(stmt, page.parameters) as [Buffer | null, number];
+    // A listing's SQL depends on its filter, caller, page size and whether it continues a page, not on the
+    // cursor's values: it is compiled once per shape (building it costs more than running it), with
+    // placeholders where the cursor's values go.
+    const after = query.after;
+    const key = `${JSON.stringify(query.filter)}\n${query.userId ?? ""}\n${query.limit}\n${after ? "after" : ""}`;
+    let page = this.listings.get(key);
+    if (!page) {
+      const shape = after ? { ...query, after: CURSOR_PLACEHOLDER } : query;
+      const compiled = this.ordered(shape).select("wire").limit(query.limit + 1).compile();
+      page = { sql: `select cast(group_concat(wire, ',') as blob), count(*) from (${compiled.sql})`, parameters: compiled.parameters };
+      if (this.listings.size >= 1000) this.listings.delete(this.listings.keys().next().value!);
+      this.listings.set(key, page);
+    }
+    const parameters = after ? page.parameters.map((p) => (p === CURSOR_PLACEHOLDER.createdAt ? after.createdAt : p === CURSOR_PLACEHOLDER.id ? after.id : p)) : page.parameters;
+    const stmt = this.sqlite!.prepare(page.sql);
+    const [json, count] = rawGet(stmt, parameters) as [Buffer | null, number];
     if (json === null) return { json: new Uint8Array(0) };
     if (count <= query.limit) return { json };
     const body = json.subarray(0, json.lastIndexOf(JOB_START) - 1);
@@ -197,10 +219,11 @@ export class SqlJobStore implements JobStore {
     if (after !== undefined) {
       // Keyset: stable under concurrent inserts, and an index range rather than an offset scan. Jobs
       // created in the same millisecond follow insertion order (seq, found once from the cursor's id).
+      // `created_at >= t` first: the index range starts at the cursor instead of at the filter's first job.
       const seqOfCursor = this.db.selectFrom("jobs").select("seq").where("id", "=", after.id);
-      q = q.where((eb) =>
-        eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("seq", ">", seqOfCursor)])]),
-      );
+      q = q
+        .where("created_at", ">=", after.createdAt)
+        .where((eb) => eb.or([eb("created_at", ">", after.createdAt), eb("seq", ">", seqOfCursor)]));
     }
     return q.orderBy("created_at", "asc").orderBy("seq", "asc");
   }
