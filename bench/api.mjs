@@ -13,6 +13,7 @@ import { sql } from "kysely";
 import { loadConfig } from "../packages/service/dist/config.js";
 import { openRuntime } from "../packages/service/dist/runtime.js";
 import { issueToken, loadOrCreateKeys, userIdForEmail } from "../packages/service/dist/adapters/auth/local-issuer.js";
+import { calibrate } from "./calibrate.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -171,21 +172,6 @@ function serverCpuMs() {
     if (f && (Number(pid) === server.pid || Number(f[1]) === server.pid)) total += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
   }
   return total;
-}
-
-/**
- * A fixed register-only loop (the same as bench/pointcloud-io.mjs's): its time shows how fast this VM's
- * cores run at the moment (other tenants of the host slow them), so runs on a slow phase can be told apart.
- */
-function calibrate() {
-  let s = 1;
-  const t = performance.now();
-  for (let i = 0; i < 1e8; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-  }
-  return { ms: performance.now() - t, s };
 }
 
 const results = [];

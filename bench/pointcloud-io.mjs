@@ -15,6 +15,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { calibrate } from "./calibrate.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DATA = join(HERE, "data");
@@ -120,21 +121,6 @@ function touchChunk(t, chunk, columns) {
     else if (c === "scanAngle" || c.startsWith("normal")) t.gpsTime += sumFloat(chunk[c]);
     else t.columns = (t.columns + sumInt(chunk[c])) | 0;
   }
-}
-
-/**
- * A fixed integer workload timed just before the operation: this VM's per-core speed drifts by tens of
- * percent with no visible load (other tenants), and this number shows how fast the core was for each run.
- */
-function calibrate() {
-  let s = 1;
-  const t = performance.now();
-  for (let i = 0; i < 1e8; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-  }
-  return { ms: performance.now() - t, s };
 }
 
 async function runChild(op, input, output, threads) {

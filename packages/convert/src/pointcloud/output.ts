@@ -346,7 +346,8 @@ export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, prog
       };
     }
   } else {
-    las = writeLasStream(options, chunks, copy);
+    // Copying records needs a LAS/LAZ source, whose count is always announced: only encoding is left here.
+    las = writeLasStream(options, chunks);
   }
   if (spec.format === "LAS") {
     await ctx.output.writePatched(spec.path, las, statistics, ctx.signal);

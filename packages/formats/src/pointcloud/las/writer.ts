@@ -509,15 +509,8 @@ export class LasWriter {
 /**
  * Streams a LAS file in two passes over `chunks` (pass 1 measures, pass 2 encodes): header + VLRs
  * first, then records. Memory: one chunk. `chunks` must yield the same points both times.
- * `records`, when given, replaces the encoding pass: the records of a source whose points are written
- * unchanged (same record format, length, extra bytes and quantisation as the writer's; the caller
- * checks), copied as they are instead of decoded and encoded again.
  */
-export async function* writeLasStream(
-  options: LasWriterOptions,
-  chunks: () => AsyncIterable<PointChunk>,
-  records?: () => AsyncIterable<RecordBlock>,
-): AsyncIterable<Uint8Array> {
+export async function* writeLasStream(options: LasWriterOptions, chunks: () => AsyncIterable<PointChunk>): AsyncIterable<Uint8Array> {
   let opts = options;
   if (!opts.scale || !opts.offset) {
     // Quantisation must be fixed before pass 1: take the source's integers, or derive it from all bounds.
@@ -536,21 +529,10 @@ export async function* writeLasStream(
   const measuring = new LasWriter(opts);
   for await (const c of chunks()) measuring.measure(c);
   yield measuring.header();
-  let written = 0;
-  if (records) {
-    const rl = measuring.recordLength;
-    for await (const b of records()) {
-      if (b.bytes.byteLength < b.count * rl) throw new Error(`a block of ${b.count} records holds only ${b.bytes.byteLength} bytes`);
-      written += b.count;
-      yield b.bytes.byteLength === b.count * rl ? b.bytes : b.bytes.subarray(0, b.count * rl);
-    }
-  } else {
-    const writer = new LasWriter(opts);
-    for await (const c of chunks()) yield writer.encode(c);
-    written = writer.pointCount;
-  }
-  if (written !== measuring.pointCount) {
-    throw new Error(`the point source changed between passes (${measuring.pointCount} then ${written} points)`);
+  const writer = new LasWriter(opts);
+  for await (const c of chunks()) yield writer.encode(c);
+  if (writer.pointCount !== measuring.pointCount) {
+    throw new Error(`the point source changed between passes (${measuring.pointCount} then ${writer.pointCount} points)`);
   }
 }
 
