@@ -27,6 +27,10 @@ const { values: args } = parseArgs({
     // wrk (Debian package, C) leaves more of the 2 cores to the server than autocannon (Node) does.
     tool: { type: "string", default: "auto" },
     threads: { type: "string", default: "1" },
+    // only the scenarios whose name contains this text
+    only: { type: "string" },
+    // keep the seeded home folder (printed) for experiments
+    keep: { type: "boolean", default: false },
   },
 });
 const tool = args.tool === "auto" ? (spawnSync("wrk", ["--version"]).error ? "autocannon" : "wrk") : args.tool;
@@ -175,7 +179,7 @@ function serverCpuMs() {
 }
 
 const results = [];
-for (const s of scenarios) {
+for (const s of scenarios.filter((s) => !args.only || s.name.includes(args.only))) {
   // Check the answer before measuring it.
   const check = await fetch(url + s.path, { headers: { authorization: `Bearer ${token}` } });
   const body = await check.json();
@@ -219,4 +223,5 @@ if (args.pg) {
   await c.query(`drop schema ${schema} cascade`);
   await c.end();
 }
-rmSync(home, { recursive: true, force: true });
+if (args.keep) console.error(`kept ${home}`);
+else rmSync(home, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { findRunner } from "@realconv/convert";
 import type { JobMessage } from "@realconv/convert";
 import { errors, ApiError } from "../domain/errors.js";
 import { type Job, type JobProgress } from "../domain/job.js";
-import { parseFilter, FilterSyntaxError, iTwinScope } from "../domain/filter/index.js";
+import { parseFilter, FilterSyntaxError, iTwinScope, type FilterNode, type ITwinScope } from "../domain/filter/index.js";
 import { parseJobCreation, checkInputTypes, outputRealityDataType } from "../domain/specifications.js";
 import type { Principal } from "../ports/auth.js";
 import type { ITwinRegistry } from "../ports/itwins.js";
@@ -62,8 +62,15 @@ export interface JobServiceDeps {
   notify?: () => void;
 }
 
+interface ParsedFilter {
+  ast: FilterNode;
+  scope: ITwinScope;
+}
+
 export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
+
+  private readonly filters = new Map<string, ParsedFilter>();
 
   async create(principal: Principal, body: unknown): Promise<Job> {
     const creation = parseJobCreation(body);
@@ -141,15 +148,8 @@ export class JobService {
   async list(principal: Principal, params: ListJobsParams): Promise<ListJobsResult> {
     const top = parseTop(params.top);
     if (params.filter === undefined || params.filter.trim() === "") throw errors.invalidFilter("the $filter parameter is required");
-    let ast;
-    try {
-      ast = parseFilter(params.filter);
-    } catch (e) {
-      if (e instanceof FilterSyntaxError) throw errors.invalidFilter(e.message);
-      throw e;
-    }
+    const { ast, scope } = this.parsedFilter(params.filter);
     const after = params.continuationToken !== undefined ? decodeToken(params.continuationToken) : undefined;
-    const scope = iTwinScope(ast);
     if (scope.kind === "itwins") {
       for (const id of scope.ids) {
         if (!(await this.deps.itwins.isMember(id, principal.email))) throw errors.iTwinNotFound();
@@ -162,6 +162,27 @@ export class JobService {
       limit: top,
     });
     return { jobsJson: page.json, top, continuationToken: page.next !== undefined ? encodeToken(page.next) : undefined };
+  }
+
+  /**
+   * A filter's AST and iTwin scope. Clients repeat the same few filters (polling, paging through a
+   * listing), so parsed filters are kept (bounded, oldest dropped first); ASTs are never mutated.
+   */
+  private parsedFilter(text: string): ParsedFilter {
+    let parsed = this.filters.get(text);
+    if (parsed === undefined) {
+      let ast;
+      try {
+        ast = parseFilter(text);
+      } catch (e) {
+        if (e instanceof FilterSyntaxError) throw errors.invalidFilter(e.message);
+        throw e;
+      }
+      parsed = { ast, scope: iTwinScope(ast) };
+      if (this.filters.size >= 500) this.filters.delete(this.filters.keys().next().value!);
+      this.filters.set(text, parsed);
+    }
+    return parsed;
   }
 
   /** A job the caller may see, or 404 JobNotFound (never 403: no hint that it exists). */

@@ -5,7 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { parseFilter } from "../../domain/filter/parser.js";
-import { compileFilter, filterExpression } from "./filter-sql.js";
+import { compileFilter, filterExpression, withoutImpliedLowerBounds } from "./filter-sql.js";
 import type { Database } from "./schema.js";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
@@ -272,4 +272,29 @@ test("filter SQL on PostgreSQL", async (t) => {
     await probe.query(`drop schema if exists ${schema} cascade`);
     await probe.end();
   }
+});
+
+test("a continuation leaves out only the creation-time lower bounds its cursor implies", () => {
+  const t = "2024-06-24T12:00:00.000Z";
+  const f = (text: string) => parseFilter(text);
+  const later = "2024-06-24T12:00:00.001Z";
+  // Implied: gt below the cursor, ge at or below it; anywhere among the top-level and's operands.
+  assert.deepEqual(withoutImpliedLowerBounds(f(`iTwinId eq ${A} and createdDateTime gt ${t}`), later), { filter: f(`iTwinId eq ${A}`), dropped: "1" });
+  assert.deepEqual(withoutImpliedLowerBounds(f(`createdDateTime ge ${t} and state eq Success and type eq MeshSampling`), t), {
+    filter: f("state eq Success and type eq MeshSampling"),
+    dropped: "0",
+  });
+  assert.deepEqual(withoutImpliedLowerBounds(f(`createdDateTime gt ${t}`), later), { dropped: "*" });
+  assert.deepEqual(withoutImpliedLowerBounds(f(`createdDateTime gt ${t} and createdDateTime ge ${t}`), later), { filter: undefined, dropped: "0,1" });
+  // Kept: a bound the cursor does not pass (a hand-made token), upper bounds, bounds under or / not.
+  for (const text of [
+    `iTwinId eq ${A} and createdDateTime gt ${later}`,
+    `iTwinId eq ${A} and createdDateTime gt ${t}`.replace("gt", "lt"),
+    `state eq Success or createdDateTime gt ${t}`,
+    `not (createdDateTime le ${t}) and state eq Success`,
+  ]) {
+    const cursor = text.includes(later) ? t : later;
+    assert.deepEqual(withoutImpliedLowerBounds(f(text), cursor), { filter: f(text), dropped: "" }, text);
+  }
+  assert.deepEqual(withoutImpliedLowerBounds(f(`createdDateTime gt ${t} and state eq Success`), t).dropped, "", "gt at the cursor itself is not implied");
 });

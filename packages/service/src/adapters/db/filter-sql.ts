@@ -119,3 +119,27 @@ function membership(eb: JobsExpressionBuilder, node: InNode): Expression<SqlBool
   if (property === "name") return eb.and([eb("jobs.name", "is not", null), eb("jobs.name", "in", values)]);
   return eb(COLUMN[property], "in", values);
 }
+
+/**
+ * The filter for a page that continues after a cursor, without the top-level `createdDateTime gt/ge`
+ * bounds that the cursor already implies (the cursor's job matched the filter, so `(created_at, seq) >
+ * cursor` is the tighter bound). An index range has one lower bound: given two, SQLite may start at the
+ * filter's and step over every earlier page. A bound the cursor does not imply (a hand-made token) is
+ * kept. `dropped` names the operands left out, for statement caches keyed by shape.
+ */
+export function withoutImpliedLowerBounds(ast: FilterNode, cursorCreatedAt: string): { filter?: FilterNode; dropped: string } {
+  const implied = (n: FilterNode) =>
+    n.kind === "compare" &&
+    n.property === "createdDateTime" &&
+    n.value !== null &&
+    ((n.op === "gt" && cursorCreatedAt > n.value) || (n.op === "ge" && cursorCreatedAt >= n.value));
+  if (ast.kind !== "and") return implied(ast) ? { dropped: "*" } : { filter: ast, dropped: "" };
+  const kept: FilterNode[] = [];
+  const dropped: number[] = [];
+  ast.operands.forEach((o, i) => (implied(o) ? dropped.push(i) : kept.push(o)));
+  if (dropped.length === 0) return { filter: ast, dropped: "" };
+  return {
+    filter: kept.length === 0 ? undefined : kept.length === 1 ? kept[0] : { kind: "and", operands: kept },
+    dropped: dropped.join(","),
+  };
+}

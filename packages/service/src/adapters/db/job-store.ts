@@ -4,6 +4,7 @@
  * lease it renews; an expired lease means its worker died and the job may be claimed again.
  */
 import type { Kysely, Selectable } from "kysely";
+import { literal } from "./literal.js";
 import type SQLite from "better-sqlite3";
 import type { Dialect } from "./connect.js";
 import type { JobMessage } from "@realconv/convert";
@@ -17,7 +18,8 @@ import {
 } from "../../domain/job.js";
 import type { ClaimedJob, FinalOutcome, JobCursor, JobJsonPage, JobPage, JobStore, ListJobsQuery, NewJob, StoredJob } from "../../ports/job-store.js";
 import type { Database, JobsTable } from "./schema.js";
-import { compileFilter } from "./filter-sql.js";
+import { compileFilter, withoutImpliedLowerBounds } from "./filter-sql.js";
+import type { FilterNode } from "../../domain/filter/index.js";
 
 /** The columns a Job on the wire needs (listings read only these). */
 const WIRE_COLUMNS = [
@@ -100,6 +102,14 @@ function cursorOf(json: Buffer, at: number): JobCursor {
  * can equal); kysely only carries parameters through.
  */
 const CURSOR_PLACEHOLDER = { createdAt: {} as unknown as string, id: {} as unknown as string };
+
+/** A filter's text form for cache keys, once per parsed filter (the service reuses parsed filters). */
+const filterKeys = new WeakMap<FilterNode, string>();
+function filterKey(filter: FilterNode): string {
+  let key = filterKeys.get(filter);
+  if (key === undefined) filterKeys.set(filter, (key = JSON.stringify(filter)));
+  return key;
+}
 
 /** One row as an array from a shared (cached) statement, which is switched back to objects at once. */
 function rawGet(stmt: SQLite.Statement, params: readonly unknown[]): unknown {
@@ -185,11 +195,12 @@ export class SqlJobStore implements JobStore {
     // cursor's values: it is compiled once per shape (building it costs more than running it), with
     // placeholders where the cursor's values go.
     const after = query.after;
-    const key = `${JSON.stringify(query.filter)}\n${query.userId ?? ""}\n${query.limit}\n${after ? "after" : ""}`;
+    const bounds = after ? withoutImpliedLowerBounds(query.filter, after.createdAt) : undefined;
+    const key = `${filterKey(query.filter)}\n${query.userId ?? ""}\n${query.limit}\n${bounds ? `after ${bounds.dropped}` : ""}`;
     let page = this.listings.get(key);
     if (!page) {
-      const shape = after ? { ...query, after: CURSOR_PLACEHOLDER } : query;
-      const compiled = this.ordered(shape).select("wire").limit(query.limit + 1).compile();
+      const shape = after ? { ...query, filter: bounds!.filter, after: CURSOR_PLACEHOLDER } : query;
+      const compiled = this.ordered(shape).select("wire").limit(literal(query.limit + 1)).compile();
       page = { sql: `select cast(group_concat(wire, ',') as blob), count(*) from (${compiled.sql})`, parameters: compiled.parameters };
       if (this.listings.size >= 1000) this.listings.delete(this.listings.keys().next().value!);
       this.listings.set(key, page);
@@ -204,26 +215,27 @@ export class SqlJobStore implements JobStore {
   }
 
   private async page(query: ListJobsQuery): Promise<{ rows: JobRow[]; next?: JobCursor }> {
-    const rows = await this.ordered(query).select(WIRE_COLUMNS).limit(query.limit + 1).execute();
+    const filter = query.after ? withoutImpliedLowerBounds(query.filter, query.after.createdAt).filter : query.filter;
+    const rows = await this.ordered({ ...query, filter }).select(WIRE_COLUMNS).limit(literal(query.limit + 1)).execute();
     const more = rows.length > query.limit;
     const page = more ? rows.slice(0, query.limit) : rows;
     const last = page[page.length - 1];
     return { rows: page, next: more ? { createdAt: last.created_at, id: last.id } : undefined };
   }
 
-  /** The listing query without its columns and limit: filter, caller, keyset cursor, order. */
-  private ordered(query: ListJobsQuery) {
-    let q = this.db.selectFrom("jobs").where((eb) => compileFilter(eb, query.filter));
+  /** The listing query without its columns and limit: filter (none: all jobs), caller, keyset cursor, order. */
+  private ordered(query: Omit<ListJobsQuery, "filter"> & { filter?: FilterNode }) {
+    const filter = query.filter;
+    let q = filter ? this.db.selectFrom("jobs").where((eb) => compileFilter(eb, filter)) : this.db.selectFrom("jobs");
     if (query.userId !== undefined) q = q.where("user_id", "=", query.userId);
     const after = query.after;
     if (after !== undefined) {
       // Keyset: stable under concurrent inserts, and an index range rather than an offset scan. Jobs
       // created in the same millisecond follow insertion order (seq, found once from the cursor's id).
-      // `created_at >= t` first: the index range starts at the cursor instead of at the filter's first job.
+      // As a row value the pair bounds the (..., created_at, seq) index range itself, so a later page
+      // starts at the cursor instead of stepping over the pages before it.
       const seqOfCursor = this.db.selectFrom("jobs").select("seq").where("id", "=", after.id);
-      q = q
-        .where("created_at", ">=", after.createdAt)
-        .where((eb) => eb.or([eb("created_at", ">", after.createdAt), eb("seq", ">", seqOfCursor)]));
+      q = q.where((eb) => eb(eb.refTuple("created_at", "seq"), ">", eb.tuple(eb.val(after.createdAt), seqOfCursor)));
     }
     return q.orderBy("created_at", "asc").orderBy("seq", "asc");
   }
@@ -271,7 +283,7 @@ export class SqlJobStore implements JobStore {
           ]),
         )
         .orderBy("seq", "asc")
-        .limit(1)
+        .limit(literal(1))
         .executeTakeFirst();
       if (!candidate) return undefined;
       const from = candidate.state as JobState;
@@ -310,7 +322,7 @@ export class SqlJobStore implements JobStore {
           eb.and([eb("state", "=", "Active"), eb("attempts", ">=", maxAttempts)]),
         ]),
       )
-      .limit(100)
+      .limit(literal(100))
       .execute();
     for (const row of dead) {
       const from = row.state as JobState;

@@ -214,9 +214,25 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
         });
       }
       // Keep the planner's statistics fresh so listings pick the right index.
-      if (dialect === "sqlite") await sql`pragma optimize=0x10002`.execute(raw);
+      if (dialect === "sqlite") {
+        await sql`pragma optimize=0x10002`.execute(raw);
+        await dropValueSamples(raw);
+      }
     } finally {
       if (dialect === "postgres") await sql`select pg_advisory_unlock(7340001)`.execute(raw);
     }
   });
+}
+
+/**
+ * Keeps SQLite's per-index averages (sqlite_stat1) but not its value samples (sqlite_stat4). With
+ * samples, SQLite plans a statement for the values bound to it and prepares it again whenever one is
+ * bound anew, which costs more than running a listing; the listing indexes are chosen as well from the
+ * averages. `analyze sqlite_schema` makes the connection reload the statistics.
+ */
+async function dropValueSamples(db: Kysely<any>): Promise<void> {
+  const { rows } = await sql<{ n: number }>`select count(*) as n from sqlite_master where name = 'sqlite_stat4'`.execute(db);
+  if (Number(rows[0]?.n ?? 0) === 0) return;
+  await sql`delete from sqlite_stat4`.execute(db);
+  await sql`analyze sqlite_schema`.execute(db);
 }

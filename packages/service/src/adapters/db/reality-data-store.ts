@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from "kysely";
+import { literal } from "./literal.js";
 import type { NewRealityData, RealityData, RealityDataPatch, RealityDataQuery, RealityDataStore } from "../../ports/reality-data.js";
 import type { Database, RealityDataTable } from "./schema.js";
 
@@ -139,7 +140,7 @@ export class SqlRealityDataStore implements RealityDataStore {
     }
     const column = ORDER_COLUMNS[q.orderBy.field];
     const dir = q.orderBy.descending ? "desc" : "asc";
-    const rows = await query.orderBy(column, dir).orderBy("seq", dir).offset(q.skip).limit(q.top + 1).execute();
+    const rows = await query.orderBy(column, dir).orderBy("seq", dir).offset(literal(q.skip)).limit(literal(q.top + 1)).execute();
     const more = rows.length > q.top;
     return { items: (more ? rows.slice(0, q.top) : rows).map(rowToRealityData), more };
   }

@@ -120,6 +120,49 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       assert.equal(byType.jobs.length, 5);
     });
 
+    test("continuation pages keep the filter's creation-time bounds, also after a hand-made cursor", async (d) => {
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const itwin = randomUUID();
+      const base = Date.parse("2031-03-01T00:00:00Z");
+      const at = (i: number) => new Date(base + i * 1000).toISOString();
+      const ids: string[] = [];
+      // Two jobs per second: the cursor's seq orders jobs of the same millisecond.
+      for (let i = 0; i < 30; i++) {
+        const j = newJob({ iTwinId: itwin, userId: "bounds", createdDateTime: at(i >> 1) });
+        ids.push(j.id);
+        await store.create(j);
+      }
+      const cases: [string, string | undefined, string[]][] = [
+        [`iTwinId eq ${itwin} and createdDateTime gt ${at(3)}`, undefined, ids.slice(8)],
+        [`iTwinId eq ${itwin} and createdDateTime ge ${at(3)} and createdDateTime lt ${at(12)}`, undefined, ids.slice(6, 24)],
+        [`createdDateTime ge ${at(5)}`, "bounds", ids.slice(10)],
+        [`iTwinId eq ${itwin} and (createdDateTime gt ${at(3)} or name eq 'none')`, undefined, ids.slice(8)],
+      ];
+      for (const [text, userId, expected] of cases) {
+        const filter = parseFilter(text);
+        for (const limit of [1, 4]) {
+          const seen: string[] = [];
+          let after: JobCursor | undefined;
+          do {
+            const j = await store.listJson({ filter, userId, after, limit });
+            const o = await store.list({ filter, userId, after, limit });
+            assert.deepEqual(JSON.parse(`[${Buffer.from(j.json).toString()}]`), JSON.parse(JSON.stringify(o.jobs)), `${text}: same page`);
+            assert.deepEqual(j.next, o.next);
+            seen.push(...o.jobs.map((x) => x.id));
+            after = o.next;
+          } while (after);
+          assert.deepEqual(seen, expected, `${text}, pages of ${limit}`);
+        }
+        // A cursor from before the filter's lower bound (not one the service hands out) still gets only matching jobs.
+        const early: JobCursor = { createdAt: at(0), id: ids[0] };
+        for (const page of [await store.list({ filter, userId, after: early, limit: 100 })]) {
+          assert.deepEqual(page.jobs.map((x) => x.id), expected.filter((id) => id !== ids[0]), `${text} after an early cursor`);
+        }
+        const json = await store.listJson({ filter, userId, after: early, limit: 100 });
+        assert.deepEqual(JSON.parse(`[${Buffer.from(json.json).toString()}]`).map((x: { id: string }) => x.id), expected.filter((id) => id !== ids[0]));
+      }
+    });
+
     test("cancel: a queued job ends Cancelled, an active one goes TerminatingOnCancel", async (d) => {
       const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       const queued = newJob();
