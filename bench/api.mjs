@@ -216,7 +216,8 @@ for (const s of scenarios.filter((s) => !args.only || s.name.includes(args.only)
 server.kill("SIGTERM");
 console.table(results);
 console.log(JSON.stringify({ tool, store: args.pg ? "PostgreSQL" : "SQLite", jobs: JOBS, connections: Number(args.connections), duration: Number(args.duration), results }, null, 2));
-if (args.pg) {
+if (args.pg && args.keep) console.error(`kept schema ${schema}`);
+else if (args.pg) {
   const pg = (await import("pg")).default;
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();

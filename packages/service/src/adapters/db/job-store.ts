@@ -3,7 +3,7 @@
  * a worker claims a job with a guarded UPDATE (optimistic, no row locks needed) and holds it by a
  * lease it renews; an expired lease means its worker died and the job may be claimed again.
  */
-import type { Kysely, Selectable } from "kysely";
+import { CompiledQuery, sql, type Kysely, type Selectable } from "kysely";
 import { literal } from "./literal.js";
 import type SQLite from "better-sqlite3";
 import type { Dialect } from "./connect.js";
@@ -65,23 +65,18 @@ export function rowToJob(row: JobRow): Job {
   return job;
 }
 
-const utf8 = new TextEncoder();
-
 /**
- * The wire JSON of a job straight from its row: specifications are stored as JSON already, and the
- * other fields are ids, enum values and ISO dates, so listings skip parse-and-serialise per job.
+ * A job's wire JSON in PostgreSQL's SQL, for listings the database concatenates: the keys and order of
+ * the Job that rowToJob builds (ids, enum values and ISO dates need no escaping; names and user ids,
+ * which come from tokens, may). Numbers print as PostgreSQL
+ * prints double precision (shortest exact form, as JavaScript does, but `1e-05` where it writes `0.00001`:
+ * the same JSON number).
  */
-export function rowToJobJson(row: JobRow): string {
-  // ids, enum values and ISO dates need no escaping; names and user ids (from tokens) may.
-  const d = (v: string | null) => (v === null ? "null" : `"${v}"`);
-  const units = row.processing_units === null ? "null" : String(Number(row.processing_units));
-  return (
-    `{"id":"${row.id}",${row.name === null ? "" : `"name":${JSON.stringify(row.name)},`}"type":"${row.type}","state":"${row.state}",` +
-    `"iTwinId":"${row.itwin_id}","userId":${JSON.stringify(row.user_id)},"executionInfo":{"createdDateTime":"${row.created_at}",` +
-    `"startedDateTime":${d(row.started_at)},"endedDateTime":${d(row.ended_at)},"processingUnits":${units}},` +
-    `"specifications":${row.specifications}}`
-  );
-}
+const POSTGRES_WIRE_JSON = `'{"id":"' || jobs.id || '",' || case when jobs.name is null then '' else '"name":' || to_json(jobs.name)::text || ',' end
+  || '"type":"' || jobs.type || '","state":"' || jobs.state || '","iTwinId":"' || jobs.itwin_id || '","userId":' || to_json(jobs.user_id)::text
+  || ',"executionInfo":{"createdDateTime":"' || jobs.created_at || '","startedDateTime":' || coalesce('"' || jobs.started_at || '"', 'null')
+  || ',"endedDateTime":' || coalesce('"' || jobs.ended_at || '"', 'null') || ',"processingUnits":' || coalesce(jobs.processing_units::text, 'null')
+  || '},"specifications":' || jobs.specifications || '}'`;
 
 /**
  * Every job's wire JSON starts so (`{"id":"<uuid>"`), and these bytes occur nowhere else in it: not in a
@@ -128,7 +123,7 @@ export class SqlJobStore implements JobStore {
     private readonly sqlite?: SQLite.Database,
   ) {}
 
-  /** Compiled SQLite listings by query, oldest first (bounded). */
+  /** Compiled listings by query shape, oldest first (bounded). */
   private readonly listings = new Map<string, { sql: string; parameters: readonly unknown[] }>();
 
   async create(input: NewJob): Promise<Job> {
@@ -176,21 +171,16 @@ export class SqlJobStore implements JobStore {
     return { jobs: rows.map(rowToJob), next };
   }
 
-  async listJson(query: ListJobsQuery): Promise<JobJsonPage> {
-    if (this.dialect === "sqlite" && this.sqlite) return this.sqliteJsonPage(query);
-    const { rows, next } = await this.page(query);
-    return { json: utf8.encode(rows.map(rowToJobJson).join(",")), next };
-  }
-
   /**
-   * The listing is the API's hottest read. SQLite keeps each job's wire JSON in the row (see migrations)
-   * and concatenates the page itself: one buffer comes back, no string or object per job. group_concat
-   * takes its rows in the order the ordered, limited subquery yields them (SQLite runs it as a
-   * co-routine; the store suite checks every page against `list`). One job more than the page is read
-   * to know whether another page follows; it is cut off the end, and the cursor is read from the JSON of
-   * the job before it.
+   * The listing is the API's hottest read: the database concatenates the page's wire JSON itself, so
+   * one value comes back, no string or object per job. SQLite keeps each job's wire JSON in the row (see
+   * migrations) and group_concat takes the rows in the order the ordered, limited subquery yields them
+   * (SQLite runs it as a co-routine); PostgreSQL builds it per row (POSTGRES_WIRE_JSON) and string_agg
+   * orders explicitly. The store suite checks every page against `list`. One job more than the page is
+   * read to know whether another page follows; it is cut off the end, and the cursor is read from the
+   * JSON of the job before it.
    */
-  private sqliteJsonPage(query: ListJobsQuery): JobJsonPage {
+  async listJson(query: ListJobsQuery): Promise<JobJsonPage> {
     // A listing's SQL depends on its filter, caller, page size and whether it continues a page, not on the
     // cursor's values: it is compiled once per shape (building it costs more than running it), with
     // placeholders where the cursor's values go.
@@ -199,15 +189,27 @@ export class SqlJobStore implements JobStore {
     const key = `${filterKey(query.filter)}\n${query.userId ?? ""}\n${query.limit}\n${bounds ? `after ${bounds.dropped}` : ""}`;
     let page = this.listings.get(key);
     if (!page) {
-      const shape = after ? { ...query, filter: bounds!.filter, after: CURSOR_PLACEHOLDER } : query;
-      const compiled = this.ordered(shape).select("wire").limit(literal(query.limit + 1)).compile();
-      page = { sql: `select cast(group_concat(wire, ',') as blob), count(*) from (${compiled.sql})`, parameters: compiled.parameters };
+      const ordered = this.ordered(after ? { ...query, filter: bounds!.filter, after: CURSOR_PLACEHOLDER } : query).limit(literal(query.limit + 1));
+      if (this.dialect === "sqlite") {
+        const compiled = ordered.select("wire").compile();
+        page = { sql: `select cast(group_concat(wire, ',') as blob) as json, count(*) as n from (${compiled.sql})`, parameters: compiled.parameters };
+      } else {
+        const compiled = ordered.select([sql.raw<string>(POSTGRES_WIRE_JSON).as("wire"), "created_at", "seq"]).compile();
+        page = { sql: `select string_agg(wire, ',' order by created_at, seq) as json, count(*) as n from (${compiled.sql}) as page`, parameters: compiled.parameters };
+      }
       if (this.listings.size >= 1000) this.listings.delete(this.listings.keys().next().value!);
       this.listings.set(key, page);
     }
     const parameters = after ? page.parameters.map((p) => (p === CURSOR_PLACEHOLDER.createdAt ? after.createdAt : p === CURSOR_PLACEHOLDER.id ? after.id : p)) : page.parameters;
-    const stmt = this.sqlite!.prepare(page.sql);
-    const [json, count] = rawGet(stmt, parameters) as [Buffer | null, number];
+    let json: Buffer | null;
+    let count: number;
+    if (this.sqlite) {
+      [json, count] = rawGet(this.sqlite.prepare(page.sql), parameters) as [Buffer | null, number];
+    } else {
+      const { rows } = await this.db.executeQuery<{ json: string | null; n: string | number }>(CompiledQuery.raw(page.sql, [...parameters]));
+      json = rows[0].json === null ? null : Buffer.from(rows[0].json);
+      count = Number(rows[0].n);
+    }
     if (json === null) return { json: new Uint8Array(0) };
     if (count <= query.limit) return { json };
     const body = json.subarray(0, json.lastIndexOf(JOB_START) - 1);

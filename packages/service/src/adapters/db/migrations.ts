@@ -182,7 +182,7 @@ async function createJobsIndexes(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex("jobs_output").on("jobs").column("output_id").execute();
 }
 
-/** A job's wire JSON as SQLite's json_object makes it (same keys and order as `rowToJobJson`). */
+/** A job's wire JSON as SQLite's json_object makes it (same keys and order as the Job `rowToJob` builds). */
 export const SQLITE_WIRE_JSON = `case when name is null then json_object('id', id, 'type', type, 'state', state, 'iTwinId', itwin_id, 'userId', user_id,
   'executionInfo', json_object('createdDateTime', created_at, 'startedDateTime', started_at, 'endedDateTime', ended_at, 'processingUnits', processing_units),
   'specifications', json(specifications))

@@ -120,6 +120,18 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       assert.equal(byType.jobs.length, 5);
     });
 
+    test("listed wire JSON escapes names and user ids as JSON does", async (d) => {
+      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const itwin = randomUUID();
+      const names = [`He said "hi" \\ back`, "line\nbreak\ttab\u0001\u001f", "ünïcødé 𝄞 \u2028", "", undefined];
+      for (const name of names) await store.create(newJob({ iTwinId: itwin, name, userId: `user "${name ?? "none"}"` }));
+      const filter = parseFilter(`iTwinId eq ${itwin}`);
+      const json = Buffer.from((await store.listJson({ filter, limit: 10 })).json).toString();
+      const objects = (await store.list({ filter, limit: 10 })).jobs;
+      assert.deepEqual(JSON.parse(`[${json}]`), JSON.parse(JSON.stringify(objects)));
+      assert.deepEqual(objects.map((j) => j.name), names);
+    });
+
     test("continuation pages keep the filter's creation-time bounds, also after a hand-made cursor", async (d) => {
       const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
       const itwin = randomUUID();
