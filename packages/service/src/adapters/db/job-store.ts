@@ -3,7 +3,7 @@
  * a worker claims a job with a guarded UPDATE (optimistic, no row locks needed) and holds it by a
  * lease it renews; an expired lease means its worker died and the job may be claimed again.
  */
-import { CompiledQuery, sql, type Kysely, type Selectable } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import { literal } from "./literal.js";
 import type SQLite from "better-sqlite3";
 import type { Dialect } from "./connect.js";
@@ -64,19 +64,6 @@ export function rowToJob(row: JobRow): Job {
   if (row.name !== null) job.name = row.name;
   return job;
 }
-
-/**
- * A job's wire JSON in PostgreSQL's SQL, for listings the database concatenates: the keys and order of
- * the Job that rowToJob builds (ids, enum values and ISO dates need no escaping; names and user ids,
- * which come from tokens, may). Numbers print as PostgreSQL
- * prints double precision (shortest exact form, as JavaScript does, but `1e-05` where it writes `0.00001`:
- * the same JSON number).
- */
-const POSTGRES_WIRE_JSON = `'{"id":"' || jobs.id || '",' || case when jobs.name is null then '' else '"name":' || to_json(jobs.name)::text || ',' end
-  || '"type":"' || jobs.type || '","state":"' || jobs.state || '","iTwinId":"' || jobs.itwin_id || '","userId":' || to_json(jobs.user_id)::text
-  || ',"executionInfo":{"createdDateTime":"' || jobs.created_at || '","startedDateTime":' || coalesce('"' || jobs.started_at || '"', 'null')
-  || ',"endedDateTime":' || coalesce('"' || jobs.ended_at || '"', 'null') || ',"processingUnits":' || coalesce(jobs.processing_units::text, 'null')
-  || '},"specifications":' || jobs.specifications || '}'`;
 
 /**
  * Every job's wire JSON starts so (`{"id":"<uuid>"`), and these bytes occur nowhere else in it: not in a
@@ -173,10 +160,9 @@ export class SqlJobStore implements JobStore {
 
   /**
    * The listing is the API's hottest read: the database concatenates the page's wire JSON itself, so
-   * one value comes back, no string or object per job. SQLite keeps each job's wire JSON in the row (see
-   * migrations) and group_concat takes the rows in the order the ordered, limited subquery yields them
-   * (SQLite runs it as a co-routine); PostgreSQL builds it per row (POSTGRES_WIRE_JSON) and string_agg
-   * orders explicitly. The store suite checks every page against `list`. One job more than the page is
+   * one value comes back, no string or object per job. Each job's wire JSON is kept in its row (`wire`,
+   * see migrations). SQLite's group_concat takes the rows in the order the ordered, limited subquery
+   * yields them (SQLite runs it as a co-routine); PostgreSQL's string_agg orders explicitly. The store suite checks every page against `list`. One job more than the page is
    * read to know whether another page follows; it is cut off the end, and the cursor is read from the
    * JSON of the job before it.
    */
@@ -194,7 +180,7 @@ export class SqlJobStore implements JobStore {
         const compiled = ordered.select("wire").compile();
         page = { sql: `select cast(group_concat(wire, ',') as blob) as json, count(*) as n from (${compiled.sql})`, parameters: compiled.parameters };
       } else {
-        const compiled = ordered.select([sql.raw<string>(POSTGRES_WIRE_JSON).as("wire"), "created_at", "seq"]).compile();
+        const compiled = ordered.select(["wire", "created_at", "seq"]).compile();
         page = { sql: `select string_agg(wire, ',' order by created_at, seq) as json, count(*) as n from (${compiled.sql}) as page`, parameters: compiled.parameters };
       }
       if (this.listings.size >= 1000) this.listings.delete(this.listings.keys().next().value!);

@@ -88,8 +88,7 @@ const steps: Step[] = [
   // SQLite: each job's wire JSON kept in the row (`wire`, a stored generated column: SQLite writes it
   // with the row whenever the row changes). Listings then read one text column per job instead of
   // building it. SQLite cannot add a stored column to a table, so the jobs table is rebuilt.
-  // PostgreSQL has no such column: its rows are assembled in JavaScript (json_build_object's text is
-  // not the wire form, and it may not be used in a generated column).
+  // PostgreSQL gets its column in a later step.
   async (db, dialect) => {
     if (dialect !== "sqlite") return;
     await jobsTable(db, dialect, "jobs_rebuilt")
@@ -113,7 +112,46 @@ const steps: Step[] = [
       await db.schema.createIndex(name).on("jobs").columns([lead, "created_at", "seq", "state"]).execute();
     }
   },
+  // PostgreSQL: the wire JSON kept in the row too, written by a trigger whenever a column it shows
+  // changes (a generated column may only use immutable functions, and to_json is not).
+  async (db, dialect) => {
+    if (dialect !== "postgres") return;
+    await sql`alter table jobs add column wire text`.execute(db);
+    await sql
+      .raw(
+        `create or replace function realconv_job_wire() returns trigger language plpgsql as $$
+begin
+  new.wire := ${postgresWireJson("new")};
+  return new;
+end $$`,
+      )
+      .execute(db);
+    await sql
+      .raw(
+        `create trigger jobs_wire before insert or update of ${WIRE_SOURCE_COLUMNS.join(", ")} on jobs
+for each row execute function realconv_job_wire()`,
+      )
+      .execute(db);
+    await sql`update jobs set id = id`.execute(db);
+  },
 ];
+
+/** The columns a job's wire JSON shows. */
+const WIRE_SOURCE_COLUMNS = ["id", "name", "type", "state", "itwin_id", "user_id", "created_at", "started_at", "ended_at", "processing_units", "specifications"];
+
+/**
+ * A job's wire JSON in PostgreSQL's SQL, over the row `r`: the keys and order of the Job that rowToJob
+ * builds (ids, enum values and ISO dates need no escaping; names and user ids, which come from tokens,
+ * may). Numbers print as PostgreSQL prints double precision (shortest exact form, as JavaScript does,
+ * but `1e-05` where it writes `0.00001`: the same JSON number).
+ */
+export function postgresWireJson(r: string): string {
+  return `'{"id":"' || ${r}.id || '",' || case when ${r}.name is null then '' else '"name":' || to_json(${r}.name)::text || ',' end
+  || '"type":"' || ${r}.type || '","state":"' || ${r}.state || '","iTwinId":"' || ${r}.itwin_id || '","userId":' || to_json(${r}.user_id)::text
+  || ',"executionInfo":{"createdDateTime":"' || ${r}.created_at || '","startedDateTime":' || coalesce('"' || ${r}.started_at || '"', 'null')
+  || ',"endedDateTime":' || coalesce('"' || ${r}.ended_at || '"', 'null') || ',"processingUnits":' || coalesce(${r}.processing_units::text, 'null')
+  || '},"specifications":' || ${r}.specifications || '}'`;
+}
 
 /** The jobs table as first created (every later step adds to it). */
 function jobsTable(db: Kysely<any>, dialect: Dialect, name: string) {

@@ -28,7 +28,7 @@ export interface JobsTable {
   lease_owner: string | null;
   lease_expires_at: string | null;
   cpu_ms: number;
-  /** SQLite only: the job's wire JSON, kept current by triggers (see migrations). */
+  /** The job's wire JSON, kept current by the database (see migrations). */
   wire: ColumnType<string | null, never, never>;
 }
 
