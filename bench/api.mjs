@@ -38,7 +38,7 @@ const tool = args.tool === "auto" ? (spawnSync("wrk", ["--version"]).error ? "au
 function toMs(v) {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v);
   if (!m) return NaN;
-  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+  return Number((Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1)).toFixed(3));
 }
 
 function runWrk(target, seconds = args.duration) {
