@@ -34,7 +34,7 @@ export async function openRuntime(config: Config, options: { poolSize?: number }
     config,
     db,
     blobs,
-    jobs: new SqlJobStore(db.db, db.dialect, db.sqlite),
+    jobs: new SqlJobStore(db.db, db.dialect, db),
     itwins: new SqlITwinRegistry(db.db),
     realityData: new SqlRealityDataStore(db.db),
     close: () => db.close(),

@@ -16,6 +16,8 @@ export interface Db {
   dialect: Dialect;
   /** SQLite only: the connection under kysely, for hot reads that want rows as arrays (`Statement#raw`). */
   sqlite?: SQLite.Database;
+  /** PostgreSQL only: the pool under kysely, for hot reads as named statements with results as bytes. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,7 @@ export async function connect(options: ConnectOptions): Promise<Db> {
     }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     await migrate(db, "postgres");
-    return { db, dialect: "postgres", close: () => db.destroy() };
+    return { db, dialect: "postgres", pool, close: () => db.destroy() };
   }
   if (options.url !== ":memory:") mkdirSync(dirname(options.url), { recursive: true });
   const database = new SQLite(options.url);

@@ -6,7 +6,9 @@
 import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import { literal } from "./literal.js";
 import type SQLite from "better-sqlite3";
-import type { Dialect } from "./connect.js";
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import type { Db, Dialect } from "./connect.js";
 import type { JobMessage } from "@realconv/convert";
 import {
   processingUnitsFromCpuMs,
@@ -85,6 +87,9 @@ function cursorOf(json: Buffer, at: number): JobCursor {
  */
 const CURSOR_PLACEHOLDER = { createdAt: {} as unknown as string, id: {} as unknown as string };
 
+/** Result values as the server sent them (with `binary: true`, the bytes of the binary format). */
+const RAW_RESULTS = { getTypeParser: () => (value: string | Buffer) => value };
+
 /** A filter's text form for cache keys, once per parsed filter (the service reuses parsed filters). */
 const filterKeys = new WeakMap<FilterNode, string>();
 function filterKey(filter: FilterNode): string {
@@ -106,9 +111,17 @@ export class SqlJobStore implements JobStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect = "sqlite",
-    /** SQLite's connection under `db`: listings read their rows from it as arrays. */
-    private readonly sqlite?: SQLite.Database,
-  ) {}
+    /** The connection (SQLite) or pool (PostgreSQL) under `db`: listings query it directly. */
+    native: Pick<Db, "sqlite" | "pool"> = {},
+  ) {
+    this.sqlite = native.sqlite;
+    this.pool = native.pool;
+  }
+
+  private readonly sqlite?: SQLite.Database;
+  private readonly pool?: pg.Pool;
+  /** SQL texts of the listings PostgreSQL keeps prepared (bounded: shapes come from clients' filters). */
+  private readonly named = new Map<string, string>();
 
   /** Compiled listings by query shape, oldest first (bounded). */
   private readonly listings = new Map<string, { sql: string; parameters: readonly unknown[] }>();
@@ -191,6 +204,19 @@ export class SqlJobStore implements JobStore {
     let count: number;
     if (this.sqlite) {
       [json, count] = rawGet(this.sqlite.prepare(page.sql), parameters) as [Buffer | null, number];
+    } else if (this.pool) {
+      // A named statement is parsed and planned once per connection; the page comes back as bytes (binary
+      // results: text is its UTF-8, the count an int8), not decoded into a string and encoded again.
+      let name = this.named.get(page.sql);
+      if (name === undefined && this.named.size < 100) {
+        // Named by the text: every store on a pool agrees on what a name means.
+        this.named.set(page.sql, (name = `realconv_${createHash("sha1").update(page.sql).digest("hex").slice(0, 24)}`));
+      }
+      // `binary` is a per-query option of pg that its type declarations leave out.
+      const config: pg.QueryConfig & { binary: true } = { name, text: page.sql, values: [...parameters], binary: true, types: RAW_RESULTS };
+      const { rows } = await this.pool.query<{ json: Buffer | null; n: Buffer }>(config);
+      json = rows[0].json;
+      count = Number(rows[0].n.readBigInt64BE());
     } else {
       const { rows } = await this.db.executeQuery<{ json: string | null; n: string | number }>(CompiledQuery.raw(page.sql, [...parameters]));
       json = rows[0].json === null ? null : Buffer.from(rows[0].json);

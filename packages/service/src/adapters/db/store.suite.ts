@@ -53,7 +53,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       });
 
     test("creates and reads a job with its exact wire shape", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       const input = newJob({ name: "Exact shape" });
       const created = await store.create(input);
       const got = await store.get(input.id);
@@ -67,7 +67,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("lists with a compiled $filter, the caller restriction and keyset paging", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       const itwin = randomUUID();
       const shared = randomUUID();
       const ids: string[] = [];
@@ -121,7 +121,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("listed wire JSON escapes names and user ids as JSON does", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       const itwin = randomUUID();
       const names = [`He said "hi" \\ back`, "line\nbreak\ttab\u0001\u001f", "ünïcødé 𝄞 \u2028", "", undefined];
       for (const name of names) await store.create(newJob({ iTwinId: itwin, name, userId: `user "${name ?? "none"}"` }));
@@ -133,7 +133,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("continuation pages keep the filter's creation-time bounds, also after a hand-made cursor", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       const itwin = randomUUID();
       const base = Date.parse("2031-03-01T00:00:00Z");
       const at = (i: number) => new Date(base + i * 1000).toISOString();
@@ -176,7 +176,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("cancel: a queued job ends Cancelled, an active one goes TerminatingOnCancel", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       const queued = newJob();
       await store.create(queued);
       const shown = await store.requestCancel(queued.id, new Date().toISOString());
@@ -199,7 +199,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("listed wire JSON follows every change of a job (claim, progress, cancel, finish)", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const iTwinId = randomUUID();
       const jobs = [newJob({ iTwinId }), newJob({ iTwinId, name: undefined }), newJob({ iTwinId, name: 'quote " and \\ back, ünïcødé ✓' }), newJob({ iTwinId })];
@@ -232,7 +232,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("claims hand each job to exactly one worker, oldest first", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       // Drain what earlier tests left queued.
       while (await store.claim("drain", 60_000, 3, new Date()));
       const jobs = [newJob(), newJob(), newJob(), newJob(), newJob(), newJob()];
@@ -253,7 +253,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("progress is monotone; finish sets end time, units and 100 on success", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
@@ -271,7 +271,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("a failed job goes through TerminatingOnFailure to Failed and keeps its messages", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
@@ -288,7 +288,7 @@ export function storeSuite(name: string, target: SuiteTarget): void {
     });
 
     test("a dead worker's job is claimed again, and failed once its attempts are used up", async (d) => {
-      const store = new SqlJobStore(d.db, d.dialect, d.sqlite);
+      const store = new SqlJobStore(d.db, d.dialect, d);
       while (await store.claim("drain", 60_000, 3, new Date()));
       const j = newJob();
       await store.create(j);
