@@ -8,7 +8,7 @@
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { readLasHeader, type LasHeader } from "../las/header.js";
 import { throwIfAborted } from "../las/abort.js";
-import { LasReader, type LasReadOptions, type RecordBlockSource } from "../las/reader.js";
+import { LasReader, type LasReadOptions, type RecordBlock, type RecordBlockSource } from "../las/reader.js";
 import {
   discardLazPerf,
   inThreadLazDecompressor,
@@ -52,6 +52,47 @@ function checkLayeredChunk(bytes: Uint8Array, c: number, ch: LazChunk, lz: Laszi
   for (let i = 0; i < layers; i++) total += v.getUint32(rl + 4 + 4 * i, true);
   if (total > bytes.byteLength) {
     throw new FormatError(`LAZ chunk ${c} layer sizes add up to ${total} bytes, more than the chunk's ${bytes.byteLength}`, file, ch.start + rl + 4);
+  }
+}
+
+/**
+ * Gathers decompressed records into blocks of `maxPoints`. Each block is a fresh buffer: a consumer may
+ * keep the blocks it was given.
+ */
+class BlockGatherer {
+  private block: Uint8Array;
+  private filled = 0;
+
+  constructor(
+    private readonly maxPoints: number,
+    private readonly recordLength: number,
+  ) {
+    this.block = new Uint8Array(maxPoints * recordLength);
+  }
+
+  get empty(): boolean {
+    return this.filled === 0;
+  }
+
+  /** Records the current block still takes. */
+  get room(): number {
+    return this.maxPoints - this.filled;
+  }
+
+  /** Copies `count` (at most `room`) records in; returns the block once it is full. */
+  add(records: Uint8Array, count: number): RecordBlock | undefined {
+    this.block.set(records.subarray(0, count * this.recordLength), this.filled * this.recordLength);
+    this.filled += count;
+    if (this.filled < this.maxPoints) return undefined;
+    const full = { bytes: this.block, count: this.filled };
+    this.block = new Uint8Array(this.maxPoints * this.recordLength);
+    this.filled = 0;
+    return full;
+  }
+
+  /** The last, partly filled block, if any. */
+  rest(): RecordBlock | undefined {
+    return this.filled > 0 ? { bytes: this.block.subarray(0, this.filled * this.recordLength), count: this.filled } : undefined;
   }
 }
 
@@ -129,8 +170,7 @@ function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: r
         return { records: p };
       }
     };
-    let block = new Uint8Array(maxPoints * rl);
-    let filled = 0;
+    const blocks = new BlockGatherer(maxPoints, rl);
     for (let c = 0; c < chunks.length; c++) {
       throwIfAborted(signal);
       while (!failed && next < chunks.length && next < c + depth) inflight.push((await start(next++)).records);
@@ -139,7 +179,7 @@ function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: r
       let at = 0;
       let left = chunks[c].pointCount;
       while (left > 0) {
-        if (filled === 0 && left >= maxPoints && !reuse) {
+        if (blocks.empty && left >= maxPoints && !reuse) {
           // A whole block inside this chunk: hand out a view (each chunk's records are a fresh buffer).
           yield { bytes: records.subarray(at * rl, (at + maxPoints) * rl), count: maxPoints };
           throwIfAborted(signal);
@@ -147,21 +187,19 @@ function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: r
           left -= maxPoints;
           continue;
         }
-        const k = Math.min(left, maxPoints - filled);
-        block.set(records.subarray(at * rl, (at + k) * rl), filled * rl);
-        filled += k;
+        const k = Math.min(left, blocks.room);
+        const full = blocks.add(records.subarray(at * rl), k);
         at += k;
         left -= k;
-        if (filled === maxPoints) {
-          yield { bytes: block, count: filled };
+        if (full) {
+          yield full;
           throwIfAborted(signal);
-          block = new Uint8Array(maxPoints * rl);
-          filled = 0;
         }
       }
       if (reuse) decompressor.release!(records);
     }
-    if (filled > 0) yield { bytes: block.subarray(0, filled * rl), count: filled };
+    const rest = blocks.rest();
+    if (rest) yield rest;
   };
 }
 
@@ -192,8 +230,7 @@ function streamedRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chun
     const rl = h.recordLength;
     const compressed = new WasmBuffer(m);
     const out = new WasmBuffer(m);
-    let block = new Uint8Array(maxPoints * rl);
-    let filled = 0;
+    const blocks = new BlockGatherer(maxPoints, rl);
     try {
       for (let c = 0; c < chunks.length; c++) {
         throwIfAborted(signal);
@@ -217,7 +254,7 @@ function streamedRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chun
           }
           let left = ch.pointCount;
           while (left > 0) {
-            const k = Math.min(left, maxPoints - filled);
+            const k = Math.min(left, blocks.room);
             const optr = out.ensure(maxPoints * rl);
             try {
               for (let i = 0; i < k; i++) decoder.getPoint(optr + i * rl);
@@ -226,21 +263,19 @@ function streamedRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chun
               throw new FormatError(`LAZ chunk ${c} is corrupt: ${(e as Error)?.message ?? e}`, src.name, ch.start);
             }
             // HEAPU8 is re-read after the calls: the WASM memory may have grown and moved.
-            block.set(m.HEAPU8.subarray(optr, optr + k * rl), filled * rl);
-            filled += k;
+            const full = blocks.add(m.HEAPU8.subarray(optr, optr + k * rl), k);
             left -= k;
-            if (filled === maxPoints) {
-              yield { bytes: block, count: filled };
+            if (full) {
+              yield full;
               throwIfAborted(signal);
-              block = new Uint8Array(maxPoints * rl);
-              filled = 0;
             }
           }
         } finally {
           safely(() => decoder.delete());
         }
       }
-      if (filled > 0) yield { bytes: block, count: filled };
+      const rest = blocks.rest();
+      if (rest) yield rest;
     } finally {
       safely(() => compressed.free());
       safely(() => out.free());
