@@ -3,12 +3,12 @@
  * a worker claims a job with a guarded UPDATE (optimistic, no row locks needed) and holds it by a
  * lease it renews; an expired lease means its worker died and the job may be claimed again.
  */
-import { CompiledQuery, type Kysely, type Selectable } from "kysely";
-import { literal } from "./literal.js";
-import type SQLite from "better-sqlite3";
 import { createHash } from "node:crypto";
+import { CompiledQuery, type Kysely, type Selectable } from "kysely";
+import type SQLite from "better-sqlite3";
 import type pg from "pg";
 import type { Db, Dialect } from "./connect.js";
+import { literal } from "./literal.js";
 import type { JobMessage } from "@realconv/convert";
 import {
   processingUnitsFromCpuMs,
@@ -175,9 +175,9 @@ export class SqlJobStore implements JobStore {
    * The listing is the API's hottest read: the database concatenates the page's wire JSON itself, so
    * one value comes back, no string or object per job. Each job's wire JSON is kept in its row (`wire`,
    * see migrations). SQLite's group_concat takes the rows in the order the ordered, limited subquery
-   * yields them (SQLite runs it as a co-routine); PostgreSQL's string_agg orders explicitly. The store suite checks every page against `list`. One job more than the page is
-   * read to know whether another page follows; it is cut off the end, and the cursor is read from the
-   * JSON of the job before it.
+   * yields them (SQLite runs it as a co-routine); PostgreSQL's string_agg orders explicitly. The store
+   * suite checks every page against `list`. One job more than the page is read to know whether another
+   * page follows; it is cut off the end, and the cursor is read from the JSON of the job before it.
    */
   async listJson(query: ListJobsQuery): Promise<JobJsonPage> {
     // A listing's SQL depends on its filter, caller, page size and whether it continues a page, not on the
