@@ -203,6 +203,12 @@ describe("Reality Management API", () => {
       assert.equal(r.body.error.details[0].message, "The field Top must be between 1 and 1000.");
       assert.equal(r.body.error.details[0].target, "$Top");
     }
+    for (const forged of [{ top: 5000, skip: 0 }, { top: 2, skip: 1e300 }, { top: 2, skip: -1 }, "not json"]) {
+      const token = Buffer.from(typeof forged === "string" ? forged : JSON.stringify(forged)).toString("base64url");
+      const r = await call("GET", `?iTwinId=${site}&continuationToken=${token}`, { token: alice });
+      assert.equal(r.status, 422, JSON.stringify(forged));
+      assert.equal(r.body.error.details[0].target, "continuationToken");
+    }
     const noAccess = await call("GET", `?iTwinId=${site}`, { token: bob });
     assert.equal(noAccess.status, 404);
     assert.equal(noAccess.body.error.code, "iTwinNotFound");

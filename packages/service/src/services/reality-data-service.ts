@@ -61,7 +61,8 @@ function encodeToken(top: number, skip: number): string {
 function decodeToken(token: string): { top: number; skip: number } {
   try {
     const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { top?: unknown; skip?: unknown };
-    if (Number.isInteger(v.top) && Number.isInteger(v.skip) && (v.top as number) >= 1 && (v.skip as number) >= 0) {
+    // Tokens come back from clients: a page of at most 1000, an offset SQL can take.
+    if (Number.isInteger(v.top) && Number.isSafeInteger(v.skip) && (v.top as number) >= 1 && (v.top as number) <= 1000 && (v.skip as number) >= 0) {
       return { top: v.top as number, skip: v.skip as number };
     }
   } catch {
