@@ -123,6 +123,17 @@ class WasmBuffer {
   }
 }
 
+/** Chunk `c`'s compressed bytes, whole, with a layered chunk's own header checked. */
+async function readChunk(src: ByteSource, lz: LaszipVlr, chunks: readonly LazChunk[], c: number, rl: number): Promise<Uint8Array> {
+  const ch = chunks[c];
+  const bytes = await src.read(ch.start, ch.byteLength);
+  if (bytes.byteLength < ch.byteLength) {
+    throw new FormatError(`LAZ chunk ${c} is truncated (${bytes.byteLength} of ${ch.byteLength} bytes)`, src.name, ch.start + bytes.byteLength);
+  }
+  if (lz.compressor === 3) checkLayeredChunk(bytes, c, ch, lz, rl, c === chunks.length - 1, src.name);
+  return bytes;
+}
+
 /** Raw records of a chunk above this size are decoded piecewise in this thread rather than as one buffer. */
 const MAX_WHOLE_CHUNK_BYTES = 64 * 1024 * 1024;
 
@@ -146,11 +157,7 @@ function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: r
     const start = async (c: number): Promise<{ records: Promise<Uint8Array> }> => {
       const ch = chunks[c];
       try {
-        const bytes = await src.read(ch.start, ch.byteLength);
-        if (bytes.byteLength < ch.byteLength) {
-          throw new FormatError(`LAZ chunk ${c} is truncated (${bytes.byteLength} of ${ch.byteLength} bytes)`, src.name, ch.start + bytes.byteLength);
-        }
-        if (lz.compressor === 3) checkLayeredChunk(bytes, c, ch, lz, rl, c === chunks.length - 1, src.name);
+        const bytes = await readChunk(src, lz, chunks, c, rl);
         const p = decompressor.decompress(bytes, h.pdrf, rl, ch.pointCount).then(
           (records) => {
             if (records.byteLength !== ch.pointCount * rl) throw new Error(`LAZ chunk ${c}: the decompressor returned ${records.byteLength} bytes, not ${ch.pointCount * rl}`);
@@ -235,11 +242,7 @@ function streamedRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chun
       for (let c = 0; c < chunks.length; c++) {
         throwIfAborted(signal);
         const ch = chunks[c];
-        const bytes = await src.read(ch.start, ch.byteLength);
-        if (bytes.byteLength < ch.byteLength) {
-          throw new FormatError(`LAZ chunk ${c} is truncated (${bytes.byteLength} of ${ch.byteLength} bytes)`, src.name, ch.start + bytes.byteLength);
-        }
-        if (lz.compressor === 3) checkLayeredChunk(bytes, c, ch, lz, rl, c === chunks.length - 1, src.name);
+        const bytes = await readChunk(src, lz, chunks, c, rl);
         // Slack after the chunk: the arithmetic decoder reads a few bytes ahead of what it uses.
         const cptr = compressed.ensure(ch.byteLength + 64);
         m.HEAPU8.fill(0, cptr + ch.byteLength, cptr + ch.byteLength + 64);
