@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every compiled test file (`*.test.js` under packages/*/dist) with node's test runner.
+// Runs every compiled test file (`*.test.js` under packages/*/dist) and the repository checks
+// (`scripts/*.test.mjs`) with node's test runner.
 // Usage: node scripts/run-tests.mjs [substring ...]  (only files whose path contains one of the substrings)
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,8 @@ for (const pkg of readdirSync("packages")) {
     /* package without tests */
   }
 }
+// Repository-wide checks (import cycles) live beside this script.
+for (const name of readdirSync("scripts")) if (name.endsWith(".test.mjs")) files.push(join("scripts", name));
 const selected = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
 if (selected.length === 0) {
   console.error("no test files found; did the build run?");

@@ -1,3 +1,8 @@
-export * from "./runner.js";
+export * from "./contract/runner.js";
+export * from "./contract/options.js";
+export * from "./contract/declaration.js";
 export * from "./registry.js";
-export * from "./local-io.js";
+export * from "./host/run-job.js";
+export * from "./host/scratch.js";
+export * from "./host/local-io.js";
+export { createLazPool, LazWorkerPool } from "./parallel/laz-pool.js";

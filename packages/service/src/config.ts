@@ -30,6 +30,12 @@ export interface Config {
   apiProcesses: number;
   /** How long a worker's claim on a job lasts without a heartbeat. */
   leaseMs: number;
+  /** Threads a conversion process runs chunk codecs on (1: in its own thread). */
+  threads: number;
+  /** Memory a conversion may use, in MiB (chunk sizes and buffers are chosen from it). */
+  memoryMb: number;
+  /** Scratch disk a conversion may use, in MiB, under `<home>/scratch`. */
+  scratchMb: number;
   /** Attempts before a job whose worker keeps dying is failed. */
   maxAttempts: number;
   logLevel: string;
@@ -72,6 +78,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: P
     workers: overrides.workers ?? int(env.REALCONV_WORKERS, availableParallelism()),
     apiProcesses: Math.max(1, overrides.apiProcesses ?? int(env.REALCONV_API_PROCESSES, availableParallelism())),
     leaseMs: overrides.leaseMs ?? int(env.REALCONV_LEASE_MS, 15_000),
+    threads: Math.max(1, overrides.threads ?? int(env.REALCONV_THREADS, availableParallelism())),
+    memoryMb: Math.max(64, overrides.memoryMb ?? int(env.REALCONV_MEMORY_MB, 1024)),
+    scratchMb: Math.max(1, overrides.scratchMb ?? int(env.REALCONV_SCRATCH_MB, 100 * 1024)),
     maxAttempts: overrides.maxAttempts ?? int(env.REALCONV_MAX_ATTEMPTS, 3),
     logLevel: overrides.logLevel ?? env.REALCONV_LOG_LEVEL ?? "info",
     sasSecret: overrides.sasSecret ?? env.REALCONV_SAS_SECRET,
@@ -80,6 +89,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: P
 
 export function sqlitePath(config: Config): string {
   return join(config.home, "realconv.sqlite");
+}
+
+/** Where conversions keep temporary files (one folder per process and run; swept when a worker starts). */
+export function scratchRoot(config: Pick<Config, "home">): string {
+  return join(config.home, "scratch");
 }
 
 export function blobRoot(config: Config): string {

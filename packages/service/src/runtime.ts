@@ -11,7 +11,8 @@ import { SqlRealityDataStore } from "./adapters/db/reality-data-store.js";
 import { LocalBlobStore } from "./adapters/blob/local-blob-store.js";
 import { AzureBlobStore } from "./adapters/blob/azure-blob-store.js";
 import type { BlobStore } from "./ports/blob-store.js";
-import type { JobStore } from "./ports/job-store.js";
+import type { JobRepository } from "./ports/job-repository.js";
+import type { WorkQueue } from "./ports/work-queue.js";
 import type { ITwinRegistry } from "./ports/itwins.js";
 import type { RealityDataStore } from "./ports/reality-data.js";
 
@@ -19,7 +20,9 @@ export interface Runtime {
   config: Config;
   db: Db;
   blobs: BlobStore;
-  jobs: JobStore;
+  jobs: JobRepository;
+  /** The same store in its other role: the queue workers claim jobs from. */
+  queue: WorkQueue;
   itwins: ITwinRegistry;
   realityData: RealityDataStore;
   close(): Promise<void>;
@@ -30,11 +33,13 @@ export async function openRuntime(config: Config, options: { poolSize?: number }
   const blobs: BlobStore = config.azureStorageConnectionString
     ? new AzureBlobStore(config.azureStorageConnectionString)
     : new LocalBlobStore(blobRoot(config));
+  const jobStore = new SqlJobStore(db.db, db.dialect, db);
   return {
     config,
     db,
     blobs,
-    jobs: new SqlJobStore(db.db, db.dialect, db),
+    jobs: jobStore,
+    queue: jobStore,
     itwins: new SqlITwinRegistry(db.db),
     realityData: new SqlRealityDataStore(db.db),
     close: () => db.close(),

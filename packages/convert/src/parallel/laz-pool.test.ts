@@ -6,7 +6,7 @@ import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/f
 import { decodeWithLazPerf } from "@realconv/formats/pointcloud/lazenc/lazperf-decode";
 import { firstDifference, makeLas } from "@realconv/formats/pointcloud/lazenc/test-support";
 import { assertSameRecords, shared } from "../testing/memory-io.js";
-import { LazWorkerPool, lazReadOptions, lazThreads, lazWriteOptions } from "./laz-pool.js";
+import { createLazPool, LazWorkerPool, lazReadOptions, lazWriteOptions } from "./laz-pool.js";
 
 const pool = new LazWorkerPool(2);
 after(() => pool.close());
@@ -16,7 +16,7 @@ async function parallelLaz(las: Uint8Array, chunkSize: number): Promise<Uint8Arr
   for (let p = 0; p < las.length; p += 65_521) pieces.push(las.subarray(p, p + 65_521));
   const t = new ChunkingLasToLazTransformer({ chunkSize });
   const out: Uint8Array[] = [];
-  for await (const b of lasToLazStreamParallel(pieces, t, lazWriteOptions({ pool }))) out.push(b.slice());
+  for await (const b of lasToLazStreamParallel(pieces, t, lazWriteOptions(pool))) out.push(b.slice());
   const file = new Uint8Array(Buffer.concat(out));
   for (const p of t.patches) file.set(p.bytes, p.position);
   return file;
@@ -52,7 +52,7 @@ test("LAZ records decompressed on worker threads equal the in-thread reader's", 
     ["38 chunks of 1000 (PDRF 8)", many, 777],
   ] as const) {
     const serial = await openPointCloud(bytesSource(bytes, name), { chunkPoints });
-    const par = await openPointCloud(bytesSource(bytes, name), { chunkPoints, ...lazReadOptions({ pool }) });
+    const par = await openPointCloud(bytesSource(bytes, name), { chunkPoints, ...lazReadOptions(pool) });
     await assertSameRecords(par, serial, name);
   }
 });
@@ -63,7 +63,7 @@ test("a corrupt chunk fails with FormatError (file + offset); a crashed thread f
   const bad = full.slice();
   const ch = chunks[1];
   bad.fill(0xff, ch.start + 40, ch.start + ch.byteLength);
-  const r = await openPointCloud(bytesSource(bad, "bad.laz"), lazReadOptions({ pool }));
+  const r = await openPointCloud(bytesSource(bad, "bad.laz"), lazReadOptions(pool));
   await assert.rejects(
     async () => {
       for await (const c of r.chunks()) void c;
@@ -72,14 +72,14 @@ test("a corrupt chunk fails with FormatError (file + offset); a crashed thread f
   );
   await assert.rejects(pool.crashOneThread(), (e: unknown) => e instanceof Error && /LAZ worker thread exited/.test(e.message));
   const serial = await openPointCloud(bytesSource(full, "ok.laz"));
-  const par = await openPointCloud(bytesSource(full, "ok.laz"), lazReadOptions({ pool }));
+  const par = await openPointCloud(bytesSource(full, "ok.laz"), lazReadOptions(pool));
   await assertSameRecords(par, serial, "after the failures");
   assert.ok(pool.threadCount <= 2);
 });
 
 test("abort stops a parallel LAZ read", async () => {
   const laz = writeLazFile(shared("autzen_trim.las"), { chunkSize: 1000 });
-  const r = await openPointCloud(bytesSource(laz, "a.laz"), { chunkPoints: 1000, ...lazReadOptions({ pool }) });
+  const r = await openPointCloud(bytesSource(laz, "a.laz"), { chunkPoints: 1000, ...lazReadOptions(pool) });
   const ac = new AbortController();
   let n = 0;
   await assert.rejects(
@@ -109,19 +109,10 @@ test("records handed to the pool are transferred, chunks read from the caller's 
   assert.equal(firstDifference(back, las.subarray(at, at + 34 * 500)), -1);
 });
 
-test("thread count: explicit option, then REALCONV_THREADS; one thread keeps the work in this thread", () => {
-  const saved = process.env.REALCONV_THREADS;
-  try {
-    process.env.REALCONV_THREADS = "3";
-    assert.equal(lazThreads(), 3);
-    assert.equal(lazThreads(1), 1);
-    process.env.REALCONV_THREADS = "1";
-    assert.deepEqual(lazReadOptions(), {});
-    assert.equal(lazWriteOptions(), undefined);
-    delete process.env.REALCONV_THREADS;
-    assert.ok(lazThreads() >= 1);
-  } finally {
-    if (saved === undefined) delete process.env.REALCONV_THREADS;
-    else process.env.REALCONV_THREADS = saved;
-  }
+test("one thread is no pool: the work stays in the calling thread", () => {
+  assert.equal(createLazPool(1), undefined);
+  assert.deepEqual(lazReadOptions(createLazPool(1)), {});
+  assert.equal(lazWriteOptions(createLazPool(1)), undefined);
+  assert.equal(createLazPool(3)?.size, 3);
+  assert.throws(() => createLazPool(0), RangeError);
 });

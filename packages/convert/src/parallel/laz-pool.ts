@@ -3,12 +3,11 @@
  * @realconv/formats take async per-chunk hooks (LazChunkCompressor / LazChunkDecompressor) and keep the
  * chunks in order themselves; this pool implements the hooks with N threads (`laz-worker.ts`).
  *
- * N: the explicit `threads` option, else the REALCONV_THREADS environment variable, else
- * os.availableParallelism(). With 1 thread everything stays in the calling thread.
+ * The host owns the pool (a worker process, `realconv convert`) and hands it to runners; without a pool
+ * (one thread) everything stays in the calling thread.
  * Threads are started on first use, hold no reference on the process while idle (a finished CLI exits),
  * and a thread that dies fails its task with an Error and is replaced on the next task.
  */
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { LasReadOptions } from "@realconv/formats";
 import { LazChunkError, type LazChunkDecompressor } from "@realconv/formats/pointcloud/laz/decompressor";
@@ -203,51 +202,14 @@ export class LazWorkerPool {
   }
 }
 
-/** Threads to use: the explicit count, else REALCONV_THREADS, else the CPUs available to this process. */
-export function lazThreads(explicit?: number): number {
-  if (explicit !== undefined) {
-    if (!Number.isInteger(explicit) || explicit < 1) throw new RangeError(`LAZ threads: invalid count ${explicit}`);
-    return explicit;
-  }
-  const env = process.env.REALCONV_THREADS?.trim();
-  if (env) {
-    const n = Number(env);
-    if (Number.isInteger(n) && n >= 1) return n;
-  }
-  return availableParallelism();
-}
-
-const sharedPools = new Map<number, LazWorkerPool>();
-
-/** The process's pool for that many threads (created on first use); undefined when 1 thread. */
-export function sharedLazPool(threads?: number): LazWorkerPool | undefined {
-  const n = lazThreads(threads);
-  if (n <= 1) return undefined;
-  let pool = sharedPools.get(n);
-  if (!pool) sharedPools.set(n, (pool = new LazWorkerPool(n)));
-  return pool;
-}
-
-export interface LazParallelOptions {
-  /** Thread count (default: REALCONV_THREADS, else available CPUs); 1 keeps the work in this thread. */
-  threads?: number;
-  /** A specific pool instead of the shared one. */
-  pool?: LazWorkerPool;
-}
-
-function poolOf(options: LazParallelOptions): LazWorkerPool | undefined {
-  return options.pool ?? sharedLazPool(options.threads);
-}
-
 /**
  * Chunks in flight per pool thread: one running plus one waiting, so a thread that finishes starts the
  * next chunk at once instead of waiting for the main thread to hand out the one it just finished.
  */
 const DEPTH_PER_THREAD = 2;
 
-/** Compressor of (point format, record length) chunks on the pool (in this thread with 1 thread). */
-export function lazChunkCompressor(pointFormat: number, recordLength: number, options: LazParallelOptions = {}): LazChunkCompressor {
-  const pool = poolOf(options);
+/** Compressor of (point format, record length) chunks on the pool (in this thread without one). */
+export function lazChunkCompressor(pointFormat: number, recordLength: number, pool: LazWorkerPool | undefined): LazChunkCompressor {
   if (!pool) return inThreadLazCompressor(pointFormat, recordLength);
   return {
     compress: (records, count) => pool.compress(pointFormat, recordLength, records, count),
@@ -255,9 +217,8 @@ export function lazChunkCompressor(pointFormat: number, recordLength: number, op
   };
 }
 
-/** Decompressor of LAZ chunks on the pool (undefined with 1 thread: the reader's in-thread default). */
-export function lazChunkDecompressor(options: LazParallelOptions = {}): LazChunkDecompressor | undefined {
-  const pool = poolOf(options);
+/** Decompressor of LAZ chunks on the pool (undefined without one: the reader's in-thread default). */
+export function lazChunkDecompressor(pool: LazWorkerPool | undefined): LazChunkDecompressor | undefined {
   if (!pool) return undefined;
   return {
     decompress: (chunk, pdrf, recordLength, count) => pool.decompress(chunk, pdrf, recordLength, count),
@@ -265,21 +226,25 @@ export function lazChunkDecompressor(options: LazParallelOptions = {}): LazChunk
   };
 }
 
-/** Reader options that decompress LAZ chunks on the pool ({} with 1 thread). */
-export function lazReadOptions(options: LazParallelOptions = {}): Pick<LasReadOptions, "lazDecompressor" | "lazConcurrency"> {
-  const pool = poolOf(options);
+/** Reader options that decompress LAZ chunks on the pool ({} without one). */
+export function lazReadOptions(pool: LazWorkerPool | undefined): Pick<LasReadOptions, "lazDecompressor" | "lazConcurrency"> {
   if (!pool) return {};
-  return { lazDecompressor: lazChunkDecompressor({ pool }), lazConcurrency: pool.size * DEPTH_PER_THREAD };
+  return { lazDecompressor: lazChunkDecompressor(pool), lazConcurrency: pool.size * DEPTH_PER_THREAD };
 }
 
-/** Options for `lasToLazStreamParallel` compressing on the pool; undefined with 1 thread (use the serial stream). */
-export function lazWriteOptions(options: LazParallelOptions = {}): ParallelLazOptions | undefined {
-  const pool = poolOf(options);
+/** Options for `lasToLazStreamParallel` compressing on the pool; undefined without one (use the serial stream). */
+export function lazWriteOptions(pool: LazWorkerPool | undefined): ParallelLazOptions | undefined {
   if (!pool) return undefined;
   // The threads boot while the caller reads its first chunk of points.
   pool.start();
   return {
-    compressor: (pointFormat, recordLength) => lazChunkCompressor(pointFormat, recordLength, { pool }),
+    compressor: (pointFormat, recordLength) => lazChunkCompressor(pointFormat, recordLength, pool),
     concurrency: pool.size * DEPTH_PER_THREAD,
   };
+}
+
+/** A pool of `threads` threads, or none for one thread (the work then stays in the calling thread). */
+export function createLazPool(threads: number): LazWorkerPool | undefined {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`LAZ threads: invalid count ${threads}`);
+  return threads > 1 ? new LazWorkerPool(threads) : undefined;
 }

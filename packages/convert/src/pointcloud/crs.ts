@@ -12,7 +12,7 @@ import {
   type PointTransform,
 } from "@realconv/formats";
 import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
-import { ConversionError, type Extent, type JobMessage } from "../runner.js";
+import { ConversionError, type Extent, type JobMessage } from "../contract/runner.js";
 
 /** A comparable key: "EPSG:n[+m]" for codes and for WKT with a top-level EPSG id, else the WKT without blanks. */
 export function crsKey(crs: string): string {

@@ -34,7 +34,7 @@ import {
 import { LasToLazTransformer, lasToLazStream } from "@realconv/formats/pointcloud/lazenc/index";
 import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/pointcloud/lazenc/parallel";
 import { lazWriteOptions } from "../parallel/laz-pool.js";
-import { ConversionError, throwIfAborted, type FilePatch, type RunnerContext } from "../runner.js";
+import { ConversionError, throwIfAborted, type FilePatch, type RunnerContext } from "../contract/runner.js";
 import { crsAsWkt } from "./crs.js";
 import type { PointSource } from "./sources.js";
 
@@ -357,7 +357,7 @@ export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, prog
   // LAZ chunks compress on the worker pool when there is more than one thread (same bytes either way).
   // The LAZ header is the LAS header with only its point format, point offset and VLR count changed, so
   // the statistics patches apply to it as they are.
-  const parallel = lazWriteOptions();
+  const parallel = lazWriteOptions(ctx.resources.threads);
   const transformer = parallel ? new ChunkingLasToLazTransformer() : new LasToLazTransformer();
   const patches = (): FilePatch[] => [...statistics(), ...transformer.patches.map((p) => ({ offset: p.position, bytes: p.bytes }))];
   const laz = parallel ? lasToLazStreamParallel(las, transformer as ChunkingLasToLazTransformer, parallel) : lasToLazStream(las, transformer);

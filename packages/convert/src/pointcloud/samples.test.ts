@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { FormatError } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
-import { localInputFile } from "../local-io.js";
+import { localInputFile } from "../host/local-io.js";
 import { openSources, type SourceFormat } from "./sources.js";
 import { memoryFile } from "../testing/memory-io.js";
 

@@ -17,8 +17,8 @@ import {
   type PointChunk,
   type PointSchema,
 } from "@realconv/formats";
-import { lazReadOptions } from "../parallel/laz-pool.js";
-import { ConversionError, throwIfAborted, type InputDataset, type InputFile } from "../runner.js";
+import { lazReadOptions, type LazWorkerPool } from "../parallel/laz-pool.js";
+import { ConversionError, throwIfAborted, type InputDataset, type InputFile } from "../contract/runner.js";
 
 export type SourceFormat = "LAS" | "LAZ" | "E57" | "PLY" | "PTS" | "XYZ";
 
@@ -113,12 +113,11 @@ function safeName(s: string): string {
   return s.trim().replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "_").replace(/^\.+/, "_");
 }
 
-/** Opens one file as point sources (one per E57 scan), by its first bytes. */
-export async function openSources(file: InputFile): Promise<PointSource[]> {
+/** Opens one file as point sources (one per E57 scan), by its first bytes; LAZ chunks decompress on `threads`. */
+export async function openSources(file: InputFile, threads?: LazWorkerPool): Promise<PointSource[]> {
   const label = file.path || file.name;
   const head = file.size > 0 ? await file.read(0, Math.min(file.size, TEXT_SNIFF_BYTES)) : new Uint8Array(0);
-  // LAZ chunks decompress on the worker pool when there is more than one thread.
-  if (looksLikeLas(head)) return [lasSource(file, await openPointCloud(file, lazReadOptions()))];
+  if (looksLikeLas(head)) return [lasSource(file, await openPointCloud(file, lazReadOptions(threads)))];
   if (looksLikeE57(head)) {
     const reader = await openE57(file);
     const names = reader.scans.map((s, i) => safeName(s.name ?? "") || String(i));
@@ -167,12 +166,16 @@ export async function openSources(file: InputFile): Promise<PointSource[]> {
 }
 
 /** Every point source of the datasets, in dataset and file order. */
-export async function openPointSources(datasets: readonly InputDataset[], signal: AbortSignal): Promise<PointSource[]> {
+export async function openPointSources(
+  datasets: readonly InputDataset[],
+  signal: AbortSignal,
+  threads?: LazWorkerPool,
+): Promise<PointSource[]> {
   const out: PointSource[] = [];
   for (const ds of datasets) {
     for (const file of await ds.files()) {
       throwIfAborted(signal);
-      out.push(...(await openSources(file)));
+      out.push(...(await openSources(file, threads)));
     }
   }
   if (out.length === 0) {

@@ -4,10 +4,69 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { tmpdir } from "node:os";
 import assert from "node:assert/strict";
 import { bytesSource, positionAt, type ColumnName, type PointChunk, type PointCloudReader } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
-import type { Extent, FilePatch, InputDataset, InputFile, OutputSink } from "../runner.js";
+import type { Extent, FilePatch, InputDataset, InputFile, JobMessage, JobParts, JsonValue, OutputSink, RunnerResources } from "../contract/runner.js";
+import { findRunner } from "../registry.js";
+import { runJob } from "../host/run-job.js";
+import { LazWorkerPool } from "../parallel/laz-pool.js";
+
+let testPool: LazWorkerPool | undefined;
+
+/** Resources as a host gives them: a two-thread pool (shared by the tests of a file; idle threads hold no ref). */
+export function testResources(): RunnerResources {
+  testPool ??= new LazWorkerPool(2);
+  return { scratch: { dir: tmpdir(), budgetBytes: 1 << 30 }, threads: testPool, memoryBudgetBytes: 1 << 30 };
+}
+
+/** Parts kept in memory, as the job system keeps them in its database. */
+export class MemoryParts implements JobParts {
+  readonly done = new Map<string, JsonValue>();
+  async finished(): Promise<ReadonlyMap<string, JsonValue>> {
+    return new Map(this.done);
+  }
+  async finish(id: string, manifest: JsonValue): Promise<void> {
+    this.done.set(id, manifest);
+  }
+}
+
+export interface MemoryRun {
+  sink: OutputSink;
+  progress: number[];
+  warnings: JobMessage[];
+}
+
+/** Runs a job type's registered runner on in-memory inputs, as a host would (defaults, resources). */
+export async function runInMemory(
+  type: string,
+  inputs: Record<string, InputDataset[]>,
+  options: Record<string, unknown>,
+  run: { sink?: OutputSink; signal?: AbortSignal; onProgress?: (p: number) => void } = {},
+): Promise<MemoryRun> {
+  const entry = findRunner(type, typeof options.outputFormat === "string" ? options.outputFormat : undefined);
+  assert.ok(entry, `runner for ${type}/${String(options.outputFormat)}`);
+  const sink = run.sink ?? new MemorySink();
+  const progress: number[] = [];
+  const warnings: JobMessage[] = [];
+  await runJob(entry, {
+    jobId: "job-1",
+    type,
+    options,
+    inputs,
+    output: sink,
+    progress: (p) => {
+      progress.push(p);
+      run.onProgress?.(p);
+    },
+    warn: (m) => warnings.push(m),
+    signal: run.signal ?? new AbortController().signal,
+    resources: testResources(),
+    parts: new MemoryParts(),
+  });
+  return { sink, progress, warnings };
+}
 
 export function memoryFile(bytes: Uint8Array, path: string): InputFile {
   const src = bytesSource(bytes, basename(path));

@@ -1,24 +1,38 @@
 /**
- * `realconv convert`: one conversion on local files with the service's runners, no server.
- * Options go through the same validation as the API, so what works here works in a job.
+ * `realconv convert`: one conversion on local files with the service's runners, no server. Its flags and
+ * help come from the job types' declarations, and options go through the API's validation, so what works
+ * here works in a job.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { extname } from "node:path";
-import { findRunner, localInputDataset, localOutputSink, type InputDataset, type JobMessage } from "@realconv/convert";
+import { tmpdir } from "node:os";
+import { extname, join } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import {
+  createLazPool,
+  createScratch,
+  declarations,
+  entryProduces,
+  failureMessage,
+  findRunner,
+  formatsOf,
+  localInputDataset,
+  localOutputSink,
+  optionFlag,
+  registry,
+  renderMessage,
+  runJob,
+  sweepScratch,
+  type InputDataset,
+  type JobParts,
+  type JsonValue,
+  type OptionDeclaration,
+} from "@realconv/convert";
+import { loadConfig } from "../config.js";
 import { parseJobCreation } from "../domain/specifications.js";
 import { ApiError } from "../domain/errors.js";
-import { failureMessage } from "../worker/host.js";
 
-const INPUT_KEY: Record<string, string> = {
-  PointCloudConversion: "pointCloud",
-  PointCloudOptimization: "pointClouds",
-  MeshSampling: "meshes",
-  TileMapOptimization: "tileMaps",
-  VectorOptimization: "vectors",
-  ContextSceneTiler: "scene",
-};
-
+/** Reality data type of a local input, from its extension (`--input-type` overrides it). */
 const TYPE_BY_EXTENSION: Record<string, string> = {
   ".las": "LAS",
   ".laz": "LAZ",
@@ -39,57 +53,101 @@ const TYPE_BY_EXTENSION: Record<string, string> = {
   ".xml": "ContextScene",
 };
 
-export interface ConvertOptions {
-  output: string;
-  format: string;
-  inputType?: string;
-  inputCrs?: string;
-  outputCrs?: string;
-  sampling?: number;
-  topLevel?: number;
-  bottomLevel?: number;
-  imageFormat?: string;
-  jpgQuality?: number;
-  backgroundColor?: string;
-  featureClassDisplayName?: string;
-  objectToTile?: string;
+function parserOf(decl: OptionDeclaration): ((v: string) => unknown) | undefined {
+  if (decl.kind !== "integer" && decl.kind !== "number") return undefined;
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError("a number is expected");
+    return n;
+  };
 }
 
-function render(m: JobMessage): string {
-  return m.message.replace(/%(\d+)/g, (_, i: string) => m.params[Number(i) - 1] ?? "");
+function argumentOf(decl: OptionDeclaration): string {
+  switch (decl.kind) {
+    case "enum":
+      return decl.values.join("|");
+    case "integer":
+      return `${decl.minimum}..${decl.maximum}`;
+    case "number":
+      return decl.unit;
+    case "crs":
+      return "crs";
+    case "color":
+      return "#RRGGBB";
+    case "text":
+      return "text";
+  }
 }
 
-export async function convertLocally(type: string, paths: string[], opts: ConvertOptions): Promise<number> {
-  const canonicalType = Object.keys(INPUT_KEY).find((t) => t.toLowerCase() === type.toLowerCase());
-  if (!canonicalType) {
-    console.error(`realconv: unknown job type '${type}' (one of ${Object.keys(INPUT_KEY).join(", ")})`);
+/** Every declared option once (job types share inputCrs/outputCrs), as `--kebab-case` flags. */
+function optionFlags(): Option[] {
+  const seen = new Map<string, OptionDeclaration>();
+  for (const d of declarations) for (const [key, decl] of Object.entries(d.options)) if (!seen.has(key)) seen.set(key, decl);
+  return [...seen].map(([key, decl]) => {
+    const byDefault = "default" in decl && decl.default !== undefined ? `, default ${String(decl.default)}` : "";
+    const o = new Option(`${optionFlag(key)} <${argumentOf(decl)}>`, `${decl.description} (${key}${byDefault})`);
+    const parse = parserOf(decl);
+    if (parse) o.argParser(parse);
+    return o;
+  });
+}
+
+/** What each job type takes and produces, for the help text. */
+function jobTypesHelp(): string {
+  const lines = ["", "Job types (input key, output formats; * = not produced yet):"];
+  for (const entry of registry) {
+    const d = entry.declaration;
+    const formats = formatsOf(d).map((f) => (entryProduces(entry, f) ? f : `${f}*`));
+    const options = Object.entries(d.options).map(([k, o]) => ("default" in o && o.default !== undefined ? `${k}=${String(o.default)}` : k));
+    lines.push(`  ${d.type}  ${d.input.key}${d.input.many ? "[]" : ""}  ${formats.length > 0 ? formats.join(" ") : entry.load ? "(tileset)" : "(tileset*)"}`);
+    lines.push(`      ${d.description} Options: ${options.join(", ")}.`);
+  }
+  return lines.join("\n");
+}
+
+export function convertCommand(): Command {
+  const command = new Command("convert")
+    .description("run one conversion locally, without a server, with the service's runners")
+    .argument("<type>", "job type, e.g. PointCloudConversion")
+    .argument("<inputs...>", "input files or folders (a folder is one reality data)")
+    .requiredOption("-o, --output <dir>", "output folder")
+    .option("-f, --format <format>", "output format (outputFormat), e.g. LAS; required for job types with formats")
+    .option("--input-type <type>", "reality data type of the inputs (default: from the file extension)");
+  for (const o of optionFlags()) command.addOption(o);
+  command.addHelpText("after", jobTypesHelp());
+  command.action(async (type: string, inputs: string[], opts: Record<string, unknown>) => {
+    process.exitCode = await convertLocally(type, inputs, opts);
+  });
+  return command;
+}
+
+/** Parts live only as long as the command (a local run is not resumed). */
+function memoryParts(): JobParts {
+  const done = new Map<string, JsonValue>();
+  return {
+    finished: async () => new Map(done),
+    finish: async (id, manifest) => {
+      done.set(id, manifest);
+    },
+  };
+}
+
+export async function convertLocally(type: string, paths: string[], opts: Record<string, unknown>): Promise<number> {
+  const declaration = declarations.find((d) => d.type.toLowerCase() === type.toLowerCase());
+  if (!declaration) {
+    console.error(`realconv: unknown job type '${type}' (one of ${declarations.map((d) => d.type).join(", ")})`);
     return 1;
   }
-  const key = INPUT_KEY[canonicalType];
+  const options: Record<string, unknown> = {};
+  if (opts.format !== undefined) options.outputFormat = opts.format;
+  for (const key of Object.keys(declaration.options)) if (opts[key] !== undefined) options[key] = opts[key];
   const ids = paths.map(() => randomUUID());
-  const single = key === "pointCloud" || key === "scene";
-  const options: Record<string, unknown> = {
-    outputFormat: opts.format,
-    inputCrs: opts.inputCrs,
-    outputCrs: opts.outputCrs,
-    sampling: opts.sampling,
-    topLevel: opts.topLevel,
-    bottomLevel: opts.bottomLevel,
-    imageFormat: opts.imageFormat,
-    jpgQuality: opts.jpgQuality,
-    backgroundColor: opts.backgroundColor,
-    featureClassDisplayName: opts.featureClassDisplayName,
-    objectToTile: opts.objectToTile,
-  };
-  for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
-  if (canonicalType === "ContextSceneTiler") delete options.outputFormat;
-
   let creation;
   try {
     creation = parseJobCreation({
-      type: canonicalType,
+      type: declaration.type,
       iTwinId: "00000000-0000-0000-0000-000000000000",
-      specifications: { inputs: { [key]: single && ids.length === 1 ? ids[0] : ids }, options },
+      specifications: { inputs: { [declaration.input.key]: !declaration.input.many && ids.length === 1 ? ids[0] : ids }, options },
     });
   } catch (e) {
     if (e instanceof ApiError) {
@@ -98,29 +156,35 @@ export async function convertLocally(type: string, paths: string[], opts: Conver
     }
     throw e;
   }
-  const runner = findRunner(creation.type, creation.outputFormat);
-  if (!runner) {
-    console.error(`realconv: ${creation.type} to ${creation.outputFormat ?? "(no format)"} is not supported yet`);
+  const entry = findRunner(creation.type, creation.outputFormat);
+  if (!entry) {
+    console.error(`realconv: ${creation.type}${creation.outputFormat ? ` to ${creation.outputFormat}` : ""} is not supported yet`);
     return 1;
   }
   const datasets: InputDataset[] = [];
   for (const p of paths) {
-    const t = opts.inputType ?? TYPE_BY_EXTENSION[extname(p).toLowerCase()] ?? "Unstructured";
+    const t = typeof opts.inputType === "string" ? opts.inputType : (TYPE_BY_EXTENSION[extname(p).toLowerCase()] ?? "Unstructured");
     datasets.push(await localInputDataset(p, t));
   }
-  await mkdir(opts.output, { recursive: true });
-  const sink = localOutputSink(opts.output);
+  await mkdir(String(opts.output), { recursive: true });
+  const sink = localOutputSink(String(opts.output));
+  const config = loadConfig(process.env);
+  const scratchDir = join(tmpdir(), "realconv-scratch");
+  await sweepScratch(scratchDir).catch(() => []);
+  const scratch = await createScratch(scratchDir, config.scratchMb * 1024 * 1024);
+  const threads = createLazPool(config.threads);
   const controller = new AbortController();
-  process.once("SIGINT", () => controller.abort(new Error("interrupted")));
+  const interrupt = () => controller.abort(new Error("interrupted"));
+  process.once("SIGINT", interrupt);
   const tty = process.stderr.isTTY === true;
   let shown = -1;
   const started = Date.now();
   try {
-    await runner.run({
+    await runJob(entry, {
       jobId: "local",
       type: creation.type,
       options: creation.options,
-      inputs: { [Object.keys(creation.inputs)[0]]: datasets },
+      inputs: { [declaration.input.key]: datasets },
       output: sink,
       progress: (pct) => {
         const p = Math.floor(Math.max(0, Math.min(100, pct)));
@@ -130,18 +194,25 @@ export async function convertLocally(type: string, paths: string[], opts: Conver
         process.stderr.write(`\r[${bar}] ${String(p).padStart(3)}%`);
       },
       warn: (m) => {
-        process.stderr.write(`${tty ? "\n" : ""}warning: ${render(m)}\n`);
+        process.stderr.write(`${tty ? "\n" : ""}warning: ${renderMessage(m)}\n`);
       },
       signal: controller.signal,
+      resources: { scratch, threads, memoryBudgetBytes: config.memoryMb * 1024 * 1024 },
+      parts: memoryParts(),
     });
   } catch (e) {
     if (tty) process.stderr.write("\n");
-    console.error(`realconv: ${render(failureMessage(e))}`);
+    console.error(`realconv: ${renderMessage(failureMessage(e))}`);
     return 1;
+  } finally {
+    process.off("SIGINT", interrupt);
+    // The command ends when the conversion does: nothing it started may keep the process alive.
+    await threads?.close();
+    await scratch.dispose();
   }
   if (tty) process.stderr.write(`\r[${"#".repeat(25)}] 100%\n`);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`wrote ${sink.files.length} file(s) to ${opts.output} in ${secs} s${sink.rootDocument ? ` (root document ${sink.rootDocument})` : ""}`);
+  console.log(`wrote ${sink.files.length} file(s) to ${String(opts.output)} in ${secs} s${sink.rootDocument ? ` (root document ${sink.rootDocument})` : ""}`);
   for (const f of sink.files) console.log(`  ${f}`);
   return 0;
 }

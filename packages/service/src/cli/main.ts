@@ -6,6 +6,7 @@ import { Command, Option, InvalidArgumentError } from "commander";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { loadConfig, type Config } from "../config.js";
+import { convertCommand } from "./convert.js";
 
 const cliPath = resolve(fileURLToPath(import.meta.url), "../../../bin/realconv.js");
 
@@ -114,28 +115,7 @@ itwins
     });
   });
 
-program
-  .command("convert")
-  .description("run one conversion locally, without a server, with the service's runners")
-  .argument("<type>", "job type, e.g. PointCloudConversion")
-  .argument("<inputs...>", "input files or folders (a folder is one reality data)")
-  .requiredOption("-o, --output <dir>", "output folder")
-  .requiredOption("-f, --format <format>", "output format (outputFormat), e.g. LAS")
-  .option("--input-type <type>", "reality data type of the inputs (default: from the file extension)")
-  .option("--input-crs <crs>", "CRS of the input (inputCrs)")
-  .option("--output-crs <crs>", "CRS of the output (outputCrs)")
-  .option("--sampling <metres>", "mesh sampling distance (sampling)", parseFloat)
-  .option("--top-level <n>", "top level (topLevel)", intArg("top-level"))
-  .option("--bottom-level <n>", "bottom level (bottomLevel)", intArg("bottom-level"))
-  .option("--image-format <JPG|PNG>", "tile image format (imageFormat)")
-  .option("--jpg-quality <n>", "JPG quality 10..99 (jpgQuality)", intArg("jpg-quality"))
-  .option("--background-color <#RRGGBB>", "background colour (backgroundColor)")
-  .option("--feature-class-display-name <name>", "feature class name (featureClassDisplayName)")
-  .option("--object-to-tile <Cameras|TiePoints|Annotations>", "ContextScene object to tile (objectToTile)")
-  .action(async (type: string, inputs: string[], opts) => {
-    const { convertLocally } = await import("./convert.js");
-    process.exitCode = await convertLocally(type, inputs, opts);
-  });
+program.addCommand(convertCommand());
 
 async function withRuntime(config: Config, fn: (rt: import("../runtime.js").Runtime) => Promise<void>): Promise<void> {
   const { openRuntime } = await import("../runtime.js");

@@ -68,6 +68,44 @@ export function statesLeadingTo(to: JobState): JobState[] {
   return JOB_STATES.filter((s) => allowed[s].includes(to));
 }
 
+/** How a run of a job ended, as its worker reports it. */
+export type FinalOutcome = "Success" | "Failed" | "Cancelled";
+
+/**
+ * The state a job ends in when its worker reports `outcome` while the job is in `from`. A cancel wins
+ * over the runner's success; a failure on the way out of a cancel is still a failure. Throws on an
+ * impossible pair (the worker does not hold such a job).
+ */
+export function finishedState(from: JobState, outcome: FinalOutcome): JobState {
+  if (from === "TerminatingOnCancel") {
+    return outcome === "Failed" ? transition(transition(from, "TerminatingOnFailure"), "Failed") : transition(from, "Cancelled");
+  }
+  if (from === "Active" && outcome === "Failed") return transition(transition(from, "TerminatingOnFailure"), "Failed");
+  return transition(from, outcome);
+}
+
+/**
+ * A cancel request: the state the caller is shown and the state stored. A Queued job has no worker, so
+ * it ends at once (shown TerminatingOnCancel, as the hosted service does); an Active one waits for its
+ * worker to see the cancel; a job already terminating or ended is left as it is (undefined).
+ */
+export function cancelledState(from: JobState): { shown: JobState; stored: JobState } | undefined {
+  if (from === "Queued") {
+    const shown = transition(from, "TerminatingOnCancel");
+    return { shown, stored: transition(shown, "Cancelled") };
+  }
+  if (from === "Active") {
+    const next = transition(from, "TerminatingOnCancel");
+    return { shown: next, stored: next };
+  }
+  return undefined;
+}
+
+/** The state of a job whose worker died: a cancelling job is Cancelled, any other Failed. */
+export function abandonedState(from: JobState): JobState {
+  return transition(from, from === "TerminatingOnCancel" ? "Cancelled" : "Failed");
+}
+
 /** Canonical job specification as stored and returned: inputs by key, the output id, options. */
 export interface JobSpecifications {
   inputs: Record<string, string | string[]>;

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { declarations, registry, type OptionDeclaration } from "@realconv/convert";
 import { ApiError } from "./errors.js";
+import { JOB_TYPES } from "./job.js";
 import {
-  ACCEPTED_INPUT_TYPES,
   JOB_TYPE_RULES,
   MAX_INPUTS,
   OUTPUT_FORMATS,
@@ -338,8 +339,10 @@ test("outputFormat must belong to the job type's enumeration", () => {
   assert.match(d[0].message, /^Invalid value 'GLB' for property 'specifications\.options\.outputFormat'\. Allowed values: OPC, 3DTilesPnts/);
 });
 
-test("CRS options: non-blank strings of at most 2048 characters", () => {
-  assert.equal(parseJobCreation(pcBody({ outputFormat: "OPC", inputCrs: "x".repeat(2048) })).options.inputCrs, "x".repeat(2048));
+test("CRS options: CRSs this server knows, non-blank, of at most 2048 characters", () => {
+  const wkt = 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]';
+  assert.equal(parseJobCreation(pcBody({ outputFormat: "OPC", inputCrs: wkt })).options.inputCrs, wkt);
+  assert.deepEqual(problems(pcBody({ outputFormat: "OPC", inputCrs: "x".repeat(2048) })), [["InvalidValue", "specifications.options.inputCrs"]]);
   assert.deepEqual(problems(pcBody({ outputFormat: "OPC", inputCrs: "" })), [["InvalidValue", "specifications.options.inputCrs"]]);
   assert.deepEqual(problems(pcBody({ outputFormat: "OPC", outputCrs: "   " })), [["InvalidValue", "specifications.options.outputCrs"]]);
   assert.deepEqual(problems(pcBody({ outputFormat: "OPC", outputCrs: "x".repeat(2049) })), [["InvalidValue", "specifications.options.outputCrs"]]);
@@ -457,7 +460,7 @@ test("checkInputTypes accepts the documented types and refuses others with 422 I
     (e: unknown) => e instanceof ApiError && e.status === 422 && e.details?.[0].target === "specifications.inputs.scene",
   );
   const mesh = parseJobCreation(body("MeshSampling", { inputs: { meshes: [A] }, options: { outputFormat: "OPC" } }));
-  for (const t of ACCEPTED_INPUT_TYPES.meshes) checkInputTypes(mesh, new Map([[A, t]]));
+  for (const t of JOB_TYPE_RULES.MeshSampling.declaration.input.accepts) checkInputTypes(mesh, new Map([[A, t]]));
   assert.throws(() => checkInputTypes(mesh, new Map([[A, "Unstructured"]])), ApiError);
   const tiles = parseJobCreation(tmBody({ outputFormat: "XYZTileMap" }));
   checkInputTypes(tiles, new Map([[A, "Orthophoto"]]));
@@ -465,4 +468,76 @@ test("checkInputTypes accepts the documented types and refuses others with 422 I
   const vec = parseJobCreation(body("VectorOptimization", { inputs: { vectors: [A] }, options: { outputFormat: "GeoJSON" } }));
   checkInputTypes(vec, new Map([[A, "SHP"]]));
   assert.throws(() => checkInputTypes(vec, new Map([[A, "LAS"]])), ApiError);
+});
+
+test("the registry declares exactly the hosted job types", () => {
+  assert.deepEqual(declarations.map((d) => d.type).sort(), [...JOB_TYPES].sort());
+  for (const entry of registry) for (const f of entry.produces) assert.ok(f in (entry.declaration.outputFormats ?? {}), `${entry.declaration.type} produces ${f}`);
+});
+
+/** Values an option declaration accepts and refuses, derived from it alone. */
+function samples(decl: OptionDeclaration): { good: unknown[]; bad: unknown[] } {
+  switch (decl.kind) {
+    case "enum":
+      return { good: [...decl.values, decl.values[0].toLowerCase()], bad: ["NotAValue", 3, {}] };
+    case "integer":
+      return { good: [decl.minimum, decl.maximum], bad: [decl.minimum - 2, decl.maximum + 1, 1.5, "3", { toString: 1 }] };
+    case "number":
+      return { good: [decl.greaterThan + 0.5, 10], bad: [decl.greaterThan, decl.greaterThan - 1, Infinity, "1"] };
+    case "crs":
+      return { good: ["EPSG:4326", "EPSG:32618+5703", "+proj=utm +zone=10 +datum=WGS84"], bad: ["not-a-crs", "<html>x</html>", "EPSG:999999", "", 4326, { a: 1 }] };
+    case "color":
+      return { good: ["#00FF7f"], bad: ["red", "#12345", 0xffffff] };
+    case "text":
+      return { good: ["x", "a".repeat(decl.maxLength)], bad: ["", "   ", "a".repeat(decl.maxLength + 1), 5, ["a"]] };
+  }
+}
+
+test("validation follows the declarations, for every job type, format and option", () => {
+  const ids: Record<string, unknown> = {};
+  for (const d of declarations) {
+    const rule = JOB_TYPE_RULES[d.type as keyof typeof JOB_TYPE_RULES];
+    const inputs = { [d.input.key]: d.input.many ? [A] : A };
+    const formats = Object.keys(d.outputFormats ?? {});
+    const base = formats.length > 0 ? { outputFormat: formats[0] } : {};
+    for (const f of formats) {
+      assert.equal(parseJobCreation(body(d.type, { inputs, options: { outputFormat: f } })).outputFormat, f, `${d.type} ${f}`);
+      assert.equal(parseJobCreation(body(d.type, { inputs, options: { outputFormat: f.toUpperCase() } })).outputFormat, f);
+    }
+    const foreign = OUTPUT_FORMATS.filter((f) => !formats.includes(f));
+    for (const f of foreign) {
+      assert.deepEqual(problems(body(d.type, { inputs, options: { outputFormat: f } })), [["InvalidProperty", "specifications.options.outputFormat"]], `${d.type} ${f}`);
+    }
+    for (const [key, decl] of Object.entries(d.options)) {
+      const { good, bad } = samples(decl);
+      for (const v of good) {
+        const c = parseJobCreation(body(d.type, { inputs, options: { ...base, [key]: v } }));
+        assert.ok(key in c.options, `${d.type}.${key} = ${JSON.stringify(v)} kept`);
+      }
+      for (const v of bad) {
+        const got = problems(body(d.type, { inputs, options: { ...base, [key]: v } }));
+        assert.equal(got.length, 1, `${d.type}.${key} = ${JSON.stringify(v)}`);
+        assert.equal(got[0][1], `specifications.options.${key}`);
+      }
+      if (decl.kind === "integer" && decl.automatic !== undefined) {
+        assert.ok(!(key in parseJobCreation(body(d.type, { inputs, options: { ...base, [key]: decl.automatic } })).options));
+      }
+    }
+    // Options of other job types are unknown here.
+    const others = declarations.flatMap((o) => Object.keys(o.options)).filter((k) => !(k in d.options));
+    for (const k of others) assert.deepEqual(problems(body(d.type, { inputs, options: { ...base, [k]: 1 } })), [["InvalidProperty", `specifications.options.${k}`]]);
+    assert.deepEqual([...rule.options].filter((k) => k !== "outputFormat"), Object.keys(d.options));
+    ids[d.type] = inputs;
+  }
+});
+
+test("inputCrs and outputCrs are checked when the job is created", () => {
+  for (const key of ["inputCrs", "outputCrs"]) {
+    const d = detailsOf(pcBody({ outputFormat: "LAS", [key]: "EPSG:999999" }));
+    assert.equal(d.length, 1);
+    assert.equal(d[0].code, "InvalidValue");
+    assert.equal(d[0].target, `specifications.options.${key}`);
+    assert.match(d[0].message, /EPSG:999999/);
+  }
+  assert.equal(parseJobCreation(pcBody({ outputFormat: "LAS", inputCrs: "EPSG:2994" })).options.inputCrs, "EPSG:2994");
 });

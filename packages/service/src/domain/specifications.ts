@@ -17,6 +17,7 @@
  * cancel example); a bare string is accepted where an id array is expected; the early-draft option `format` is
  * accepted for `outputFormat`; `topLevel`/`bottomLevel` of -1 (v1's "automatic") count as omitted.
  */
+import { COLOR_PATTERN, crsProblem, declarations, formatsOf, outputOf, type JobTypeDeclaration, type OptionDeclaration } from "@realconv/convert";
 import { errors, type ErrorDetail } from "./errors.js";
 import { JOB_TYPES, type JobType } from "./job.js";
 
@@ -32,103 +33,43 @@ export interface JobCreation {
   inputIds: string[];
 }
 
-export const POINT_CLOUD_FORMATS = ["OPC", "3DTilesPnts", "3DTilesGlbc", "LAS", "LAZ", "E57", "POD"] as const;
-export const TILE_MAP_FORMATS = ["XYZTileMap"] as const;
-export const VECTOR_FORMATS = ["GeoJSON", "FeatureDB"] as const;
-export const OUTPUT_FORMATS = [...POINT_CLOUD_FORMATS, ...TILE_MAP_FORMATS, ...VECTOR_FORMATS] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-export const IMAGE_FORMATS = ["JPG", "PNG"] as const;
-export const SCENE_OBJECTS = ["Cameras", "TiePoints", "Annotations"] as const;
-
-export const INPUT_KEYS = ["pointCloud", "pointClouds", "meshes", "tileMaps", "vectors", "scene"] as const;
-export type InputKey = (typeof INPUT_KEYS)[number];
-
-export const OPTION_KEYS = [
-  "outputFormat",
-  "inputCrs",
-  "outputCrs",
-  "sampling",
-  "topLevel",
-  "bottomLevel",
-  "imageFormat",
-  "jpgQuality",
-  "backgroundColor",
-  "featureClassDisplayName",
-  "objectToTile",
-] as const;
-export type OptionKey = (typeof OPTION_KEYS)[number];
-
 /** Most input ids one job may name (the hosted limit is undocumented; this matches the platform's page limit). */
 export const MAX_INPUTS = 1000;
-/** Tile map levels beyond 30 address tiles smaller than a centimetre; nothing sensible lives there. */
-export const MAX_TILE_LEVEL = 30;
-export const MAX_CRS_LENGTH = 2048;
-export const MAX_FEATURE_CLASS_NAME_LENGTH = 256;
 
 /**
- * What runners assume for an omitted option. The canonical specification does not fill these in, so a job
- * echoes only what its creator sent, like the hosted service. Values follow v1's documented defaults.
- * - `outputFormat`: required for every type except ContextSceneTiler: without it a job cannot produce anything.
- * - `inputCrs`: read from the input files; `outputCrs`: same as the input CRS.
- * - `topLevel`/`bottomLevel`: chosen from the data (one tile covering everything / native resolution).
- * - `objectToTile`: `Cameras`, the one object every ContextScene made from photos has.
+ * Per job type, what the runner declarations say (`@realconv/convert`'s registry): its input key, options
+ * and formats. Omitted options stay omitted in the canonical specification (a job echoes only what its
+ * creator sent, like the hosted service); runners receive the declared defaults.
  */
-export const OPTION_DEFAULTS = {
-  sampling: 0.125,
-  imageFormat: "JPG",
-  jpgQuality: 85,
-  backgroundColor: "#FFFFFF",
-  objectToTile: "Cameras",
-} as const;
-
 export interface JobTypeRule {
-  input: InputKey;
+  declaration: JobTypeDeclaration;
+  input: string;
   /** True when the input is an array of ids, false for one id. */
   many: boolean;
-  /** Option keys allowed, in canonical (documented) order. */
-  options: readonly OptionKey[];
+  /** Option keys allowed, in canonical (documented) order; `outputFormat` first when the type has formats. */
+  options: readonly string[];
   formats: readonly string[];
 }
 
-const CRS = ["inputCrs", "outputCrs"] as const;
+function ruleOf(d: JobTypeDeclaration): JobTypeRule {
+  const formats = formatsOf(d);
+  const options = Object.keys(d.options);
+  return { declaration: d, input: d.input.key, many: d.input.many, options: formats.length > 0 ? ["outputFormat", ...options] : options, formats };
+}
 
-/** Per job type: its one input key and the options it takes (research notes 1.7). */
-export const JOB_TYPE_RULES: Readonly<Record<JobType, Readonly<JobTypeRule>>> = {
-  PointCloudConversion: { input: "pointCloud", many: false, options: ["outputFormat", ...CRS], formats: POINT_CLOUD_FORMATS },
-  PointCloudOptimization: { input: "pointClouds", many: true, options: ["outputFormat", ...CRS], formats: POINT_CLOUD_FORMATS },
-  MeshSampling: { input: "meshes", many: true, options: ["outputFormat", ...CRS, "sampling"], formats: POINT_CLOUD_FORMATS },
-  TileMapOptimization: {
-    input: "tileMaps",
-    many: true,
-    options: ["outputFormat", ...CRS, "topLevel", "bottomLevel", "imageFormat", "jpgQuality", "backgroundColor"],
-    formats: TILE_MAP_FORMATS,
-  },
-  VectorOptimization: {
-    input: "vectors",
-    many: true,
-    options: ["outputFormat", ...CRS, "featureClassDisplayName"],
-    formats: VECTOR_FORMATS,
-  },
-  ContextSceneTiler: { input: "scene", many: false, options: ["objectToTile"], formats: [] },
-};
+export const JOB_TYPE_RULES: Readonly<Record<JobType, Readonly<JobTypeRule>>> = Object.fromEntries(
+  JOB_TYPES.map((type) => {
+    const d = declarations.find((x) => x.type === type);
+    if (!d) throw new Error(`no declaration for job type ${type}`);
+    return [type, ruleOf(d)];
+  }),
+) as Record<JobType, JobTypeRule>;
 
-/**
- * Reality data types each input key accepts (research notes 1.7, from v1's input enums and the SDK).
- * `Unstructured` is accepted for point clouds because PTS/XYZ/CSV point files have no registered type, and for
- * tile maps because GeoTIFF rasters have none either; the runner then checks the files themselves.
- */
-export const ACCEPTED_INPUT_TYPES: Readonly<Record<InputKey, readonly string[]>> = {
-  pointCloud: ["LAS", "LAZ", "PLY", "E57", "OPC", "PointCloud", "PNTS", "Unstructured"],
-  pointClouds: ["LAS", "LAZ", "PLY", "E57", "OPC", "PointCloud", "PNTS", "Unstructured"],
-  meshes: ["Cesium3DTiles", "RealityMesh3DTiles", "3MX", "OBJ", "PLY", "GLB", "GLTF", "3SM"],
-  tileMaps: ["Orthophoto", "OrthophotoDSM", "OMI", "OVF", "OVT", "Unstructured"],
-  vectors: ["SHP", "GeoJSON", "KML", "OVF", "OVT", "ContextScene"],
-  scene: ["ContextScene"],
-};
+/** Every output format of every job type, in declaration order. */
+export const OUTPUT_FORMATS: readonly string[] = [...new Set(declarations.flatMap(formatsOf))];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NAME = /^([^"<>|:*?\\/\u0000-\u001f])+$/;
-const COLOR = /^#[a-fA-F0-9]{6}$/;
 /** Bounds the size of an error response when a body is wrong in many places. */
 const MAX_DETAILS = 100;
 
@@ -263,46 +204,48 @@ function nonEmptyString(f: Field, maxLength: number, problems: Problems): string
   return f.value;
 }
 
-/** Level option: -1 is v1's "automatic" and reads as omitted (returns null). */
-function level(f: Field, problems: Problems): number | null | undefined {
-  if (f.value === -1) return null;
-  return integerIn(f, 0, MAX_TILE_LEVEL, problems);
+/** One option's validation from its declaration: the canonical value, null to drop it, undefined when invalid. */
+function parseOption(f: Field, decl: OptionDeclaration, p: Problems): unknown {
+  switch (decl.kind) {
+    case "enum":
+      return enumValue(f, decl.values, p);
+    case "integer":
+      if (decl.automatic !== undefined && f.value === decl.automatic) return null;
+      return integerIn(f, decl.minimum, decl.maximum, p);
+    case "number":
+      if (typeof f.value !== "number") {
+        p.invalidProperty(f.path, f.value, `A number of ${decl.unit} is expected.`);
+        return undefined;
+      }
+      if (!Number.isFinite(f.value) || f.value <= decl.greaterThan) {
+        p.invalidValue(f.path, f.value, `It must be a finite number of ${decl.unit} greater than ${decl.greaterThan}.`);
+        return undefined;
+      }
+      return f.value;
+    case "crs": {
+      const text = nonEmptyString(f, decl.maxLength, p);
+      if (text === undefined) return undefined;
+      const problem = crsProblem(text);
+      if (problem !== undefined) {
+        p.invalidValue(f.path, f.value, `It must be a CRS this server knows (EPSG code, WKT or PROJ string): ${problem}.`);
+        return undefined;
+      }
+      return text;
+    }
+    case "color":
+      if (typeof f.value !== "string") {
+        p.invalidProperty(f.path, f.value, "A string is expected.");
+        return undefined;
+      }
+      if (!COLOR_PATTERN.test(f.value)) {
+        p.invalidValue(f.path, f.value, "It must be a colour written #RRGGBB.");
+        return undefined;
+      }
+      return f.value;
+    case "text":
+      return nonEmptyString(f, decl.maxLength, p);
+  }
 }
-
-/** One option's validation: the canonical value, null to drop it, undefined when invalid (problem recorded). */
-const optionParsers: Record<OptionKey, (f: Field, rule: JobTypeRule, p: Problems) => unknown> = {
-  outputFormat: (f, rule, p) => enumValue(f, rule.formats, p),
-  inputCrs: (f, _r, p) => nonEmptyString(f, MAX_CRS_LENGTH, p),
-  outputCrs: (f, _r, p) => nonEmptyString(f, MAX_CRS_LENGTH, p),
-  sampling: (f, _r, p) => {
-    if (typeof f.value !== "number") {
-      p.invalidProperty(f.path, f.value, "A number of metres is expected.");
-      return undefined;
-    }
-    if (!Number.isFinite(f.value) || f.value <= 0) {
-      p.invalidValue(f.path, f.value, "It must be a finite number of metres greater than 0.");
-      return undefined;
-    }
-    return f.value;
-  },
-  topLevel: (f, _r, p) => level(f, p),
-  bottomLevel: (f, _r, p) => level(f, p),
-  imageFormat: (f, _r, p) => enumValue(f, IMAGE_FORMATS, p),
-  jpgQuality: (f, _r, p) => integerIn(f, 10, 99, p),
-  backgroundColor: (f, _r, p) => {
-    if (typeof f.value !== "string") {
-      p.invalidProperty(f.path, f.value, "A string is expected.");
-      return undefined;
-    }
-    if (!COLOR.test(f.value)) {
-      p.invalidValue(f.path, f.value, "It must be a colour written #RRGGBB.");
-      return undefined;
-    }
-    return f.value;
-  },
-  featureClassDisplayName: (f, _r, p) => nonEmptyString(f, MAX_FEATURE_CLASS_NAME_LENGTH, p),
-  objectToTile: (f, _r, p) => enumValue(f, SCENE_OBJECTS, p),
-};
 
 /** The array of ids of one input key: non-empty, GUIDs, no repeats, at most MAX_INPUTS. */
 function idArray(f: Field, problems: Problems): string[] | undefined {
@@ -389,7 +332,7 @@ function parseOptions(
   for (const key of rule.options) {
     const f = got.get(key);
     if (f === undefined || f.value === null) continue;
-    const value = optionParsers[key](f, rule, problems);
+    const value = key === "outputFormat" ? enumValue(f, rule.formats, problems) : parseOption(f, rule.declaration.options[key], problems);
     if (value !== undefined && value !== null) out[key] = value;
   }
   // The top level is the coarsest, so it cannot lie below the bottom (finest) level.
@@ -462,7 +405,7 @@ export function parseJobCreation(body: unknown): JobCreation {
       options = parsed.options;
       // Required here although the SDK marks it optional: the hosted default is undocumented and a job
       // without a format cannot produce anything. Not reported when the given value was itself invalid.
-      if (type !== "ContextSceneTiler" && !parsed.formatGiven) problems.missing(join(optionsPath, "outputFormat"), "outputFormat");
+      if (JOB_TYPE_RULES[type].formats.length > 0 && !parsed.formatGiven) problems.missing(join(optionsPath, "outputFormat"), "outputFormat");
     }
   }
 
@@ -481,44 +424,10 @@ export function parseJobCreation(body: unknown): JobCreation {
   return creation;
 }
 
-/**
- * The reality data the service creates to receive a job's output: its registered type and, when fixed by the
- * format, its root document (what viewers open first).
- * - 3D Tiles outputs (`3DTilesPnts`, `3DTilesGlbc`, ContextSceneTiler) are `Cesium3DTiles` with `tileset.json`:
- *   that is the type viewers (iTwin.js, CesiumJS) open through the root document. (The SDK stores bare GLB
- *   files as `GLB`; a tileset is not one GLB, so `Cesium3DTiles` is the right registered type here.)
- * - `POD` is registered as `PointCloud`; `OPC`, `LAS`, `LAZ`, `E57`, `GeoJSON` as themselves. Their root
- *   document depends on how many files the runner writes, so the runner sets it.
- * - `XYZTileMap` has no registered type: it is `Unstructured`, with a TileJSON document `tilemap.json`
- *   (tile URL template `{z}/{x}/{y}.<ext>`, bounds, min/max zoom) as the root so a client can find the tiles.
- * - `FeatureDB` (a feature database index) has no registered type either: `Unstructured`, root set by the runner.
- */
+/** The reality data the service creates to receive a job's output (type, root document when fixed), as declared. */
 export function outputRealityDataType(type: JobType, outputFormat: string | undefined): { type: string; rootDocument?: string } {
-  if (type === "ContextSceneTiler") return { type: "Cesium3DTiles", rootDocument: "tileset.json" };
-  if (outputFormat === undefined || !JOB_TYPE_RULES[type].formats.includes(outputFormat)) {
-    throw new Error(`Output format ${String(outputFormat)} is not one of ${type}'s`);
-  }
-  switch (outputFormat as OutputFormat) {
-    case "3DTilesPnts":
-    case "3DTilesGlbc":
-      return { type: "Cesium3DTiles", rootDocument: "tileset.json" };
-    case "OPC":
-      return { type: "OPC" };
-    case "LAS":
-      return { type: "LAS" };
-    case "LAZ":
-      return { type: "LAZ" };
-    case "E57":
-      return { type: "E57" };
-    case "POD":
-      return { type: "PointCloud" };
-    case "XYZTileMap":
-      return { type: "Unstructured", rootDocument: "tilemap.json" };
-    case "GeoJSON":
-      return { type: "GeoJSON" };
-    case "FeatureDB":
-      return { type: "Unstructured" };
-  }
+  const out = outputOf(JOB_TYPE_RULES[type].declaration, outputFormat);
+  return out.rootDocument === undefined ? { type: out.type } : { type: out.type, rootDocument: out.rootDocument };
 }
 
 /**
@@ -533,7 +442,8 @@ export function checkInputTypes(creation: Pick<JobCreation, "type" | "inputs">, 
   for (const [id, t] of typesById) types.set(id.toLowerCase(), t);
   const details: ErrorDetail[] = [];
   for (const [key, value] of Object.entries(creation.inputs)) {
-    const accepted: readonly string[] = Object.hasOwn(ACCEPTED_INPUT_TYPES, key) ? ACCEPTED_INPUT_TYPES[key as InputKey] : [];
+    const rule = JOB_TYPE_RULES[creation.type];
+    const accepted: readonly string[] = rule.input === key ? rule.declaration.input.accepts : [];
     const acceptedLower = new Set(accepted.map((t) => t.toLowerCase()));
     for (const id of Array.isArray(value) ? value : [value]) {
       const t = types.get(id.toLowerCase());

@@ -10,7 +10,8 @@
 import { FormatRegistry, Kind, Type, TypeRegistry, type Static, type TSchema, type TUnsafe } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { JOB_STATES, JOB_TYPES } from "../domain/job.js";
-import { IMAGE_FORMATS, OUTPUT_FORMATS, POINT_CLOUD_FORMATS, SCENE_OBJECTS, TILE_MAP_FORMATS, VECTOR_FORMATS } from "../domain/specifications.js";
+import { COLOR_PATTERN, declarations, formatsOf, type JobTypeDeclaration, type OptionDeclaration } from "@realconv/convert";
+import { MAX_INPUTS, OUTPUT_FORMATS } from "../domain/specifications.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** RFC 3339 date-time; the fraction may have up to 7 digits (.NET's round-trip form the hosted service emits). */
@@ -25,6 +26,7 @@ if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", (v) => DAT
  */
 const STRING_ENUM = "RealconvStringEnum";
 const NULLABLE = "RealconvNullable";
+
 /** The non-null schema of a Nullable, kept under a symbol so it never appears in the JSON Schema. */
 const INNER = Symbol("realconv.nullable.inner");
 if (!TypeRegistry.Has(STRING_ENUM)) {
@@ -37,7 +39,7 @@ if (!TypeRegistry.Has(NULLABLE)) {
 const closed = { additionalProperties: false } as const;
 
 /** A string enumeration: `{ type: "string", enum }`. */
-function literals<T extends readonly string[]>(values: T, options: { title?: string; description?: string } = {}): TUnsafe<T[number]> {
+function literals<T extends readonly string[]>(values: T, options: { title?: string; description?: string; default?: unknown } = {}): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ [Kind]: STRING_ENUM, type: "string", enum: [...values], ...options });
 }
 
@@ -50,7 +52,7 @@ function nullable<T extends TSchema>(schema: T, description: string): TUnsafe<St
 }
 
 const guid = (description: string) => Type.String({ format: "uuid", description });
-const guids = (description: string) => Type.Array(Type.String({ format: "uuid" }), { minItems: 1, maxItems: 1000, description });
+const guids = (description: string) => Type.Array(Type.String({ format: "uuid" }), { minItems: 1, maxItems: MAX_INPUTS, description });
 const dateTime = (description: string) => Type.String({ format: "date-time", description });
 
 export const JobTypeSchema = literals(JOB_TYPES, { title: "Job Types", description: "Type of the job." });
@@ -58,60 +60,72 @@ export const JobStateSchema = literals(JOB_STATES, { title: "Job State", descrip
 
 const NAME_PATTERN = '^([^"<>|:*?\\\\/\\u0000-\\u001f])+$';
 
-// ---- options, per family (documentation of the request) and merged (the stored/returned form) ----
+// ---- options and inputs, from the job types' declarations ----
 
-const crsOptions = {
-  inputCrs: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 2048 }), "CRS for the input data")),
-  outputCrs: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 2048 }), "CRS for the output data")),
-};
-const samplingOption = {
-  sampling: Type.Optional(nullable(Type.Number({ exclusiveMinimum: 0 }), "Sampling value in meter")),
-};
-const tileMapOptions = {
-  topLevel: Type.Optional(
-    nullable(Type.Integer({ minimum: 0, maximum: 30 }), "Top level of the tile map to generate (the coarsest; not beyond bottomLevel)."),
-  ),
-  bottomLevel: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 30 }), "Bottom level of the tile map to generate (the finest).")),
-  imageFormat: Type.Optional(nullable(literals(IMAGE_FORMATS, { title: "TileMap Image Format" }), "Image format")),
-  jpgQuality: Type.Optional(nullable(Type.Integer({ minimum: 10, maximum: 99 }), "Quality of JPG tiles to generate")),
-  backgroundColor: Type.Optional(nullable(Type.String({ pattern: "^#[a-fA-F0-9]{6}$" }), "Background color to use for tiles")),
-};
-const vectorOptions = {
-  featureClassDisplayName: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 256 }), "Display class name")),
-};
-const sceneOptions = {
-  objectToTile: Type.Optional(
-    nullable(literals(SCENE_OBJECTS, { title: "CSObject" }), "Object to tile inside the ContextScene."),
-  ),
-};
+/**
+ * The JSON Schema of one declared option, nullable as the hosted API accepts null. Defaults are documented
+ * on requests only: fastify's serializer would write a schema's default into every response.
+ */
+function optionSchema(decl: OptionDeclaration, documentDefault: boolean): TSchema {
+  const d = documentDefault && "default" in decl && decl.default !== undefined ? { default: decl.default } : {};
+  switch (decl.kind) {
+    case "enum":
+      return nullable(literals(decl.values, d), decl.description);
+    case "integer": {
+      const automatic = decl.automatic === undefined ? "" : ` ${decl.automatic} means the same as omitting it.`;
+      return nullable(Type.Integer({ minimum: decl.minimum, maximum: decl.maximum, ...d }), decl.description + automatic);
+    }
+    case "number":
+      return nullable(
+        Type.Number({ exclusiveMinimum: decl.greaterThan, ...d }),
+        `${decl.description} (${decl.unit})`,
+      );
+    case "crs":
+    case "text":
+      return nullable(Type.String({ minLength: 1, maxLength: decl.maxLength }), decl.description);
+    case "color":
+      return nullable(Type.String({ pattern: COLOR_PATTERN.source, ...d }), decl.description);
+  }
+}
 
-function outputFormat<T extends readonly string[]>(formats: T, title: string) {
-  return literals(formats, { title, description: "Output format for the conversion." });
+function outputFormat(formats: readonly string[], title: string, description: string) {
+  return literals(formats, { title, description });
+}
+
+function formatDescription(d: JobTypeDeclaration): string {
+  const lines = Object.entries(d.outputFormats ?? {}).map(([f, o]) => `\`${f}\`: ${o.description} Output reality data type \`${o.type}\`.`);
+  return `Output format (required). ${lines.join(" ")}`;
+}
+
+/** The options of one job type: `outputFormat` (when it has formats) and its declared options. */
+function optionsOf(d: JobTypeDeclaration, request: boolean): Record<string, TSchema> {
+  const out: Record<string, TSchema> = {};
+  const formats = formatsOf(d);
+  if (formats.length > 0) out.outputFormat = Type.Optional(outputFormat(formats, `${d.title} Format`, formatDescription(d)));
+  for (const [key, decl] of Object.entries(d.options)) out[key] = Type.Optional(optionSchema(decl, request));
+  return out;
+}
+
+function inputSchema(d: JobTypeDeclaration): TSchema {
+  const description = `${d.input.description} Accepted reality data types: ${d.input.accepts.join(", ")}.`;
+  return d.input.many ? guids(description) : guid(description);
 }
 
 /** Every option key any job type has; a returned job's options are a subset, without nulls. */
 export const JobOptionsSchema = Type.Object(
-  {
-    outputFormat: Type.Optional(outputFormat(OUTPUT_FORMATS, "Output Format")),
-    ...crsOptions,
-    ...samplingOption,
-    ...tileMapOptions,
-    ...vectorOptions,
-    ...sceneOptions,
-  },
+  Object.assign(
+    { outputFormat: Type.Optional(outputFormat(OUTPUT_FORMATS, "Output Format", "Output format for the conversion.")) },
+    ...declarations.map((d) => {
+      const { outputFormat: _own, ...rest } = optionsOf(d, false);
+      return rest;
+    }),
+  ) as Record<string, TSchema>,
   { ...closed, title: "Options", description: "Options of the job, depending on its type." },
 );
 
 /** Every input key any job type has; a returned job has exactly the one of its type. */
 export const JobInputsSchema = Type.Object(
-  {
-    pointCloud: Type.Optional(guid("PointCloudConversion: reality data id of the point cloud(s) to convert")),
-    pointClouds: Type.Optional(guids("PointCloudOptimization: reality data ids of the point clouds to consolidate")),
-    meshes: Type.Optional(guids("MeshSampling: reality data ids of the meshes to sample")),
-    tileMaps: Type.Optional(guids("TileMapOptimization: reality data ids of the tile maps to consolidate")),
-    vectors: Type.Optional(guids("VectorOptimization: reality data ids of the vectors to consolidate")),
-    scene: Type.Optional(guid("ContextSceneTiler: ContextScene reality data id to tile")),
-  },
+  Object.fromEntries(declarations.map((d) => [d.input.key, Type.Optional(inputSchema(d))])),
   { ...closed, title: "Inputs", description: "Input reality data ids by key; the key depends on the job type." },
 );
 
@@ -230,17 +244,15 @@ export const ErrorResponse = Type.Object(
 
 // ---- the create request, per job type (documentation only) ----
 
-function creationSpecs(title: string, inputs: Record<string, TSchema>, options: Record<string, TSchema>) {
+function creationSpecs(d: JobTypeDeclaration) {
   return Type.Object(
     {
-      inputs: Type.Object(inputs, { ...closed, title: `${title} Inputs` }),
-      options: Type.Optional(Type.Object(options, { ...closed, title: `${title} Options` })),
+      inputs: Type.Object({ [d.input.key]: inputSchema(d) }, { ...closed, title: `${d.title} Inputs` }),
+      options: Type.Optional(Type.Object(optionsOf(d, true), { ...closed, title: `${d.title} Options` })),
     },
-    { ...closed, title: `${title} Specifications` },
+    { ...closed, title: `${d.title} Specifications`, description: `${d.type}: ${d.description}` },
   );
 }
-
-const pointCloudFormat = Type.Optional(outputFormat(POINT_CLOUD_FORMATS, "PointCloud Format"));
 
 export const JobCreationSchema = Type.Object(
   {
@@ -250,32 +262,7 @@ export const JobCreationSchema = Type.Object(
     ),
     iTwinId: guid("iTwin Id for the job."),
     specifications: Type.Union(
-      [
-        creationSpecs("PointCloud Conversion", { pointCloud: guid("Reality data Id of point cloud(s) to convert") }, {
-          outputFormat: pointCloudFormat,
-          ...crsOptions,
-        }),
-        creationSpecs("PointCloud Optimization", { pointClouds: guids("Reality data Ids of point cloud(s) to convert") }, {
-          outputFormat: pointCloudFormat,
-          ...crsOptions,
-        }),
-        creationSpecs("Mesh Sampling", { meshes: guids("Reality data Ids of meshes to sample") }, {
-          outputFormat: pointCloudFormat,
-          ...crsOptions,
-          ...samplingOption,
-        }),
-        creationSpecs("TileMap Optimization", { tileMaps: guids("Reality data Ids of tile maps to convert") }, {
-          outputFormat: Type.Optional(outputFormat(TILE_MAP_FORMATS, "TileMap Optimization Format")),
-          ...crsOptions,
-          ...tileMapOptions,
-        }),
-        creationSpecs("Vector Optimization", { vectors: guids("Reality data Ids of vectors to consolidate") }, {
-          outputFormat: Type.Optional(outputFormat(VECTOR_FORMATS, "Vector Optimization Format")),
-          ...crsOptions,
-          ...vectorOptions,
-        }),
-        creationSpecs("Context Scene Tiler", { scene: guid("ContextScene reality data id to tile") }, sceneOptions),
-      ],
+      declarations.map(creationSpecs),
       {
         description:
           "List of inputs and options for the job, must be in sync with type. `options.outputFormat` is required " +
@@ -313,3 +300,24 @@ export const ListJobsQuery = Type.Object(
 export type JobWire = Static<typeof JobSchema>;
 export type JobCreationWire = Static<typeof JobCreationSchema>;
 export type ErrorResponseWire = Static<typeof ErrorResponse>;
+
+/**
+ * The OpenAPI 3.0 form of a document generated from JSON Schema (draft 7) schemas: 3.0 writes an exclusive
+ * bound as `minimum: n, exclusiveMinimum: true` where draft 7 writes `exclusiveMinimum: n`.
+ */
+export function toOpenApi30<T>(document: T): T {
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== "object" || node === null) return;
+    const o = node as Record<string, unknown>;
+    for (const [bound, exclusive] of [["minimum", "exclusiveMinimum"], ["maximum", "exclusiveMaximum"]] as const) {
+      if (typeof o[exclusive] === "number") {
+        o[bound] = o[exclusive];
+        o[exclusive] = true;
+      }
+    }
+    Object.values(o).forEach(visit);
+  };
+  visit(document);
+  return document;
+}

@@ -3,15 +3,14 @@
  * Access rule: a caller sees a job they created, or any job of an iTwin they are a member of.
  */
 import { randomUUID } from "node:crypto";
-import { findRunner } from "@realconv/convert";
-import type { JobMessage } from "@realconv/convert";
+import { findRunner, type JobMessage } from "@realconv/convert";
 import { errors, ApiError } from "../domain/errors.js";
 import { type Job, type JobProgress } from "../domain/job.js";
 import { parseFilter, FilterSyntaxError, iTwinScope, type FilterNode, type ITwinScope } from "../domain/filter/index.js";
-import { parseJobCreation, checkInputTypes, outputRealityDataType } from "../domain/specifications.js";
+import { parseJobCreation, checkInputTypes, outputRealityDataType, JOB_TYPE_RULES } from "../domain/specifications.js";
 import type { Principal } from "../ports/auth.js";
 import type { ITwinRegistry } from "../ports/itwins.js";
-import type { JobCursor, JobStore } from "../ports/job-store.js";
+import type { JobCursor, JobRepository } from "../ports/job-repository.js";
 import type { RealityDataStore } from "../ports/reality-data.js";
 import type { BlobStore } from "../ports/blob-store.js";
 
@@ -54,7 +53,7 @@ export function parseTop(top: string | undefined): number {
 }
 
 export interface JobServiceDeps {
-  jobs: JobStore;
+  jobs: JobRepository;
   itwins: ITwinRegistry;
   realityData: RealityDataStore;
   blobs: BlobStore;
@@ -115,7 +114,7 @@ export class JobService {
       iTwinId: creation.iTwinId,
       displayName: `${creation.name ?? creation.type} output`,
       type: out.type,
-      classification: creation.type === "TileMapOptimization" ? "Imagery" : "Model",
+      classification: JOB_TYPE_RULES[creation.type].declaration.outputClassification,
       rootDocument: out.rootDocument,
       authoring: true,
       ownerId: principal.userId,

@@ -4,7 +4,6 @@
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -56,7 +55,8 @@ export interface OutputDeclarations {
   files: string[];
 }
 
-export function blobOutputSink(blobs: BlobStore, container: string): OutputSink & { declared: OutputDeclarations } {
+/** An output container as a runner's sink; files that need patching are staged under `stagingDir`. */
+export function blobOutputSink(blobs: BlobStore, container: string, stagingDir: string): OutputSink & { declared: OutputDeclarations } {
   const declared: OutputDeclarations = { files: [] };
   return {
     declared,
@@ -67,7 +67,7 @@ export function blobOutputSink(blobs: BlobStore, container: string): OutputSink 
     async writePatched(path, data, patches, signal) {
       // A blob cannot be patched in place: stage the file on the local disk, patch it there, then upload it
       // streamed. Disk use is the file's size; memory stays one piece of the stream.
-      const dir = await mkdtemp(join(tmpdir(), "realconv-out-"));
+      const dir = await mkdtemp(join(stagingDir, "out-"));
       try {
         const tmp = join(dir, "file");
         await pipeline(Readable.from(data), createWriteStream(tmp), { signal });

@@ -6,9 +6,21 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { ConversionError, findRunner, type InputDataset, type JobMessage, type RunnerContext } from "@realconv/convert";
-import { FormatError } from "@realconv/formats";
+import {
+  ConversionError,
+  createLazPool,
+  createScratch,
+  entryOf,
+  failureMessage,
+  runJob,
+  sweepScratch,
+  type InputDataset,
+  type JobMessage,
+  type JobParts,
+  type LazWorkerPool,
+} from "@realconv/convert";
 import { isTerminal, type Job, type JobState } from "../domain/job.js";
+import { scratchRoot } from "../config.js";
 import type { Runtime } from "../runtime.js";
 import { blobInputDataset, blobOutputSink } from "./blob-io.js";
 
@@ -39,25 +51,6 @@ export interface WorkerOptions {
   stuckAfterMs?: number;
 }
 
-/** The messages users see for failures that are not the runner's own ConversionError. */
-export function failureMessage(error: unknown): JobMessage {
-  if (error instanceof ConversionError) return error.toMessage();
-  if (error instanceof FormatError) {
-    return {
-      code: "InputData_Invalid",
-      title: "Invalid input data",
-      message: "The file %1 could not be read at byte %2: %3",
-      params: [error.file, String(error.offset), error.message],
-    };
-  }
-  return {
-    code: "InternalError",
-    title: "Internal error",
-    message: "The conversion stopped on an internal error: %1",
-    params: [error instanceof Error ? error.message : String(error)],
-  };
-}
-
 /** A runner's CRS as the reality data `crs` field: compound EPSG codes split into horizontal and vertical. */
 export function realityDataCrs(crs: string): { id: string; verticalId?: string } {
   const m = /^\s*EPSG:(\d+)(?:\s*\+\s*(?:EPSG:)?(\d+))?\s*$/i.exec(crs);
@@ -68,12 +61,15 @@ export function realityDataCrs(crs: string): { id: string; verticalId?: string }
 export class WorkerHost {
   readonly id: string;
   private wake: (() => void) | undefined;
+  /** The process's codec threads, shared by the jobs it runs one after another. */
+  private readonly threads: LazWorkerPool | undefined;
 
   constructor(
     private readonly rt: Runtime,
     private readonly options: WorkerOptions,
   ) {
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.threads = createLazPool(rt.config.threads);
   }
 
   /** Ends the idle wait early (a job was queued). */
@@ -84,10 +80,22 @@ export class WorkerHost {
   /** Runs until `signal` fires; finishes the job in hand first unless it is cancelled. */
   async run(signal: AbortSignal): Promise<void> {
     const { config } = this.rt;
+    const swept = await sweepScratch(scratchRoot(config)).catch(() => []);
+    if (swept.length > 0) this.options.logger.info({ swept }, "removed the temporary files of stopped workers");
+    try {
+      await this.loop(signal);
+    } finally {
+      await this.threads?.close();
+    }
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    const { config } = this.rt;
     while (!signal.aborted) {
       let claimed;
       try {
-        claimed = await this.rt.jobs.claim(this.id, config.leaseMs, config.maxAttempts, new Date());
+        await this.clearAbandoned();
+        claimed = await this.rt.queue.claim(this.id, config.leaseMs, config.maxAttempts, new Date());
       } catch (e) {
         this.options.logger.error({ err: e }, "claim failed");
       }
@@ -112,7 +120,7 @@ export class WorkerHost {
 
   /** Runs one claimed job to its end state. Never throws. */
   async execute(job: Job, attempt: number): Promise<JobState | undefined> {
-    const { jobs, realityData, blobs, config } = this.rt;
+    const { queue, realityData, blobs, config } = this.rt;
     const log = this.options.logger.child({ jobId: job.id, attempt });
     const controller = new AbortController();
     let progress = 0;
@@ -132,7 +140,7 @@ export class WorkerHost {
     };
     const beat = async () => {
       try {
-        const state = await jobs.heartbeat(job.id, this.id, config.leaseMs, progress, new Date());
+        const state = await queue.heartbeat(job.id, this.id, config.leaseMs, progress, new Date());
         if (state === undefined) abort(new LeaseLost());
         else if (state === "TerminatingOnCancel") abort(new JobCancelled());
         else if (isTerminal(state)) abort(new LeaseLost());
@@ -143,17 +151,18 @@ export class WorkerHost {
     const interval = setInterval(() => void beat(), Math.max(200, Math.floor(config.leaseMs / 4)));
 
     let outcome: "Success" | "Failed" | "Cancelled" = "Failed";
-    const sink = blobOutputSink(blobs, job.specifications.output);
+    const scratch = await createScratch(scratchRoot(config), config.scratchMb * 1024 * 1024);
+    const sink = blobOutputSink(blobs, job.specifications.output, scratch.dir);
+    const parts: JobParts = {
+      finished: () => queue.finishedParts(job.id),
+      finish: (partId, manifest) => queue.finishPart(job.id, partId, manifest, new Date()),
+    };
     try {
       log.info({ type: job.type }, "job started");
-      const options = job.specifications.options ?? {};
-      const runner = findRunner(job.type, options.outputFormat as string | undefined);
-      if (!runner) {
-        throw new ConversionError("UnsupportedFormat", "Unsupported format", "No runner for %1.", [
-          `${job.type}/${String(options.outputFormat)}`,
-        ]);
-      }
-      if (attempt > 1) await this.clearOutput(job.specifications.output); // a retry starts from an empty output
+      const entry = entryOf(job.type);
+      if (!entry) throw new ConversionError("UnsupportedFormat", "Unsupported format", "No runner for %1.", [job.type]);
+      // A retry starts from an empty output, unless earlier runs finished parts whose files it keeps.
+      if (attempt > 1 && (await queue.finishedParts(job.id)).size === 0) await this.clearOutput(job.specifications.output);
       const inputs: Record<string, InputDataset[]> = {};
       for (const [key, value] of Object.entries(job.specifications.inputs)) {
         const ids = Array.isArray(value) ? value : [value];
@@ -165,10 +174,10 @@ export class WorkerHost {
           return blobInputDataset(blobs, rd);
         });
       }
-      const ctx: RunnerContext = {
+      await runJob(entry, {
         jobId: job.id,
         type: job.type,
-        options,
+        options: job.specifications.options ?? {},
         inputs,
         output: sink,
         progress: (pct) => {
@@ -178,8 +187,9 @@ export class WorkerHost {
           warnings.push(m);
         },
         signal: controller.signal,
-      };
-      await runner.run(ctx);
+        resources: { scratch, threads: this.threads, memoryBudgetBytes: config.memoryMb * 1024 * 1024 },
+        parts,
+      });
       if (controller.signal.aborted) throw controller.signal.reason;
       outcome = "Success";
     } catch (e) {
@@ -194,18 +204,19 @@ export class WorkerHost {
         return undefined;
       } else {
         outcome = "Failed";
-        await jobs.addMessages(job.id, "error", [failureMessage(e)]).catch(() => undefined);
+        await queue.addMessages(job.id, "error", [failureMessage(e)]).catch(() => undefined);
         log.info({ err: e }, "job failed");
       }
     } finally {
       clearInterval(interval);
       clearTimeout(watchdog);
+      await scratch.dispose().catch((e: unknown) => log.warn({ err: e }, "could not remove the job's temporary files"));
     }
 
     try {
-      await jobs.addMessages(job.id, "warning", warnings);
+      await queue.addMessages(job.id, "warning", warnings);
       if (outcome === "Success") {
-        await jobs.heartbeat(job.id, this.id, config.leaseMs, 100, new Date());
+        await queue.heartbeat(job.id, this.id, config.leaseMs, 100, new Date());
         const sizeBytes = await blobs.containerSize(job.specifications.output);
         const declared = sink.declared;
         const rootDocument = declared.rootDocument ?? (declared.files.length === 1 ? declared.files[0] : undefined);
@@ -224,12 +235,20 @@ export class WorkerHost {
         await this.clearOutput(job.specifications.output);
       }
       const usage = process.cpuUsage(cpuStart);
-      const state = await jobs.finish(job.id, this.id, outcome, (usage.user + usage.system) / 1000, new Date());
+      const state = await queue.finish(job.id, this.id, outcome, (usage.user + usage.system) / 1000, new Date());
       log.info({ state }, "job ended");
       return state;
     } catch (e) {
       log.error({ err: e }, "could not record the end of the job; its lease will expire and it will be retried");
       return undefined;
+    }
+  }
+
+  /** Clears the outputs of jobs the queue ended because their workers died: no half outputs. */
+  private async clearAbandoned(): Promise<void> {
+    for (const job of await this.rt.queue.reap(this.rt.config.maxAttempts, new Date())) {
+      await this.clearOutput(job.outputId);
+      this.options.logger.info({ jobId: job.id, state: job.state }, "ended a job whose worker stopped; its output was cleared");
     }
   }
 

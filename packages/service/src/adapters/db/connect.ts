@@ -6,10 +6,9 @@ import SQLite from "better-sqlite3";
 import pg from "pg";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Database } from "./schema.js";
+import type { Database, Dialect } from "./schema.js";
 import { migrate } from "./migrations.js";
 
-export type Dialect = "sqlite" | "postgres";
 
 export interface Db {
   db: Kysely<Database>;

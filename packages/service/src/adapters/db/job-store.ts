@@ -7,18 +7,25 @@ import { createHash } from "node:crypto";
 import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import type SQLite from "better-sqlite3";
 import type pg from "pg";
-import type { Db, Dialect } from "./connect.js";
+import type { Db } from "./connect.js";
+import type { Dialect } from "./schema.js";
 import { literal } from "./literal.js";
-import type { JobMessage } from "@realconv/convert";
+import type { JobMessage, JsonValue } from "@realconv/convert";
 import {
+  abandonedState,
+  cancelledState,
+  finishedState,
+  isTerminal,
   processingUnitsFromCpuMs,
   transition,
+  type FinalOutcome,
   type Job,
   type JobSpecifications,
   type JobState,
   type JobType,
 } from "../../domain/job.js";
-import type { ClaimedJob, FinalOutcome, JobCursor, JobJsonPage, JobPage, JobStore, ListJobsQuery, NewJob, StoredJob } from "../../ports/job-store.js";
+import type { JobCursor, JobJsonPage, JobPage, JobRepository, ListJobsQuery, NewJob, StoredJob } from "../../ports/job-repository.js";
+import type { ClaimedJob, ReapedJob, WorkQueue } from "../../ports/work-queue.js";
 import type { Database, JobsTable } from "./schema.js";
 import { compileFilter, withoutImpliedLowerBounds } from "./filter-sql.js";
 import type { FilterNode } from "../../domain/filter/index.js";
@@ -107,7 +114,7 @@ function rawGet(stmt: SQLite.Statement, params: readonly unknown[]): unknown {
   }
 }
 
-export class SqlJobStore implements JobStore {
+export class SqlJobStore implements JobRepository, WorkQueue {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect = "sqlite",
@@ -258,34 +265,24 @@ export class SqlJobStore implements JobStore {
     for (;;) {
       const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
       if (!row) return undefined;
-      const state = row.state as JobState;
-      if (state === "Queued") {
-        // No worker holds it: it ends here. The caller is shown TerminatingOnCancel, as the hosted service does.
-        const shown = transition(state, "TerminatingOnCancel");
-        const final = transition(shown, "Cancelled");
-        const r = await this.db
-          .updateTable("jobs")
-          .set({ state: final, ended_at: now, processing_units: 0 })
-          .where("id", "=", id)
-          .where("state", "=", state)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 1) return rowToJob({ ...row, state: shown });
-        continue; // a worker claimed it meanwhile: cancel the Active job instead
-      }
-      if (state === "Active") {
-        const next = transition(state, "TerminatingOnCancel");
-        const r = await this.db.updateTable("jobs").set({ state: next }).where("id", "=", id).where("state", "=", state).executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 1) return rowToJob({ ...row, state: next });
-        continue;
-      }
-      return rowToJob(row); // already terminating or ended
+      const from = row.state as JobState;
+      const next = cancelledState(from);
+      if (!next) return rowToJob(row); // already terminating or ended
+      const ended = isTerminal(next.stored) ? { ended_at: now, processing_units: 0 } : {};
+      const r = await this.db
+        .updateTable("jobs")
+        .set({ state: next.stored, ...ended })
+        .where("id", "=", id)
+        .where("state", "=", from)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return rowToJob({ ...row, state: next.shown });
+      // The state changed meanwhile (a worker claimed the Queued job): decide again.
     }
   }
 
   async claim(workerId: string, leaseMs: number, maxAttempts: number, now: Date): Promise<ClaimedJob | undefined> {
     const nowIso = now.toISOString();
     const until = new Date(now.getTime() + leaseMs).toISOString();
-    await this.reapExpired(nowIso, maxAttempts);
     for (let tries = 0; tries < 20; tries++) {
       const candidate = await this.db
         .selectFrom("jobs")
@@ -324,11 +321,11 @@ export class SqlJobStore implements JobStore {
     return undefined;
   }
 
-  /** Ends jobs whose workers died: cancels finished cancelling, exhausted attempts fail. */
-  private async reapExpired(nowIso: string, maxAttempts: number): Promise<void> {
+  async reap(maxAttempts: number, now: Date): Promise<ReapedJob[]> {
+    const nowIso = now.toISOString();
     const dead = await this.db
       .selectFrom("jobs")
-      .select(["id", "state", "attempts", "cpu_ms"])
+      .select(["id", "state", "attempts", "cpu_ms", "output_id"])
       .where("lease_expires_at", "<", nowIso)
       .where((eb) =>
         eb.or([
@@ -338,9 +335,10 @@ export class SqlJobStore implements JobStore {
       )
       .limit(literal(100))
       .execute();
+    const reaped: ReapedJob[] = [];
     for (const row of dead) {
       const from = row.state as JobState;
-      const to = transition(from, from === "TerminatingOnCancel" ? "Cancelled" : "Failed");
+      const to = abandonedState(from);
       const r = await this.db
         .updateTable("jobs")
         .set({ state: to, ended_at: nowIso, lease_owner: null, lease_expires_at: null, processing_units: processingUnitsFromCpuMs(Number(row.cpu_ms)) })
@@ -348,10 +346,11 @@ export class SqlJobStore implements JobStore {
         .where("state", "=", from)
         .where("lease_expires_at", "<", nowIso)
         .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1 && from === "Active") {
-        await this.addMessages(row.id, "error", [{ ...WORKER_LOST, params: [String(row.attempts)] }]);
-      }
+      if (Number(r.numUpdatedRows) !== 1) continue;
+      if (from === "Active") await this.addMessages(row.id, "error", [{ ...WORKER_LOST, params: [String(row.attempts)] }]);
+      reaped.push({ id: row.id, outputId: row.output_id, state: to });
     }
+    return reaped;
   }
 
   async heartbeat(id: string, workerId: string, leaseMs: number, progress: number, now: Date): Promise<JobState | undefined> {
@@ -386,15 +385,7 @@ export class SqlJobStore implements JobStore {
     const row = await this.db.selectFrom("jobs").select(["state", "lease_owner", "cpu_ms"]).where("id", "=", id).executeTakeFirst();
     if (!row || row.lease_owner !== workerId) return undefined;
     const from = row.state as JobState;
-    let to: JobState;
-    if (from === "TerminatingOnCancel") {
-      // Cancel wins over the runner's outcome, unless it failed on its way out.
-      to = outcome === "Failed" ? transition(transition(from, "TerminatingOnFailure"), "Failed") : transition(from, "Cancelled");
-    } else if (from === "Active" && outcome === "Failed") {
-      to = transition(transition(from, "TerminatingOnFailure"), "Failed");
-    } else {
-      to = transition(from, outcome);
-    }
+    const to = finishedState(from, outcome);
     const totalCpu = Number(row.cpu_ms) + cpuMs;
     const r = await this.db
       .updateTable("jobs")
@@ -412,6 +403,19 @@ export class SqlJobStore implements JobStore {
       .where("lease_owner", "=", workerId)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1 ? to : undefined;
+  }
+
+  async finishedParts(id: string): Promise<Map<string, JsonValue>> {
+    const rows = await this.db.selectFrom("job_parts").select(["part_id", "manifest"]).where("job_id", "=", id).execute();
+    return new Map(rows.map((r) => [r.part_id, JSON.parse(r.manifest) as JsonValue]));
+  }
+
+  async finishPart(id: string, partId: string, manifest: JsonValue, now: Date): Promise<void> {
+    await this.db
+      .insertInto("job_parts")
+      .values({ job_id: id, part_id: partId, manifest: JSON.stringify(manifest), finished_at: now.toISOString() })
+      .onConflict((oc) => oc.columns(["job_id", "part_id"]).doNothing())
+      .execute();
   }
 
   async progress(id: string): Promise<{ state: JobState; percentage: number } | undefined> {

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
-import type { Dialect } from "./connect.js";
+import type { Dialect } from "./schema.js";
 
 type Step = (db: Kysely<any>, dialect: Dialect) => Promise<void>;
 
@@ -133,6 +133,17 @@ for each row execute function realconv_job_wire()`,
       )
       .execute(db);
     await sql`update jobs set id = id`.execute(db);
+  },
+  // Jobs in parts: which parts are done, so a restarted job skips them.
+  async (db) => {
+    await db.schema
+      .createTable("job_parts")
+      .addColumn("job_id", "text", (c) => c.notNull())
+      .addColumn("part_id", "text", (c) => c.notNull())
+      .addColumn("manifest", "text", (c) => c.notNull())
+      .addColumn("finished_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("job_parts_pk", ["job_id", "part_id"])
+      .execute();
   },
 ];
 

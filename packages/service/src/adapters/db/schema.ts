@@ -4,6 +4,9 @@
  */
 import type { ColumnType, Generated } from "kysely";
 
+/** The SQL dialects realconv runs on. */
+export type Dialect = "sqlite" | "postgres";
+
 export interface JobsTable {
   /** Insertion order; the keyset for paging. */
   seq: Generated<number>;
@@ -100,8 +103,18 @@ export interface RealityDataITwinsTable {
   itwin_id: string;
 }
 
+/** A part of a job in parts that a worker finished, with the manifest its runner recorded. */
+export interface JobPartsTable {
+  job_id: string;
+  part_id: string;
+  /** JSON. */
+  manifest: string;
+  finished_at: string;
+}
+
 export interface Database {
   jobs: JobsTable;
+  job_parts: JobPartsTable;
   job_inputs: JobInputsTable;
   job_messages: JobMessagesTable;
   itwins: ITwinsTable;

@@ -10,7 +10,7 @@ import { SqlJobStore } from "./job-store.js";
 import { SqlITwinRegistry } from "./itwin-registry.js";
 import { SqlRealityDataStore } from "./reality-data-store.js";
 import { parseFilter } from "../../domain/filter/index.js";
-import type { JobCursor, NewJob } from "../../ports/job-store.js";
+import type { JobCursor, NewJob } from "../../ports/job-repository.js";
 
 export interface SuiteTarget {
   /** Opens a fresh, empty, migrated database; or returns a reason to skip. */
@@ -299,11 +299,34 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       assert.equal(again?.job.id, j.id);
       assert.equal(again?.attempts, 2);
       assert.equal(await store.heartbeat(j.id, "w1", 1000, 50, new Date(t0 + 5000)), undefined, "w1 lost the job");
-      // w2 dies too: attempts are used up, the job fails with a message.
+      // w2 dies too: attempts are used up, the job is not claimed again; reaping fails it with a message.
       assert.equal(await store.claim("w3", 1000, 2, new Date(t0 + 10_000)), undefined);
+      const reaped = await store.reap(2, new Date(t0 + 10_000));
+      assert.deepEqual(reaped, [{ id: j.id, outputId: j.specifications.output, state: "Failed" }]);
+      assert.deepEqual(await store.reap(2, new Date(t0 + 11_000)), [], "reaped once");
       const failed = (await store.get(j.id))!.job;
       assert.equal(failed.state, "Failed");
       assert.equal((await store.messages(j.id))!.errors[0].code, "WorkerLost");
+    });
+
+    test("a job's finished parts are kept with their manifests, once each", async (d) => {
+      const store = new SqlJobStore(d.db, d.dialect, d);
+      const j = newJob();
+      await store.create(j);
+      assert.deepEqual(await store.finishedParts(j.id), new Map());
+      await store.finishPart(j.id, "chunk-0", { files: ["r0.bin"], points: 12 }, new Date());
+      await store.finishPart(j.id, "chunk-1", { files: [], extent: [1.5, -2, 3] }, new Date());
+      await store.finishPart(j.id, "chunk-0", { files: ["other"] }, new Date());
+      assert.deepEqual(
+        await store.finishedParts(j.id),
+        new Map<string, unknown>([
+          ["chunk-0", { files: ["r0.bin"], points: 12 }],
+          ["chunk-1", { files: [], extent: [1.5, -2, 3] }],
+        ]),
+      );
+      const other = newJob();
+      await store.create(other);
+      assert.equal((await store.finishedParts(other.id)).size, 0);
     });
 
     test("iTwins and members", async (d) => {

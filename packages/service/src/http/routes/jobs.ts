@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { OutgoingHttpHeaders } from "node:http";
 import type { JobService } from "../../services/job-service.js";
-import { baseUrl } from "../app.js";
+import { baseUrl } from "../base-url.js";
 import {
   ErrorResponse,
   JobCreationSchema,

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ContainerAccess } from "../../ports/blob-store.js";
 import type { RealityData } from "../../ports/reality-data.js";
 import type { RealityDataService } from "../../services/reality-data-service.js";
-import { baseUrl } from "../app.js";
+import { baseUrl } from "../base-url.js";
 
 export interface RealityDataRoutesOptions {
   service: RealityDataService;

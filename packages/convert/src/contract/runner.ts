@@ -4,6 +4,7 @@
  * when its AbortSignal fires. The same runners serve the service's workers and `realconv convert`.
  */
 import type { ByteSource } from "@realconv/formats";
+import type { LazWorkerPool } from "../parallel/laz-pool.js";
 
 /** One file of an input reality data. */
 export interface InputFile extends ByteSource {
@@ -75,12 +76,42 @@ export class ConversionError extends Error {
   }
 }
 
-export interface RunnerContext {
+/** Scratch storage for one run: a folder of its own that the host removes after the run, whatever its end. */
+export interface ScratchSpace {
+  readonly dir: string;
+  /** Bytes the runner may keep there at once (temporary tiles, staged outputs). */
+  readonly budgetBytes: number;
+}
+
+/** What a runner gets from its host instead of reading the process (environment, OS temp, global pools). */
+export interface RunnerResources {
+  readonly scratch: ScratchSpace;
+  /** Threads for chunk codecs; undefined runs them in the calling thread. */
+  readonly threads: LazWorkerPool | undefined;
+  /** Memory the runner may use, in bytes: chunk sizes and buffers are chosen from it. */
+  readonly memoryBudgetBytes: number;
+}
+
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/**
+ * A job in parts: a runner plans independent parts, runs each (the scale-out host may hand them to other
+ * workers) and merges them. The host persists each finished part with its manifest (the files it wrote,
+ * what it declares of the output: extent, CRS, counts) before `finish` resolves, so a job restarted after
+ * its worker died skips the parts already done instead of redoing them.
+ */
+export interface JobParts {
+  /** Parts earlier runs of this job finished, by id, with their manifests. */
+  finished(): Promise<ReadonlyMap<string, JsonValue>>;
+  finish(id: string, manifest: JsonValue): Promise<void>;
+}
+
+export interface RunnerContext<O = Readonly<Record<string, unknown>>> {
   readonly jobId: string;
   /** Job type, e.g. "PointCloudConversion". */
   readonly type: string;
-  /** Canonical options of the job specification (outputFormat, inputCrs, ...). */
-  readonly options: Readonly<Record<string, unknown>>;
+  /** The job's options, validated and canonical, with the declared defaults applied. */
+  readonly options: O;
   /** Inputs by specification key (pointCloud, pointClouds, meshes, ...), in request order. */
   readonly inputs: Readonly<Record<string, InputDataset[]>>;
   readonly output: OutputSink;
@@ -88,9 +119,11 @@ export interface RunnerContext {
   progress(percentage: number): void;
   warn(message: JobMessage): void;
   readonly signal: AbortSignal;
+  readonly resources: RunnerResources;
+  readonly parts: JobParts;
 }
 
-export type Runner = (ctx: RunnerContext) => Promise<void>;
+export type Runner<O = Readonly<Record<string, unknown>>> = (ctx: RunnerContext<O>) => Promise<void>;
 
 /** Throws the signal's reason when the job was cancelled; call between chunks. */
 export function throwIfAborted(signal: AbortSignal): void {

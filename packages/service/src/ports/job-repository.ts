@@ -1,6 +1,7 @@
 /**
- * Persistence of jobs, their inputs, progress and messages, and the queue that hands jobs to workers.
- * Implemented once over kysely for SQLite and PostgreSQL; one test suite runs against both.
+ * The jobs as the API sees them: created, read, listed, cancelled. The queue that hands them to workers is
+ * the other port of the same store (work-queue.ts). Implemented once over kysely for SQLite and
+ * PostgreSQL; one test suite runs against both.
  */
 import type { JobMessage } from "@realconv/convert";
 import type { Job, JobSpecifications, JobState, JobType } from "../domain/job.js";
@@ -56,14 +57,7 @@ export interface JobJsonPage {
   next?: JobCursor;
 }
 
-export interface ClaimedJob {
-  job: Job;
-  attempts: number;
-}
-
-export type FinalOutcome = "Success" | "Failed" | "Cancelled";
-
-export interface JobStore {
+export interface JobRepository {
   create(job: NewJob): Promise<Job>;
   get(id: string): Promise<StoredJob | undefined>;
   list(query: ListJobsQuery): Promise<JobPage>;
@@ -75,16 +69,6 @@ export interface JobStore {
    * should see it (TerminatingOnCancel) or the final state when it had already ended.
    */
   requestCancel(id: string, now: string): Promise<Job | undefined>;
-  /**
-   * Hands the oldest runnable job to a worker: a Queued one, or an Active one whose worker's lease
-   * expired (the worker died). Jobs that used up their attempts are failed instead.
-   */
-  claim(workerId: string, leaseMs: number, maxAttempts: number, now: Date): Promise<ClaimedJob | undefined>;
-  /** Extends the lease and records progress (kept monotone). Returns the state, so the worker sees a cancel. */
-  heartbeat(id: string, workerId: string, leaseMs: number, progress: number, now: Date): Promise<JobState | undefined>;
-  addMessages(id: string, kind: "error" | "warning", messages: JobMessage[]): Promise<void>;
-  /** Ends a job the worker holds. Success/Failed from Active; Cancelled from TerminatingOnCancel. */
-  finish(id: string, workerId: string, outcome: FinalOutcome, cpuMs: number, now: Date): Promise<JobState | undefined>;
   progress(id: string): Promise<{ state: JobState; percentage: number } | undefined>;
   messages(id: string): Promise<{ errors: JobMessage[]; warnings: JobMessage[] } | undefined>;
 }

@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { bytesSource, FormatError, openPointCloud, type PointChunk } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
-import { ConversionError, type InputDataset, type InputFile, type JobMessage, type RunnerContext } from "../runner.js";
-import { findRunner } from "../registry.js";
-import { assertSameRecords, dataset as anyDataset, flatten, MemorySink, memoryFile, sharedFile } from "../testing/memory-io.js";
+import { ConversionError, type InputDataset, type InputFile, type JobMessage } from "../../contract/runner.js";
+import { assertSameRecords, dataset as anyDataset, flatten, MemorySink, memoryFile, runInMemory, sharedFile } from "../../testing/memory-io.js";
 
 const dataset = (id: string, files: InputFile[]) => anyDataset(id, files, "LAS");
 
@@ -17,27 +16,8 @@ interface Run {
 }
 
 async function run(type: string, inputs: Record<string, InputDataset[]>, options: Record<string, unknown> = {}, controller = new AbortController(), onProgress?: (p: number) => void): Promise<Run> {
-  const format = typeof options.outputFormat === "string" ? options.outputFormat : "LAS";
-  const entry = findRunner(type, format);
-  assert.ok(entry, `runner for ${type}/${format}`);
-  const sink = new MemorySink();
-  const progress: number[] = [];
-  const warnings: JobMessage[] = [];
-  const ctx: RunnerContext = {
-    jobId: "job-1",
-    type,
-    options: { outputFormat: "LAS", ...options },
-    inputs,
-    output: sink,
-    progress: (p) => {
-      progress.push(p);
-      onProgress?.(p);
-    },
-    warn: (m) => warnings.push(m),
-    signal: controller.signal,
-  };
-  await entry.run(ctx);
-  return { sink, progress, warnings };
+  const r = await runInMemory(type, inputs, { outputFormat: "LAS", ...options }, { signal: controller.signal, onProgress });
+  return { ...r, sink: r.sink as MemorySink };
 }
 
 function assertMonotone(progress: number[]) {

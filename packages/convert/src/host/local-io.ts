@@ -6,7 +6,7 @@ import { mkdir, open, readdir, rename, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import type { Extent, FilePatch, InputDataset, InputFile, OutputSink } from "./runner.js";
+import type { Extent, FilePatch, InputDataset, InputFile, OutputSink } from "../contract/runner.js";
 
 /** Overwrites bytes of a file already written (patches of `OutputSink.writePatched`); never extends it. */
 export async function patchFile(path: string, patches: readonly FilePatch[]): Promise<void> {

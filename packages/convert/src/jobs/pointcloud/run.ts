@@ -13,23 +13,25 @@
  * point. Memory is bounded by one chunk whatever the input size (../pointcloud/output.ts).
  */
 import type { ColumnName, LasReader } from "@realconv/formats";
-import type { RunnerEntry } from "../registry.js";
-import { ConversionError, throwIfAborted, type Extent, type JobMessage, type RunnerContext } from "../runner.js";
-import { optionCrs, sameCrs, scaleForCrs, shortCrs, sourceCrs, transformBetween, wgs84Extent } from "../pointcloud/crs.js";
-import { commonQuantisation, mergeSchemas } from "../pointcloud/merge.js";
-import { openPointSources, type PointSource } from "../pointcloud/sources.js";
-import { EXTENSION, passesOf, Progress, writePointCloud, type OutputPart, type OutputSpec, type PointCloudFormat } from "../pointcloud/output.js";
+import type { RunnerOptions } from "../../contract/declaration.js";
+import { ConversionError, throwIfAborted, type Extent, type JobMessage, type Runner, type RunnerContext } from "../../contract/runner.js";
+import { optionCrs, sameCrs, scaleForCrs, shortCrs, sourceCrs, transformBetween, wgs84Extent } from "../../pointcloud/crs.js";
+import { commonQuantisation, mergeSchemas } from "../../pointcloud/merge.js";
+import { openPointSources, type PointSource } from "../../pointcloud/sources.js";
+import { EXTENSION, passesOf, Progress, writePointCloud, type OutputPart, type OutputSpec, type PointCloudFormat } from "../../pointcloud/output.js";
+import type { pointCloudConversion, pointCloudOptimization } from "./declaration.js";
+
+type ConversionOptions = RunnerOptions<typeof pointCloudConversion>;
+type OptimizationOptions = RunnerOptions<typeof pointCloudOptimization>;
 
 /** Waveform formats are written without their wave packets (the waveform data is not carried over). */
 const WITHOUT_WAVEFORM: Record<number, number> = { 4: 1, 5: 3, 9: 6, 10: 8 };
 
-const FORMATS: readonly PointCloudFormat[] = ["LAS", "LAZ", "E57"];
-
-function outputFormat(ctx: RunnerContext): PointCloudFormat {
-  const f = ctx.options.outputFormat ?? "LAS";
-  const found = FORMATS.find((x) => typeof f === "string" && x.toLowerCase() === f.toLowerCase());
-  if (!found) throw new ConversionError("UnsupportedOption", "Unsupported option", "outputFormat %1 is not produced by this runner.", [String(f)]);
-  return found;
+/** The formats these runners write (the registry entry lists them, so a job asks only for these). */
+function outputFormat(ctx: RunnerContext<ConversionOptions | OptimizationOptions>): PointCloudFormat {
+  const f = ctx.options.outputFormat;
+  if (f === "LAS" || f === "LAZ" || f === "E57") return f;
+  throw new ConversionError("UnsupportedFormat", "Unsupported format", "outputFormat %1 is not produced by this runner.", [f]);
 }
 
 function warnSources(ctx: RunnerContext, sources: readonly PointSource[]): void {
@@ -88,7 +90,7 @@ const NOT_STORED: Record<PointCloudFormat, readonly ColumnName[]> = {
   E57: ["scanFlags", "classificationFlags", "scanAngle", "userData", "pointSourceId", "scannerChannel", "nir"],
 };
 
-async function writeAll(ctx: RunnerContext, specs: OutputSpec[], sources: readonly PointSource[]): Promise<void> {
+async function writeAll(ctx: RunnerContext<ConversionOptions | OptimizationOptions>, specs: OutputSpec[], sources: readonly PointSource[]): Promise<void> {
   for (const spec of specs) {
     const dropped = spec.schema.columns.filter((c) => NOT_STORED[spec.format].includes(c));
     if (dropped.length > 0) {
@@ -122,10 +124,10 @@ async function writeAll(ctx: RunnerContext, specs: OutputSpec[], sources: readon
   ctx.progress(100);
 }
 
-async function runConversion(ctx: RunnerContext): Promise<void> {
+export const runConversion: Runner<ConversionOptions> = async (ctx) => {
   const format = outputFormat(ctx);
   const warn = (m: JobMessage) => ctx.warn(m);
-  const sources = await openPointSources(ctx.inputs.pointCloud ?? ctx.inputs.pointClouds ?? [], ctx.signal);
+  const sources = await openPointSources(ctx.inputs.pointCloud ?? [], ctx.signal, ctx.resources.threads);
   const outputCrs = optionCrs(ctx.options, "outputCrs");
   const used = new Set<string>();
   const specs = sources.map((source): OutputSpec => {
@@ -154,12 +156,12 @@ async function runConversion(ctx: RunnerContext): Promise<void> {
     };
   });
   await writeAll(ctx, specs, sources);
-}
+};
 
-async function runOptimization(ctx: RunnerContext): Promise<void> {
+export const runOptimization: Runner<OptimizationOptions> = async (ctx) => {
   const format = outputFormat(ctx);
   const warn = (m: JobMessage) => ctx.warn(m);
-  const sources = await openPointSources(ctx.inputs.pointClouds ?? ctx.inputs.pointCloud ?? [], ctx.signal);
+  const sources = await openPointSources(ctx.inputs.pointClouds ?? [], ctx.signal, ctx.resources.threads);
   const outputCrs = optionCrs(ctx.options, "outputCrs");
   const froms = sources.map((s) => sourceCrs(s.crs, ctx.options, s.label, warn));
   const firstKnown = froms.findIndex((c) => c !== undefined);
@@ -218,7 +220,7 @@ async function runOptimization(ctx: RunnerContext): Promise<void> {
     scanName: "merged",
   };
   await writeAll(ctx, [spec], sources);
-}
+};
 
 function finestScale(readers: readonly LasReader[]): [number, number, number] | undefined {
   if (readers.length === 0) return undefined;
@@ -226,9 +228,3 @@ function finestScale(readers: readonly LasReader[]): [number, number, number] | 
   for (const r of readers) for (let a = 0; a < 3; a++) s[a] = Math.min(s[a], Math.abs(r.header.scale[a]));
   return s;
 }
-
-/** PointCloudConversion / PointCloudOptimization runners producing LAS, LAZ or E57. */
-export const pointCloudRunners: RunnerEntry[] = [
-  { type: "PointCloudConversion", outputFormats: FORMATS, run: runConversion },
-  { type: "PointCloudOptimization", outputFormats: FORMATS, run: runOptimization },
-];

@@ -23,28 +23,12 @@ import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
 import { decodeWithLazPerf } from "@realconv/formats/pointcloud/lazenc/lazperf-decode";
 import { parse } from "@loaders.gl/core";
 import { LASLoader } from "@loaders.gl/las";
-import { ConversionError, type InputDataset, type InputFile, type JobMessage, type OutputSink, type RunnerContext } from "../runner.js";
-import { findRunner } from "../registry.js";
-import { localOutputSink } from "../local-io.js";
-import { assertSameRecords, dataset, flatten, MemorySink, memoryFile, shared, sharedFile } from "../testing/memory-io.js";
+import { ConversionError, type InputDataset, type InputFile, type OutputSink } from "../../contract/runner.js";
+import { localOutputSink } from "../../host/local-io.js";
+import { assertSameRecords, dataset, flatten, MemorySink, memoryFile, runInMemory, shared, sharedFile } from "../../testing/memory-io.js";
 
 async function run(type: string, inputs: Record<string, InputDataset[]>, options: Record<string, unknown>, sink: OutputSink = new MemorySink()) {
-  const format = String(options.outputFormat ?? "LAS");
-  const entry = findRunner(type, format);
-  assert.ok(entry, `runner ${type}/${format}`);
-  const progress: number[] = [];
-  const warnings: JobMessage[] = [];
-  const ctx: RunnerContext = {
-    jobId: "j",
-    type,
-    options,
-    inputs,
-    output: sink,
-    progress: (p) => progress.push(p),
-    warn: (m) => warnings.push(m),
-    signal: new AbortController().signal,
-  };
-  await entry.run(ctx);
+  const { progress, warnings } = await runInMemory(type, inputs, options, { sink });
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i] >= progress[i - 1], `progress ${progress}`);
   assert.equal(progress.at(-1), 100);
   return { sink: sink as MemorySink, warnings, progress };
@@ -275,21 +259,14 @@ test("cancelling a LAZ or E57 output stops with the abort reason", async () => {
   for (const format of ["LAZ", "E57"]) {
     const controller = new AbortController();
     const reason = new Error(`cancelled ${format}`);
-    const entry = findRunner("PointCloudConversion", format)!;
     let seen = 0;
     await assert.rejects(
-      entry.run({
-        jobId: "j",
-        type: "PointCloudConversion",
-        options: { outputFormat: format },
-        inputs: { pointCloud: [dataset("d", [sharedFile("autzen_trim.las")])] },
-        output: new MemorySink(),
-        progress: (p) => {
+      runInMemory("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("autzen_trim.las")])] }, { outputFormat: format }, {
+        signal: controller.signal,
+        onProgress: (p) => {
           seen = p;
           if (p >= 40 && p < 100) controller.abort(reason);
         },
-        warn: () => {},
-        signal: controller.signal,
       }),
       (e: unknown) => e === reason,
     );

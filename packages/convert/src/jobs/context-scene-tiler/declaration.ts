@@ -1,0 +1,19 @@
+/** ContextSceneTiler: a ContextScene's photos, tie points or annotations to 3D Tiles. */
+import { declareJobType } from "../../contract/declaration.js";
+import { option } from "../../contract/options.js";
+
+export const contextSceneTiler = declareJobType({
+  type: "ContextSceneTiler",
+  title: "Context Scene Tiler",
+  description: "Tiles one kind of object of a ContextScene (camera frustums, tie points, annotations) as 3D Tiles.",
+  input: { key: "scene", many: false, accepts: ["ContextScene"], description: "ContextScene reality data id to tile." },
+  options: {
+    // Cameras: the one object every ContextScene made from photos has.
+    objectToTile: option.enumeration(["Cameras", "TiePoints", "Annotations"], {
+      default: "Cameras",
+      description: "Object to tile inside the ContextScene.",
+    }),
+  },
+  output: { type: "Cesium3DTiles", rootDocument: "tileset.json", description: "3D Tiles 1.1 tileset." },
+  outputClassification: "Model",
+});

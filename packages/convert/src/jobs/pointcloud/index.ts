@@ -1,0 +1,16 @@
+import type { RunnerEntry } from "../../contract/declaration.js";
+import { pointCloudConversion, pointCloudOptimization } from "./declaration.js";
+
+const PRODUCED = ["LAS", "LAZ", "E57"] as const;
+
+export const pointCloudConversionEntry: RunnerEntry<typeof pointCloudConversion> = {
+  declaration: pointCloudConversion,
+  produces: PRODUCED,
+  load: async () => (await import("./run.js")).runConversion,
+};
+
+export const pointCloudOptimizationEntry: RunnerEntry<typeof pointCloudOptimization> = {
+  declaration: pointCloudOptimization,
+  produces: PRODUCED,
+  load: async () => (await import("./run.js")).runOptimization,
+};
