@@ -9,11 +9,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { sharedData } from "@realconv/formats/testing/shared-data";
+import { declarations, optionFlag, registry } from "@realconv/convert";
 import { CLI_PATH } from "../testing/harness.js";
 import { readCloud } from "../testing/points.js";
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: "utf8", env: { ...process.env, REALCONV_DATABASE_URL: "", ...env } });
+/** Runs the real binary with a time limit: a command that does not exit by then fails the test. */
+function run(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
+  const r = spawnSync(process.execPath, [CLI_PATH, ...args], {
+    encoding: "utf8",
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+    env: { ...process.env, REALCONV_DATABASE_URL: "", ...env },
+  });
+  assert.equal(r.signal, null, `realconv ${args.join(" ")} did not exit within ${timeoutMs} ms`);
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -72,6 +80,39 @@ it("convert runs a conversion locally; a bad input exits 1 with a one-line reaso
     const unsupported = run(["convert", "PointCloudConversion", src, "-o", join(dir, "p"), "--format", "POD"]);
     assert.equal(unsupported.code, 1);
     assert.match(unsupported.err, /not supported/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("convert --help lists every job type, its formats and every option with its default", () => {
+  const r = run(["convert", "--help"]);
+  assert.equal(r.code, 0);
+  for (const d of declarations) {
+    assert.match(r.out, new RegExp(`\\b${d.type}\\b`));
+    for (const [key, decl] of Object.entries(d.options)) {
+      assert.ok(r.out.includes(optionFlag(key)), `${optionFlag(key)} in help`);
+      if ("default" in decl && decl.default !== undefined) assert.ok(r.out.includes(`${key}=${String(decl.default)}`), `${key} default`);
+    }
+    for (const f of Object.keys(d.outputFormats ?? {})) assert.ok(r.out.includes(f), `${d.type} ${f}`);
+  }
+});
+
+it("convert exits, with code 0 and its files written, for every format this server produces", () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-formats-"));
+  try {
+    const src = sharedData("pointcloud", "1.2-with-color.las");
+    for (const entry of registry) {
+      for (const format of entry.produces) {
+        for (const threads of ["1", "2"]) {
+          const out = join(dir, `${entry.declaration.type}-${format}-${threads}`);
+          const r = run(["convert", entry.declaration.type, src, "-o", out, "--format", format], { REALCONV_THREADS: threads }, 30_000);
+          assert.equal(r.code, 0, `${entry.declaration.type} ${format}: ${r.err}`);
+          assert.match(r.out, /^wrote 1 file/);
+          assert.equal(readdirSync(out).length, 1);
+        }
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
