@@ -17,6 +17,7 @@ import { BlobStoreError, isBlobStoreError } from "./errors.js";
 import { compareNames } from "./names.js";
 import { SAS_VERSION } from "./sas.js";
 import type { QueryLike, SasOperation, SasVerdict } from "./sas.js";
+import { MAX_HEADER_BYTES, type ErrorDialect, type RequestProblem } from "../../http/error-dialects.js";
 
 export interface AzureBlobEndpointOptions {
   store: BlobStore;
@@ -74,6 +75,35 @@ function xmlUnescape(s: string): string {
     if (hex) return String.fromCodePoint(parseInt(hex, 16));
     return ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[name];
   });
+}
+
+/** Azure's error body. */
+function errorXml(e: AzureHttpError, requestId: string): string {
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><Error><Code>${xmlEscape(e.code)}</Code>` +
+    `<Message>${xmlEscape(`${e.message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}`)}</Message></Error>`
+  );
+}
+
+const INVALID_URI = () => new AzureHttpError(400, "InvalidUri", "The requested URI does not represent any resource on the server.");
+
+const REQUEST_PROBLEMS: Record<RequestProblem, () => AzureHttpError> = {
+  badUrl: INVALID_URI,
+  headersTooLarge: () => new AzureHttpError(431, "RequestHeaderFieldsTooLarge", `The request line and headers exceed ${MAX_HEADER_BYTES} bytes.`),
+  timeout: () => new AzureHttpError(408, "OperationTimedOut", "The operation could not be completed within the permitted time."),
+  badRequest: () => new AzureHttpError(400, "InvalidInput", "One of the request inputs is not valid."),
+};
+
+/** Azure's XML for the endpoint's paths, for problems found before its routes run (see error-dialects.ts). */
+export function azureErrorDialect(prefix: string): ErrorDialect {
+  return {
+    prefix,
+    render(problem, requestId) {
+      const e = REQUEST_PROBLEMS[problem]();
+      const headers = { "content-type": "application/xml", "x-ms-error-code": e.code, "x-ms-request-id": requestId };
+      return { status: e.status, headers, body: errorXml(e, requestId) };
+    },
+  };
 }
 
 function fromStoreError(e: BlobStoreError): AzureHttpError {
@@ -269,11 +299,7 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
     if (e.status === 304) return reply.status(304).send();
     reply.header("x-ms-error-code", e.code);
     if (request.method === "HEAD") return reply.status(e.status).send();
-    const requestId = reply.getHeader("x-ms-request-id");
-    const body =
-      `<?xml version="1.0" encoding="utf-8"?><Error><Code>${xmlEscape(e.code)}</Code>` +
-      `<Message>${xmlEscape(`${e.message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}`)}</Message></Error>`;
-    return reply.status(e.status).header("content-type", "application/xml").send(body);
+    return reply.status(e.status).header("content-type", "application/xml").send(errorXml(e, String(reply.getHeader("x-ms-request-id"))));
   };
 
   app.setErrorHandler((error, request, reply) => {
@@ -287,9 +313,7 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
     return sendError(request, reply, new AzureHttpError(500, "InternalError", "The server encountered an internal error. Please retry the request."));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AzureHttpError(400, "InvalidUri", "The requested URI does not represent any resource on the server.")),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, INVALID_URI()));
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header("x-ms-request-id", randomUUID());
@@ -310,7 +334,7 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
       container = decodeURIComponent(slash < 0 ? path.slice(1) : path.slice(1, slash));
       blob = slash < 0 ? "" : decodeURIComponent(path.slice(slash + 1));
     } catch {
-      throw new AzureHttpError(400, "InvalidUri", "The requested URI does not represent any resource on the server.");
+      throw INVALID_URI();
     }
     const restype = query.get("restype");
     const comp = query.get("comp");
