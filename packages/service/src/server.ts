@@ -93,7 +93,11 @@ export async function createServer(config: Config, logger: Logger, options: { no
                 }, 500).unref(),
               );
             });
-            await scope.register(azureBlobEndpoint, { store: runtime.blobs, verify: sasVerifier(sasSecret) });
+            await scope.register(azureBlobEndpoint, {
+              store: runtime.blobs,
+              verify: sasVerifier(sasSecret),
+              limits: { containerQuotaBytes: config.maxRealityDataMb * 1024 * 1024 },
+            });
           },
           { prefix: BLOB_PREFIX },
         );

@@ -35,6 +35,7 @@ export interface TestServerOptions {
   home?: string;
   /** Keep containers in Azure Blob Storage (azurite in tests) instead of local files. */
   azureStorageConnectionString?: string;
+  maxRealityDataMb?: number;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -52,6 +53,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       auth: { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { databaseUrl: undefined }),
       azureStorageConnectionString: options.azureStorageConnectionString,
+      ...(options.maxRealityDataMb !== undefined ? { maxRealityDataMb: options.maxRealityDataMb } : {}),
     },
   );
   const logger = createLogger(config.logLevel);
