@@ -3,7 +3,7 @@
  * URLs), bearer tokens, and anything shaped like a JWT. One pattern, applied to the finished text,
  * so it also covers URLs and messages nested anywhere in a log record.
  */
-const SECRETS = /(\bsig=)[^&\s"'<>\\]+|(\bBearer\s+)[A-Za-z0-9._~+/=-]+|\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/gi;
+const SECRETS = /(\bsig(?:=|%3D))[^&\s"'<>\\]+|(\bBearer\s+)[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/gi;
 
 export const REDACTED = "REDACTED";
 

@@ -128,7 +128,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const apiError = toApiError(error, request);
     if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
     if (apiError.headers) reply.headers(apiError.headers);
-    reply.status(apiError.status).send(apiError.toBody());
+    // Messages may quote what the client sent (a filter, a value): never a token or a signature.
+    reply.status(apiError.status).send(JSON.parse(redactSecrets(JSON.stringify(apiError.toBody()))));
   });
 
   app.setNotFoundHandler((request, reply) => {
