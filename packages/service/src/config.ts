@@ -39,6 +39,8 @@ export interface Config {
   /** Attempts before a job whose worker keeps dying is failed. */
   maxAttempts: number;
   logLevel: string;
+  /** Most megabytes (MiB) clients may upload into one reality data's container on the embedded endpoint (0: no quota). */
+  maxRealityDataMb: number;
   /** Secret that signs embedded container SAS URLs; every API instance must share it (default: made in the home folder). */
   sasSecret: string | undefined;
 }
@@ -84,6 +86,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: P
     maxAttempts: overrides.maxAttempts ?? int(env.REALCONV_MAX_ATTEMPTS, 3),
     logLevel: overrides.logLevel ?? env.REALCONV_LOG_LEVEL ?? "info",
     sasSecret: overrides.sasSecret ?? env.REALCONV_SAS_SECRET,
+    maxRealityDataMb: overrides.maxRealityDataMb ?? int(env.REALCONV_MAX_REALITY_DATA_MB, 100 * 1024),
   };
 }
 

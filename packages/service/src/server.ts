@@ -14,10 +14,13 @@ import { CachedITwinRegistry } from "./adapters/cache/cached-itwin-registry.js";
 import { buildApp } from "./http/app.js";
 import { realityDataRoutes } from "./http/routes/reality-data.js";
 import { RealityDataService } from "./services/reality-data-service.js";
-import { azureBlobEndpoint } from "./adapters/blob/azure-endpoint.js";
+import { azureBlobEndpoint, azureErrorDialect } from "./adapters/blob/azure-endpoint.js";
 import { LocalContainerAccess, sasVerifier } from "./adapters/blob/sas.js";
 import { loadOrCreateSecret } from "./adapters/auth/secrets.js";
 import type { ContainerAccess } from "./ports/blob-store.js";
+
+/** Where the embedded Azure-Blob-compatible endpoint serves containers. */
+const BLOB_PREFIX = "/blobs";
 
 export interface Server {
   app: FastifyInstance;
@@ -60,6 +63,7 @@ export async function createServer(config: Config, logger: Logger, options: { no
     logger,
     rateLimitPerMinute: config.rateLimitPerMinute,
     publicUrl: config.publicUrl,
+    errorDialects: config.azureStorageConnectionString ? [] : [azureErrorDialect(BLOB_PREFIX)],
     healthCheck: async () => {
       await sql`select 1`.execute(runtime.db.db);
     },
@@ -78,7 +82,7 @@ export async function createServer(config: Config, logger: Logger, options: { no
             // Keep reality data sizes current: recount a container shortly after writes to it settle.
             scope.addHook("onResponse", async (request, reply) => {
               if (request.method === "GET" || request.method === "HEAD" || reply.statusCode >= 300) return;
-              const container = decodeURIComponent(request.url.slice("/blobs/".length).split(/[/?]/)[0] ?? "");
+              const container = decodeURIComponent(request.url.slice(BLOB_PREFIX.length + 1).split(/[/?]/)[0] ?? "");
               if (!container) return;
               clearTimeout(sizeRefresh.get(container));
               sizeRefresh.set(
@@ -89,9 +93,13 @@ export async function createServer(config: Config, logger: Logger, options: { no
                 }, 500).unref(),
               );
             });
-            await scope.register(azureBlobEndpoint, { store: runtime.blobs, verify: sasVerifier(sasSecret) });
+            await scope.register(azureBlobEndpoint, {
+              store: runtime.blobs,
+              verify: sasVerifier(sasSecret),
+              limits: { containerQuotaBytes: config.maxRealityDataMb * 1024 * 1024 },
+            });
           },
-          { prefix: "/blobs" },
+          { prefix: BLOB_PREFIX },
         );
       },
     ],

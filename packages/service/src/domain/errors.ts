@@ -72,6 +72,9 @@ export const errors = {
   /** 422: well-formed but cannot be done (unsupported format, wrong input type, illegal change). */
   unprocessable: (family: ApiFamily, details: ErrorDetail[], message?: string) =>
     new ApiError(422, invalidRequest[family].code, message ?? invalidRequest[family].message, details),
+  /** The family's request error with a status of its own (408, 413, 415, 431). */
+  requestRefused: (status: number, family: ApiFamily, message: string, details?: ErrorDetail[]) =>
+    new ApiError(status, invalidRequest[family].code, message, details),
   invalidTop: () =>
     new ApiError(400, "InvalidRealityConversionRequest", "Cannot find jobs.", [
       {

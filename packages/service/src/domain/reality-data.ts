@@ -61,6 +61,11 @@ function canonical<T extends string>(list: readonly T[], v: string): T | undefin
   return list.find((x) => x.toLowerCase() === lower);
 }
 
+/** A wrong value as an error message quotes it: any JSON value, shortened, never throwing. */
+function quoted(v: unknown): string {
+  return (typeof v === "string" ? v : JSON.stringify(v)).slice(0, 200);
+}
+
 export function isGuid(s: unknown): s is string {
   return typeof s === "string" && GUID.test(s);
 }
@@ -102,12 +107,12 @@ export function parseRealityDataBody(body: unknown, mode: "create" | "update"): 
   }
   if (body.type !== undefined && body.type !== null) {
     const t = typeof body.type === "string" ? canonical(REALITY_DATA_TYPES, body.type) : undefined;
-    if (!t) bad("type", `Invalid value '${String(body.type)}' for property 'type'.`);
+    if (!t) bad("type", `Invalid value '${quoted(body.type)}' for property 'type'.`);
     else out.type = t;
   }
   if (body.classification !== undefined && body.classification !== null) {
     const c = typeof body.classification === "string" ? canonical(CLASSIFICATIONS, body.classification) : undefined;
-    if (!c) bad("classification", `Invalid value '${String(body.classification)}' for property 'classification'.`);
+    if (!c) bad("classification", `Invalid value '${quoted(body.classification)}' for property 'classification'.`);
     else out.classification = c;
   }
   if (body.tags !== undefined && body.tags !== null) {

@@ -4,6 +4,8 @@
  * the platform's `{ error: { code, message, ... } }` envelope with a correlation id.
  */
 import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -11,6 +13,9 @@ import type { Logger } from "pino";
 import { ApiError, errors } from "../domain/errors.js";
 import type { Authenticator, Principal } from "../ports/auth.js";
 import type { JobService } from "../services/job-service.js";
+import { redactSecrets } from "../redact.js";
+import { renderError, familyOf, MAX_HEADER_BYTES, type ErrorDialect, type RenderedError, type RequestProblem } from "./error-dialects.js";
+import { registerJsonBodyParser } from "./json-body.js";
 import { RateLimiter } from "./rate-limit.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { toOpenApi30 } from "./schemas.js";
@@ -36,6 +41,8 @@ export interface AppDeps {
   healthCheck?: () => Promise<void>;
   /** Extra plugins (reality management, blob endpoint, web UI) registered after the core. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /** Error bodies for paths that do not speak the JSON envelope (the blob endpoint's XML). */
+  errorDialects?: ErrorDialect[];
 }
 
 /** API versions by path prefix, chosen by the Accept header as the platform does. */
@@ -46,7 +53,21 @@ const API_VERSIONS: { prefix: string; version: number }[] = [
 
 const VERSIONED_ACCEPT = /application\/vnd\.bentley\.itwin-platform\.v(\d+)\+json/i;
 
+/** The path of a request from the bytes the HTTP parser rejected (the request line comes first). */
+function pathOfRawRequest(raw: Buffer | undefined): string {
+  return /^[A-Z]+ (\/\S*)/.exec(raw?.toString("latin1", 0, 4096) ?? "")?.[1] ?? "/";
+}
+
+const SOCKET_PROBLEMS: Record<string, RequestProblem> = { HPE_HEADER_OVERFLOW: "headersTooLarge", ERR_HTTP_REQUEST_TIMEOUT: "timeout" };
+
+function writeOnSocket(socket: Socket, rendered: RenderedError): void {
+  const head = [`HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status] ?? "Error"}`, `content-length: ${Buffer.byteLength(rendered.body)}`, "connection: close"];
+  for (const [k, v] of Object.entries(rendered.headers)) head.push(`${k}: ${v}`);
+  socket.end(`${head.join("\r\n")}\r\n\r\n${rendered.body}`);
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const dialects = deps.errorDialects ?? [];
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (req) => {
@@ -56,12 +77,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdLogLabel: "correlationId",
     disableRequestLogging: false,
     bodyLimit: 1024 * 1024,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    // Problems found before routing get the envelope (or the path's dialect), never fastify's own body.
+    frameworkErrors: (_error, request, reply) => {
+      const rendered = renderError(dialects, "badUrl", request.url, randomUUID());
+      // The reply's generic route types do not fit a reply that matched no route.
+      (reply as FastifyReply).header("x-correlation-id", request.id).headers(rendered.headers).status(rendered.status).send(rendered.body);
+    },
+    clientErrorHandler: (error, socket) => {
+      if (error.code === "ECONNRESET" || socket.destroyed || !socket.writable) return void socket.destroy();
+      // Node hands the bytes it rejected as a Buffer (fastify's type describes its JSON form).
+      const raw = (error as unknown as { rawPacket?: Buffer }).rawPacket;
+      writeOnSocket(socket, renderError(dialects, SOCKET_PROBLEMS[error.code] ?? "badRequest", pathOfRawRequest(raw), randomUUID()));
+    },
     // The platform's query strings carry `$filter` with '+' for spaces (URLSearchParams): the default parser decodes both.
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
   const limiter = new RateLimiter(deps.rateLimitPerMinute);
+  registerJsonBodyParser(app);
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-correlation-id", request.id);
@@ -89,7 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const apiError = toApiError(error, request);
     if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
     if (apiError.headers) reply.headers(apiError.headers);
-    reply.status(apiError.status).send(apiError.toBody());
+    // Messages may quote what the client sent (a filter, a value): never a token or a signature.
+    reply.status(apiError.status).send(JSON.parse(redactSecrets(JSON.stringify(apiError.toBody()))));
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -137,19 +173,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 export function toApiError(error: unknown, request: FastifyRequest): ApiError {
   if (error instanceof ApiError) return error;
   const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown[]; validationContext?: string };
-  const family = request.url.toLowerCase().startsWith("/reality-management") ? "management" : "conversion";
+  const family = familyOf(request.url);
+  const message = redactSecrets(e.message ?? "Malformed request.");
   if (e.validation) {
-    return errors.invalidRequest(family, [{ code: "InvalidParameter", message: e.message ?? "Invalid request.", target: e.validationContext }]);
+    return errors.invalidRequest(family, [{ code: "InvalidParameter", message, target: e.validationContext }]);
   }
   if (e.statusCode === 415 || e.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-    return new ApiError(415, family === "conversion" ? "InvalidRealityConversionRequest" : "InvalidRealityDataRequest", "Unsupported content type: send application/json.");
+    return errors.requestRefused(415, family, "Unsupported content type: send application/json.");
   }
   if (e.statusCode === 413) {
     return errors.invalidRequest(family, [{ code: "InvalidBody", message: "The request body is too large." }]);
   }
   if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
     // Malformed JSON and similar client errors found by fastify itself.
-    return errors.invalidRequest(family, [{ code: "InvalidBody", message: e.message ?? "Malformed request." }]);
+    return errors.invalidRequest(family, [{ code: "InvalidBody", message }]);
   }
   return errors.internal();
 }

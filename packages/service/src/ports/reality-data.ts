@@ -28,7 +28,7 @@ export interface RealityData {
   lastAccessedDateTime: string;
   createdDateTime: string;
   ownerId: string;
-  /** The iTwin it was created in (not on the wire; associations are). */
+  /** Its own iTwin: the one it was created in or moved to (not on the wire; associations are). */
   iTwinId: string;
 }
 
@@ -90,4 +90,6 @@ export interface RealityDataStore {
   iTwins(id: string): Promise<string[]>;
   associate(id: string, iTwinId: string): Promise<boolean>;
   dissociate(id: string, iTwinId: string): Promise<boolean>;
+  /** Makes `iTwinId` the reality data's own iTwin and its only association, at once. */
+  move(id: string, iTwinId: string): Promise<void>;
 }

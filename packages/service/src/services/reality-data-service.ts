@@ -1,7 +1,16 @@
 /**
  * The Reality Management use cases (the part jobs need): reality data records, their iTwin
- * associations, and container access URLs. A caller may use a reality data associated with an iTwin
- * they are a member of.
+ * associations, and container access URLs.
+ *
+ * Rights, as the hosted service grants them per iTwin (realconv's members hold every permission of
+ * their iTwin):
+ * - use (details, iTwins, read access): the owner, or a member of an iTwin it is associated with;
+ *   anyone else gets 404, as if it did not exist;
+ * - manage (update, write access, delete, move, associate to another iTwin): the owner, or a member of
+ *   its own iTwin (the one it was created in or moved to) while still associated with it. Associated
+ *   iTwins share the data; they do not run it;
+ * - dissociate from an iTwin: a member of that iTwin (taking it out of their own iTwin), or a manager.
+ * A caller who may use it but lacks the right gets 403 InsufficientPermissions.
  */
 import { randomUUID } from "node:crypto";
 import { ApiError, errors } from "../domain/errors.js";
@@ -74,21 +83,34 @@ function decodeToken(token: string): { top: number; skip: number } {
 export class RealityDataService {
   constructor(private readonly deps: RealityDataServiceDeps) {}
 
-  private async visibleITwins(principal: Principal, id: string, iTwinId?: string): Promise<string[]> {
-    const itwins = await this.deps.realityData.iTwins(id);
-    const candidates = iTwinId ? itwins.filter((t) => t === iTwinId.toLowerCase()) : itwins;
-    const out: string[] = [];
-    for (const t of candidates) if (await this.deps.itwins.isMember(t, principal.email)) out.push(t);
-    return out;
+  /** The reality data, its iTwins and whether the caller may manage it; 404 when they may not use it. */
+  private async access(principal: Principal, id: string, iTwinId?: string): Promise<{ rd: RealityData; iTwins: string[]; manage: boolean }> {
+    if (!isGuid(id)) throw errors.realityDataNotFound();
+    if (iTwinId !== undefined && !isGuid(iTwinId)) throw invalid("iTwinId", "iTwinId must be a GUID.");
+    const rd = await this.deps.realityData.get(id.toLowerCase());
+    if (!rd) throw errors.realityDataNotFound();
+    const iTwins = await this.deps.realityData.iTwins(rd.id);
+    const through = iTwinId === undefined ? iTwins : iTwins.filter((t) => t === iTwinId.toLowerCase());
+    const owner = rd.ownerId === principal.userId;
+    const memberOf: string[] = [];
+    for (const t of through) if (await this.deps.itwins.isMember(t, principal.email)) memberOf.push(t);
+    const usable = owner ? iTwinId === undefined || through.length > 0 : memberOf.length > 0;
+    if (!usable) throw errors.realityDataNotFound();
+    const ownITwinMember =
+      iTwins.includes(rd.iTwinId) && (memberOf.includes(rd.iTwinId) || (await this.deps.itwins.isMember(rd.iTwinId, principal.email)));
+    return { rd, iTwins, manage: owner || ownITwinMember };
+  }
+
+  /** As access, and the caller must be allowed to manage it. */
+  private async managed(principal: Principal, id: string, iTwinId?: string): Promise<{ rd: RealityData; iTwins: string[] }> {
+    const a = await this.access(principal, id, iTwinId);
+    if (!a.manage) throw errors.insufficientPermissions();
+    return a;
   }
 
   /** The reality data if the caller may use it (optionally through a given iTwin), else 404. */
   async get(principal: Principal, id: string, iTwinId?: string): Promise<RealityData> {
-    if (!isGuid(id)) throw errors.realityDataNotFound();
-    if (iTwinId !== undefined && !isGuid(iTwinId)) throw invalid("iTwinId", "iTwinId must be a GUID.");
-    const rd = await this.deps.realityData.get(id.toLowerCase());
-    if (!rd || (await this.visibleITwins(principal, rd.id, iTwinId)).length === 0) throw errors.realityDataNotFound();
-    return rd;
+    return (await this.access(principal, id, iTwinId)).rd;
   }
 
   async create(principal: Principal, body: unknown): Promise<RealityData> {
@@ -110,7 +132,7 @@ export class RealityDataService {
   }
 
   async update(principal: Principal, id: string, body: unknown): Promise<RealityData> {
-    const rd = await this.get(principal, id);
+    const { rd } = await this.managed(principal, id);
     const fields = parseRealityDataBody(body, "update");
     const updated = await this.deps.realityData.update(rd.id, fields, new Date().toISOString());
     if (!updated) throw errors.realityDataNotFound();
@@ -118,8 +140,8 @@ export class RealityDataService {
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
-    const rd = await this.get(principal, id);
-    if ((await this.deps.realityData.iTwins(rd.id)).length > 1) {
+    const { rd, iTwins } = await this.managed(principal, id);
+    if (iTwins.length > 1) {
       throw errors.unprocessable("management", [
         { code: "AssociationExists", message: "To delete a reality data, it must be associated to only one (or zero) iTwin.", target: "id" },
       ]);
@@ -129,7 +151,7 @@ export class RealityDataService {
   }
 
   async associate(principal: Principal, id: string, iTwinId: string): Promise<{ id: string; iTwinId: string }> {
-    const rd = await this.get(principal, id);
+    const { rd } = await this.managed(principal, id);
     if (!isGuid(iTwinId) || !(await this.deps.itwins.isMember(iTwinId, principal.email))) throw errors.iTwinNotFound();
     if (!(await this.deps.realityData.associate(rd.id, iTwinId.toLowerCase()))) {
       throw new ApiError(409, "AssociationExists", "The reality data is already associated with this iTwin.");
@@ -138,36 +160,34 @@ export class RealityDataService {
   }
 
   async dissociate(principal: Principal, id: string, iTwinId: string): Promise<void> {
-    const rd = await this.get(principal, id);
-    if (!isGuid(iTwinId) || !(await this.deps.realityData.dissociate(rd.id, iTwinId.toLowerCase()))) {
-      throw new ApiError(404, "AssociationNotFound", "The reality data is not associated with this iTwin.");
-    }
+    const { rd, manage } = await this.access(principal, id);
+    const notAssociated = () => new ApiError(404, "AssociationNotFound", "The reality data is not associated with this iTwin.");
+    if (!isGuid(iTwinId)) throw notAssociated();
+    if (!manage && !(await this.deps.itwins.isMember(iTwinId, principal.email))) throw errors.insufficientPermissions();
+    if (!(await this.deps.realityData.dissociate(rd.id, iTwinId.toLowerCase()))) throw notAssociated();
   }
 
   async iTwins(principal: Principal, id: string): Promise<string[]> {
-    const rd = await this.get(principal, id);
-    return this.deps.realityData.iTwins(rd.id);
+    return (await this.access(principal, id)).iTwins;
   }
 
   async move(principal: Principal, id: string, body: unknown): Promise<void> {
-    const rd = await this.get(principal, id);
+    const { rd, iTwins: current } = await this.managed(principal, id);
     const target = (body as { iTwinId?: unknown } | null)?.iTwinId;
     if (!isGuid(target)) throw errors.unprocessable("management", [{ code: "InvalidProperty", message: "iTwinId must be a GUID.", target: "iTwinId" }]);
     const to = target.toLowerCase();
     if (!(await this.deps.itwins.isMember(to, principal.email))) throw errors.insufficientPermissions();
-    const current = await this.deps.realityData.iTwins(rd.id);
     if (current.length > 1) {
       throw errors.unprocessable("management", [
         { code: "AssociationExists", message: "A reality data associated with more than one iTwin cannot be moved.", target: "id" },
       ]);
     }
     if (current.includes(to)) throw new ApiError(409, "AlreadyExists", "Reality data is already within the given iTwin.");
-    await this.deps.realityData.associate(rd.id, to);
-    for (const t of current) await this.deps.realityData.dissociate(rd.id, t);
+    await this.deps.realityData.move(rd.id, to);
   }
 
   async containerUrl(principal: Principal, id: string, access: ContainerAccessLevel, containers: ContainerAccess, iTwinId?: string): Promise<string> {
-    const rd = await this.get(principal, id, iTwinId);
+    const { rd } = access === "Write" ? await this.managed(principal, id, iTwinId) : await this.access(principal, id, iTwinId);
     if (!(await this.deps.blobs.containerExists(rd.id))) await this.deps.blobs.createContainer(rd.id);
     return containers.containerUrl(rd.id, access, new Date(Date.now() + SAS_LIFETIME_MS));
   }

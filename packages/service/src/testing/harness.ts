@@ -9,7 +9,7 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { loadConfig, type Config } from "../config.js";
-import { createLogger } from "../logger.js";
+import { createLogger, type LogDestination } from "../logger.js";
 import { createServer, type Server } from "../server.js";
 import { WorkerSupervisor } from "../worker/supervisor.js";
 import { issueToken, loadOrCreateKeys } from "../adapters/auth/local-issuer.js";
@@ -35,6 +35,10 @@ export interface TestServerOptions {
   home?: string;
   /** Keep containers in Azure Blob Storage (azurite in tests) instead of local files. */
   azureStorageConnectionString?: string;
+  maxRealityDataMb?: number;
+  /** Receives the server's log lines (at `logLevel`, default: the test log level, silent unless set). */
+  logStream?: LogDestination;
+  logLevel?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -48,13 +52,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       workers: options.workers ?? 0,
       rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
       leaseMs: options.leaseMs ?? 3000,
-      logLevel: process.env.REALCONV_TEST_LOG_LEVEL ?? "silent",
+      logLevel: options.logLevel ?? process.env.REALCONV_TEST_LOG_LEVEL ?? "silent",
       auth: { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { databaseUrl: undefined }),
       azureStorageConnectionString: options.azureStorageConnectionString,
+      ...(options.maxRealityDataMb !== undefined ? { maxRealityDataMb: options.maxRealityDataMb } : {}),
     },
   );
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, {}, options.logStream);
   let supervisor: WorkerSupervisor | undefined;
   const server = await createServer(config, logger, { notify: () => supervisor?.notify() });
   await server.app.listen({ port: 0, host: "127.0.0.1" });

@@ -24,11 +24,15 @@ export function remoteKeySet(url: string): JWTVerifyGetKey {
   return createRemoteJWKSet(new URL(url));
 }
 
-function scopesOf(payload: JWTPayload): string[] {
+/** The granted scopes: a space-separated string or an array of strings; undefined when the claim has another shape. */
+function scopesOf(payload: JWTPayload): string[] | undefined {
   const s = payload.scope ?? payload.scp;
-  if (Array.isArray(s)) return s.map(String);
-  return typeof s === "string" ? s.split(/\s+/) : [];
+  if (s === undefined) return [];
+  if (typeof s === "string") return s.split(/\s+/);
+  return Array.isArray(s) && s.every((x) => typeof x === "string") ? s : undefined;
 }
+
+const nonEmptyString = (v: unknown): v is string => typeof v === "string" && v.trim() !== "";
 
 export class JwtAuthenticator implements Authenticator {
   private readonly cache = new Map<string, { principal: Principal; expiresAt: number }>();
@@ -51,6 +55,8 @@ export class JwtAuthenticator implements Authenticator {
         issuer: this.options.issuer,
         audience: this.options.audience,
         clockTolerance: 30,
+        // A token without an expiry would be good forever.
+        requiredClaims: ["exp"],
       }));
     } catch (e) {
       const why =
@@ -61,16 +67,18 @@ export class JwtAuthenticator implements Authenticator {
             : "The token signature or format is not valid.";
       throw errors.invalidToken(why);
     }
-    if (!scopesOf(payload).includes(SCOPE)) throw errors.insufficientScope();
-    const email = String(payload.email ?? payload.preferred_username ?? "").toLowerCase();
-    if (!payload.sub || !email) throw errors.invalidToken("The token must carry 'sub' and 'email' claims.");
-    const principal: Principal = { userId: payload.sub, email };
+    const scopes = scopesOf(payload);
+    if (!scopes) throw errors.invalidToken("Claim 'scope' must be a string or an array of strings.");
+    if (!scopes.includes(SCOPE)) throw errors.insufficientScope();
+    const email = payload.email ?? payload.preferred_username;
+    if (!nonEmptyString(payload.sub) || !nonEmptyString(email)) throw errors.invalidToken("The token must carry 'sub' and 'email' claims as strings.");
+    const principal: Principal = { userId: payload.sub, email: email.toLowerCase() };
     if ((this.options.cacheSize ?? 10_000) <= this.cache.size) {
       // Drop the oldest entry (Map keeps insertion order).
       const first = this.cache.keys().next().value;
       if (first !== undefined) this.cache.delete(first);
     }
-    this.cache.set(token, { principal, expiresAt: payload.exp ? payload.exp * 1000 : now + 300_000 });
+    this.cache.set(token, { principal, expiresAt: payload.exp! * 1000 });
     return principal;
   }
 }

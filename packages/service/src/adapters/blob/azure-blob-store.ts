@@ -146,6 +146,17 @@ export class AzureBlobStore implements BlobStore, ContainerAccess {
     }
   }
 
+  async stagedBlocks(container: string, name: string): Promise<Map<string, number>> {
+    try {
+      const list = await this.blob(container, name).getBlockList("uncommitted");
+      return new Map((list.uncommittedBlocks ?? []).map((b) => [b.name, b.size]));
+    } catch (e) {
+      // A blob with neither committed nor staged blocks has no block list.
+      if (codeOf(e) === "BlobNotFound") return new Map();
+      throw translate(e, container, name);
+    }
+  }
+
   async commitBlocks(container: string, name: string, blockIds: string[], options: { contentType?: string } = {}): Promise<BlobInfo> {
     const client = this.blob(container, name);
     try {

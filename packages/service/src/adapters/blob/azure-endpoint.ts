@@ -17,9 +17,38 @@ import { BlobStoreError, isBlobStoreError } from "./errors.js";
 import { compareNames } from "./names.js";
 import { SAS_VERSION } from "./sas.js";
 import type { QueryLike, SasOperation, SasVerdict } from "./sas.js";
+import { MAX_HEADER_BYTES, type ErrorDialect, type RequestProblem } from "../../http/error-dialects.js";
+
+const MiB = 1024 * 1024;
+
+/** Sizes the endpoint accepts; Azure's own by default, and realconv's quota per container. */
+export interface BlobLimits {
+  /** Largest Put Block body (Azure: 4000 MiB). */
+  maxBlockBytes: number;
+  /** Largest Put Blob body (Azure: 5000 MiB). */
+  maxPutBlobBytes: number;
+  /** Most blocks a Put Block List commits (Azure: 50,000). */
+  maxCommittedBlocks: number;
+  /** Most blocks staged for one blob and not committed (Azure: 100,000). */
+  maxUncommittedBlocks: number;
+  /** Largest blob (Azure: 50,000 blocks of 4000 MiB, about 190.7 TiB). */
+  maxBlobBytes: number;
+  /** Most bytes in one container, committed plus the blocks staged for the blob being written; 0: no quota. */
+  containerQuotaBytes: number;
+}
+
+export const AZURE_BLOB_LIMITS: BlobLimits = {
+  maxBlockBytes: 4000 * MiB,
+  maxPutBlobBytes: 5000 * MiB,
+  maxCommittedBlocks: 50_000,
+  maxUncommittedBlocks: 100_000,
+  maxBlobBytes: 50_000 * 4000 * MiB,
+  containerQuotaBytes: 0,
+};
 
 export interface AzureBlobEndpointOptions {
   store: BlobStore;
+  limits?: Partial<BlobLimits>;
   /** Authorizes one request: the container it addresses, its query (the SAS) and what it does. */
   verify: (container: string, query: QueryLike, operation: SasOperation) => SasVerdict | Promise<SasVerdict>;
   /**
@@ -74,6 +103,35 @@ function xmlUnescape(s: string): string {
     if (hex) return String.fromCodePoint(parseInt(hex, 16));
     return ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[name];
   });
+}
+
+/** Azure's error body. */
+function errorXml(e: AzureHttpError, requestId: string): string {
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><Error><Code>${xmlEscape(e.code)}</Code>` +
+    `<Message>${xmlEscape(`${e.message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}`)}</Message></Error>`
+  );
+}
+
+const INVALID_URI = () => new AzureHttpError(400, "InvalidUri", "The requested URI does not represent any resource on the server.");
+
+const REQUEST_PROBLEMS: Record<RequestProblem, () => AzureHttpError> = {
+  badUrl: INVALID_URI,
+  headersTooLarge: () => new AzureHttpError(431, "RequestHeaderFieldsTooLarge", `The request line and headers exceed ${MAX_HEADER_BYTES} bytes.`),
+  timeout: () => new AzureHttpError(408, "OperationTimedOut", "The operation could not be completed within the permitted time."),
+  badRequest: () => new AzureHttpError(400, "InvalidInput", "One of the request inputs is not valid."),
+};
+
+/** Azure's XML for the endpoint's paths, for problems found before its routes run (see error-dialects.ts). */
+export function azureErrorDialect(prefix: string): ErrorDialect {
+  return {
+    prefix,
+    render(problem, requestId) {
+      const e = REQUEST_PROBLEMS[problem]();
+      const headers = { "content-type": "application/xml", "x-ms-error-code": e.code, "x-ms-request-id": requestId };
+      return { status: e.status, headers, body: errorXml(e, requestId) };
+    },
+  };
 }
 
 function fromStoreError(e: BlobStoreError): AzureHttpError {
@@ -152,16 +210,34 @@ function requestBody(request: FastifyRequest): AsyncIterable<Uint8Array> {
   return b && typeof (b as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function" ? b : Readable.from([]);
 }
 
+/** 413 as Azure sends it; the connection closes, since the rest of the body is not read. */
+function bodyTooLarge(message: string): AzureHttpError {
+  return new AzureHttpError(413, "RequestBodyTooLarge", message, { connection: "close" });
+}
+
+/** The largest body a request may send: the operation's limit, or what is left of the container's quota. */
+interface BodyAllowance {
+  bytes: number;
+  /** Why the allowance is what it is, for the 413. */
+  reason: string;
+}
+
 /**
- * Passes the body through, checking a transactional Content-MD5 when the client sent one. The check fails the
- * stream before its end, so the store discards the write (old content stays).
+ * Passes the body through, checking its size against `allowance` (the declared Content-Length up front, the bytes
+ * as they stream) and a transactional Content-MD5 when the client sent one. A failed check fails the stream before
+ * its end, so the store discards the write (old content stays).
  */
-function verifiedBody(request: FastifyRequest): { body: BlobBody; md5: () => string } {
+function verifiedBody(request: FastifyRequest, allowance: BodyAllowance): { body: BlobBody; md5: () => string } {
+  const declared = Number(header(request, "content-length") ?? 0);
+  if (declared > allowance.bytes) throw bodyTooLarge(allowance.reason);
   const expected = header(request, "content-md5");
   const hash = createHash("md5");
   let digest: string | undefined;
+  let size = 0;
   async function* gen(): AsyncGenerator<Uint8Array> {
     for await (const chunk of requestBody(request)) {
+      size += chunk.byteLength;
+      if (size > allowance.bytes) throw bodyTooLarge(allowance.reason);
       hash.update(chunk);
       yield chunk;
     }
@@ -173,12 +249,47 @@ function verifiedBody(request: FastifyRequest): { body: BlobBody; md5: () => str
   return { body: gen(), md5: () => digest ?? "" };
 }
 
+/**
+ * Bytes committed in each container, recounted at most once per `ttlMs`: a quota check on every write must not
+ * walk the container each time. Writes through this endpoint adjust the count at once; writes by other processes
+ * show at the next recount.
+ */
+class CommittedBytes {
+  private readonly counts = new Map<string, { bytes: number; at: number }>();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  async of(container: string): Promise<number> {
+    const now = Date.now();
+    const hit = this.counts.get(container);
+    if (hit && now - hit.at < this.ttlMs) return hit.bytes;
+    const bytes = await this.store.containerSize(container);
+    if (this.counts.size > 10_000) this.counts.clear();
+    this.counts.set(container, { bytes, at: now });
+    return bytes;
+  }
+
+  add(container: string, delta: number): void {
+    const hit = this.counts.get(container);
+    if (hit) hit.bytes += delta;
+  }
+}
+
+const sum = (xs: Iterable<number>) => {
+  let total = 0;
+  for (const x of xs) total += x;
+  return total;
+};
+
 async function readSmallBody(request: FastifyRequest, limit: number): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of requestBody(request)) {
     size += chunk.byteLength;
-    if (size > limit) throw new AzureHttpError(413, "RequestBodyTooLarge", "The request body is too large.");
+    if (size > limit) throw bodyTooLarge("The request body is too large.");
     parts.push(Buffer.from(chunk));
   }
   return Buffer.concat(parts).toString("utf8");
@@ -259,6 +370,20 @@ export function parseBlockList(xml: string): string[] {
 export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEndpointOptions): Promise<void> {
   const { store, verify } = opts;
   const prefix = app.prefix.replace(/\/+$/, "");
+  const limits: BlobLimits = { ...AZURE_BLOB_LIMITS, ...opts.limits };
+  const committed = new CommittedBytes(store);
+
+  /**
+   * The largest body an operation may send to a container. `besides` is how the write changes the container's
+   * usage apart from the body: minus the bytes it replaces, plus the blocks already staged with it.
+   */
+  const allowance = async (container: string, operationMax: number, operation: string, besides: number): Promise<BodyAllowance> => {
+    const fallback = { bytes: operationMax, reason: `${operation} bodies are limited to ${operationMax} bytes.` };
+    if (limits.containerQuotaBytes <= 0) return fallback;
+    const left = limits.containerQuotaBytes - (await committed.of(container)) - besides;
+    if (left >= operationMax) return fallback;
+    return { bytes: Math.max(0, left), reason: `The container's quota of ${limits.containerQuotaBytes} bytes would be exceeded.` };
+  };
 
   // Raw request streams for every content type, in this scope only (the app keeps its JSON parser and body limit).
   app.removeAllContentTypeParsers();
@@ -269,11 +394,7 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
     if (e.status === 304) return reply.status(304).send();
     reply.header("x-ms-error-code", e.code);
     if (request.method === "HEAD") return reply.status(e.status).send();
-    const requestId = reply.getHeader("x-ms-request-id");
-    const body =
-      `<?xml version="1.0" encoding="utf-8"?><Error><Code>${xmlEscape(e.code)}</Code>` +
-      `<Message>${xmlEscape(`${e.message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}`)}</Message></Error>`;
-    return reply.status(e.status).header("content-type", "application/xml").send(body);
+    return reply.status(e.status).header("content-type", "application/xml").send(errorXml(e, String(reply.getHeader("x-ms-request-id"))));
   };
 
   app.setErrorHandler((error, request, reply) => {
@@ -287,9 +408,7 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
     return sendError(request, reply, new AzureHttpError(500, "InternalError", "The server encountered an internal error. Please retry the request."));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AzureHttpError(400, "InvalidUri", "The requested URI does not represent any resource on the server.")),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, INVALID_URI()));
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header("x-ms-request-id", randomUUID());
@@ -310,7 +429,7 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
       container = decodeURIComponent(slash < 0 ? path.slice(1) : path.slice(1, slash));
       blob = slash < 0 ? "" : decodeURIComponent(path.slice(slash + 1));
     } catch {
-      throw new AzureHttpError(400, "InvalidUri", "The requested URI does not represent any resource on the server.");
+      throw INVALID_URI();
     }
     const restype = query.get("restype");
     const comp = query.get("comp");
@@ -384,7 +503,12 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
         if (comp === "block") {
           const blockId = query.get("blockid");
           if (!blockId) throw new AzureHttpError(400, "MissingRequiredQueryParameter", "A query parameter that's mandatory for this request is not specified.", { "x-ms-invalid-query-parameter-name": "blockid" });
-          const v = verifiedBody(request);
+          const staged = await store.stagedBlocks(container, blob);
+          if (!staged.has(blockId) && staged.size >= limits.maxUncommittedBlocks) {
+            throw new AzureHttpError(409, "BlockCountExceedsLimit", `The uncommitted block count cannot exceed the maximum limit of ${limits.maxUncommittedBlocks} blocks.`);
+          }
+          // Staged blocks count against the quota until committed (a re-staged id replaces its block).
+          const v = verifiedBody(request, await allowance(container, limits.maxBlockBytes, "Put Block", sum(staged.values()) - (staged.get(blockId) ?? 0)));
           await store.stageBlock(container, blob, blockId, v.body);
           reply.header("content-md5", v.md5());
           reply.header("x-ms-request-server-encrypted", "true");
@@ -392,9 +516,19 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
         }
         const contentType = header(request, "x-ms-blob-content-type");
         if (comp === "blocklist") {
-          checkConditions(request, await store.head(container, blob), false);
+          const existing = await store.head(container, blob);
+          checkConditions(request, existing, false);
           const ids = parseBlockList(await readSmallBody(request, MAX_BLOCK_LIST_BYTES));
+          if (ids.length > limits.maxCommittedBlocks) {
+            throw new AzureHttpError(409, "BlockCountExceedsLimit", `The committed block count cannot exceed the maximum limit of ${limits.maxCommittedBlocks} blocks.`);
+          }
+          // The blob's size counts every listed block, a block listed twice twice.
+          const staged = await store.stagedBlocks(container, blob);
+          const size = sum(ids.map((id) => staged.get(id) ?? 0));
+          const room = await allowance(container, limits.maxBlobBytes, "Blob", -(existing?.size ?? 0));
+          if (size > room.bytes) throw bodyTooLarge(room.reason);
           const info = await store.commitBlocks(container, blob, ids, { contentType });
+          committed.add(container, info.size - (existing?.size ?? 0));
           reply.header("etag", info.etag);
           reply.header("last-modified", info.lastModified.toUTCString());
           reply.header("x-ms-request-server-encrypted", "true");
@@ -404,9 +538,11 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
         const blobType = header(request, "x-ms-blob-type");
         if (blobType === undefined) throw new AzureHttpError(400, "MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified.", { "x-ms-header-name": "x-ms-blob-type" });
         if (blobType !== "BlockBlob") throw new AzureHttpError(400, "InvalidHeaderValue", "Only block blobs are supported.", { "x-ms-header-name": "x-ms-blob-type" });
-        checkConditions(request, await store.head(container, blob), false);
-        const v = verifiedBody(request);
+        const existing = await store.head(container, blob);
+        checkConditions(request, existing, false);
+        const v = verifiedBody(request, await allowance(container, limits.maxPutBlobBytes, "Put Blob", -(existing?.size ?? 0)));
         const info = await store.put(container, blob, v.body, { contentType: contentType ?? header(request, "content-type") });
+        committed.add(container, info.size - (existing?.size ?? 0));
         reply.header("etag", info.etag);
         reply.header("last-modified", info.lastModified.toUTCString());
         reply.header("content-md5", info.contentMD5 ?? v.md5());

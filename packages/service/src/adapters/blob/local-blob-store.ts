@@ -225,6 +225,22 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  async stagedBlocks(container: string, name: string): Promise<Map<string, number>> {
+    validateBlobName(name);
+    await this.requireContainer(container);
+    const dir = this.stagingDir(container, name);
+    const sizes = new Map<string, number>();
+    for (const ent of await this.readDirSafe(dir)) {
+      try {
+        sizes.set(Buffer.from(ent.name, "hex").toString("utf8"), (await stat(join(dir, ent.name))).size);
+      } catch (e) {
+        // Committed or swept meanwhile.
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return sizes;
+  }
+
   async commitBlocks(container: string, name: string, blockIds: string[], options: { contentType?: string } = {}): Promise<BlobInfo> {
     const dataPath = this.filePath(container, name);
     const cdir = await this.requireContainer(container);

@@ -208,6 +208,14 @@ export class SqlRealityDataStore implements RealityDataStore {
     return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
+  async move(id: string, iTwinId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("reality_data_itwins").where("reality_data_id", "=", id).execute();
+      await trx.insertInto("reality_data_itwins").values({ reality_data_id: id, itwin_id: iTwinId }).execute();
+      await trx.updateTable("reality_data").set({ itwin_id: iTwinId }).where("id", "=", id).execute();
+    });
+  }
+
   async dissociate(id: string, iTwinId: string): Promise<boolean> {
     const r = await this.db.deleteFrom("reality_data_itwins").where("reality_data_id", "=", id).where("itwin_id", "=", iTwinId).executeTakeFirst();
     return Number(r.numDeletedRows) === 1;

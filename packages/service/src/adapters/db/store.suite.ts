@@ -370,6 +370,9 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       assert.ok(await store.associate(id, other));
       assert.ok(!(await store.associate(id, other)));
       assert.equal((await store.iTwins(id)).length, 2);
+      await store.move(id, other);
+      assert.deepEqual(await store.iTwins(id), [other], "move leaves only the new iTwin");
+      assert.equal((await store.get(id))?.iTwinId, other, "and makes it the reality data's own");
       assert.ok(await store.dissociate(id, other));
       assert.equal((await store.getMany([id, randomUUID()])).length, 1);
       assert.ok(await store.delete(id));

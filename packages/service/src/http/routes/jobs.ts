@@ -98,7 +98,8 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       const result = await service.list(request.principal!, {
         filter,
         top: one(q["$top"]),
-        continuationToken: one(q["continuationToken"]),
+        // Clients send `continuationToken=` on a first page: an empty token is no token.
+        continuationToken: one(q["continuationToken"]) || undefined,
       });
       // The jobs arrive as wire JSON (see JobStore.listJson): assemble the body without re-serialising them.
       let links = "";

@@ -54,7 +54,8 @@ export async function realityDataRoutes(app: FastifyInstance, o: RealityDataRout
     const result = await service.list(request.principal!, {
       iTwinId: one(q.iTwinId),
       top: one(q["$top"]),
-      continuationToken: one(q.continuationToken),
+      // Clients send `continuationToken=` on a first page: an empty token is no token.
+      continuationToken: one(q.continuationToken) || undefined,
       orderBy: one(q["$orderBy"]),
       search: one(q["$search"]),
       types: many(q.types),
