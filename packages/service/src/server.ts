@@ -18,6 +18,7 @@ import { azureBlobEndpoint, azureErrorDialect } from "./adapters/blob/azure-endp
 import { LocalContainerAccess, sasVerifier } from "./adapters/blob/sas.js";
 import { loadOrCreateSecret } from "./adapters/auth/secrets.js";
 import type { ContainerAccess } from "./ports/blob-store.js";
+import type { RequestBudget } from "./http/rate-limit.js";
 
 /** Where the embedded Azure-Blob-compatible endpoint serves containers. */
 const BLOB_PREFIX = "/blobs";
@@ -31,7 +32,11 @@ export interface Server {
   close(): Promise<void>;
 }
 
-export async function createServer(config: Config, logger: Logger, options: { notify?: () => void } = {}): Promise<Server> {
+export async function createServer(
+  config: Config,
+  logger: Logger,
+  options: { notify?: () => void; rateLimiter?: RequestBudget } = {},
+): Promise<Server> {
   const runtime = await openRuntime(config, { poolSize: 10 });
   const { keys, created } = await loadOrCreateKeys(config.home);
   const authenticator = new JwtAuthenticator({
@@ -62,6 +67,7 @@ export async function createServer(config: Config, logger: Logger, options: { no
     authenticator,
     logger,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    rateLimiter: options.rateLimiter,
     publicUrl: config.publicUrl,
     errorDialects: config.azureStorageConnectionString ? [] : [azureErrorDialect(BLOB_PREFIX)],
     healthCheck: async () => {

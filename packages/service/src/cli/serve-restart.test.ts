@@ -4,7 +4,7 @@
  */
 import { it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,29 +14,14 @@ import { ContainerClient } from "@azure/storage-blob";
 import { bytesSource, openPointCloud, writeLasStream } from "@realconv/formats";
 import { SYNTHETIC_SCHEMA, syntheticCloud } from "@realconv/formats/testing/synthetic";
 import { api, CLI_PATH } from "../testing/harness.js";
+import { startServe } from "../testing/serve.js";
 import { issueToken, loadOrCreateKeys } from "../adapters/auth/local-issuer.js";
 
 const V1 = { accept: "application/vnd.bentley.itwin-platform.v1+json" };
 
-function startServe(home: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, "serve", "--port", "0", "--workers", "1", "--home", home], {
-    env: { ...process.env, REALCONV_LEASE_MS: "1500", REALCONV_LOG_LEVEL: "warn", REALCONV_DATABASE_URL: "" },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let err = "";
-    child.stderr!.on("data", (d) => {
-      err += d;
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-}
-
 it("a job interrupted by SIGKILL of the service finishes after a restart", async () => {
   const home = mkdtempSync(join(tmpdir(), "realconv-restart-"));
-  let serve = await startServe(home);
+  let serve = await startServe(home, ["--workers", "1"], { REALCONV_LEASE_MS: "1500" });
   try {
     const { keys } = await loadOrCreateKeys(home);
     const token = await issueToken(keys, { email: "ops@example.com" });
@@ -79,7 +64,7 @@ it("a job interrupted by SIGKILL of the service finishes after a restart", async
     // Its workers notice the API process is gone and exit too.
     await new Promise((r) => setTimeout(r, 500));
 
-    serve = await startServe(home);
+    serve = await startServe(home, ["--workers", "1"], { REALCONV_LEASE_MS: "1500" });
     const start = Date.now();
     let state = "";
     while (Date.now() - start < 90_000) {

@@ -12,8 +12,9 @@ import { openRuntime } from "../runtime.js";
 import { loadOrCreateKeys } from "../adapters/auth/local-issuer.js";
 import { loadOrCreateSecret } from "../adapters/auth/secrets.js";
 import { WorkerSupervisor } from "../worker/supervisor.js";
+import { grantRequests, RateLimiter, SharedRateLimiter, type RateAsk, type RateGrant } from "../http/rate-limit.js";
 
-type ApiMessage = { type: "listening"; port: number } | { type: "wake" };
+type ApiMessage = { type: "listening"; port: number } | { type: "wake" } | RateAsk;
 
 export async function serve(config: Config, cliPath: string): Promise<void> {
   if (cluster.isWorker) return serveApi(config);
@@ -26,12 +27,15 @@ export async function serve(config: Config, cliPath: string): Promise<void> {
   if (!config.sasSecret && !config.azureStorageConnectionString) loadOrCreateSecret(config.home, "sas-secret");
 
   const supervisor = new WorkerSupervisor(cliPath, config, logger);
+  // The per-user budget, shared by every API process (see http/rate-limit.ts).
+  const requestTotals = new RateLimiter(config.rateLimitPerMinute);
   let stopping = false;
   let announced = false;
   const fork = () => {
     const w = cluster.fork({ REALCONV_ROLE: "api" });
     w.on("message", (m: ApiMessage) => {
       if (m.type === "wake") supervisor.notify();
+      else if (m.type === "rate-ask") w.send(grantRequests(requestTotals, config.apiProcesses, m));
       else if (m.type === "listening" && !announced) {
         announced = true;
         supervisor.start(config.workers);
@@ -68,9 +72,11 @@ export async function serve(config: Config, cliPath: string): Promise<void> {
 /** One API process (a cluster worker): the HTTP app on the shared port. */
 async function serveApi(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, { role: "api" });
-  // The primary deals connections round-robin, so each process counts its share of the per-user budget.
-  const share = config.rateLimitPerMinute > 0 ? Math.max(1, Math.ceil(config.rateLimitPerMinute / config.apiProcesses)) : 0;
-  const server = await createServer({ ...config, rateLimitPerMinute: share }, logger, { notify: () => process.send?.({ type: "wake" }) });
+  const rateLimiter = new SharedRateLimiter(config.rateLimitPerMinute, (m) => process.send?.(m));
+  process.on("message", (m: RateGrant) => {
+    if (m.type === "rate-grant") rateLimiter.learn(m);
+  });
+  const server = await createServer(config, logger, { notify: () => process.send?.({ type: "wake" }), rateLimiter });
   await server.app.listen({ port: config.port, host: config.host });
   const address = server.app.server.address();
   process.send?.({ type: "listening", port: typeof address === "object" && address ? address.port : config.port });

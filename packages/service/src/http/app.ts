@@ -16,7 +16,7 @@ import type { JobService } from "../services/job-service.js";
 import { redactSecrets } from "../redact.js";
 import { renderError, familyOf, MAX_HEADER_BYTES, type ErrorDialect, type RenderedError, type RequestProblem } from "./error-dialects.js";
 import { registerJsonBodyParser } from "./json-body.js";
-import { RateLimiter } from "./rate-limit.js";
+import { RateLimiter, type RequestBudget } from "./rate-limit.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { toOpenApi30 } from "./schemas.js";
 
@@ -35,6 +35,8 @@ export interface AppDeps {
   authenticator: Authenticator;
   logger: Logger;
   rateLimitPerMinute: number;
+  /** The per-user budget when it is shared with other processes; a RateLimiter of rateLimitPerMinute otherwise. */
+  rateLimiter?: RequestBudget;
   /** Base URL for absolute links; from the request's Host when absent. */
   publicUrl?: string;
   /** Liveness/readiness probe of the backing stores. */
@@ -95,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
-  const limiter = new RateLimiter(deps.rateLimitPerMinute);
+  const limiter = deps.rateLimiter ?? new RateLimiter(deps.rateLimitPerMinute);
   registerJsonBodyParser(app);
 
   app.addHook("onRequest", async (request, reply) => {
@@ -112,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   /** Authentication and the per-user rate limit, for every API route. */
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = await deps.authenticator.authenticate(request.headers.authorization);
-    const wait = limiter.hit(principal.userId);
+    const wait = await limiter.hit(principal.userId);
     if (wait > 0) throw errors.rateLimited(wait);
     request.principal = principal;
     void reply;
