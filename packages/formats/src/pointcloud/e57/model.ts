@@ -2,7 +2,7 @@
  * The parts of the E57 XML tree the point reader needs: file metadata, scans (data3D), their pose,
  * limits, bounds and the prototype of their CompressedVector of points.
  */
-import { child, type XmlElement } from "./xml.js";
+import { child, type XmlElement } from "../../xml/xml.js";
 
 export type E57FieldType = "Float" | "Integer" | "ScaledInteger";
 

@@ -13,7 +13,7 @@ import {
 } from "../chunk.js";
 import { E57ModelError, parseDocument, type E57Field, type E57Pose, type E57ScanInfo } from "./model.js";
 import { PAGE_PAYLOAD, PAGE_SIZE, PagedReader, logicalToPhysical, physicalToLogical } from "./paged.js";
-import { XmlError, parseXml } from "./xml.js";
+import { XmlError, parseXml } from "../../xml/xml.js";
 
 export interface E57ReadOptions {
   /** Points per chunk at most (default DEFAULT_CHUNK_POINTS). */

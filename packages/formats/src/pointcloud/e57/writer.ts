@@ -12,7 +12,7 @@
 import { PagedWriter, logicalToPhysical, type E57ByteSink, type E57Patch } from "./paged.js";
 import type { ColumnName, ExtraAttribute, PointChunk, PointSchema, Positions } from "../chunk.js";
 import type { E57Pose } from "./model.js";
-import { cdata, escapeXml } from "./xml.js";
+import { cdata, escapeXml } from "../../xml/xml.js";
 
 export type { E57ByteSink, E57Patch } from "./paged.js";
 

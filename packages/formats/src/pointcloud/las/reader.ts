@@ -6,7 +6,7 @@
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { DEFAULT_CHUNK_POINTS, type PointChunk, type PointCloudReader, type PointSchema } from "../chunk.js";
 import type { LazChunkDecompressor } from "../laz/decompressor.js";
-import { throwIfAborted } from "./abort.js";
+import { throwIfAborted } from "../../abort.js";
 import { resolveLasCrs, type LasCrsInfo } from "./crs.js";
 import { readLasHeader, type LasHeader } from "./header.js";
 import { decodeRecords, parseExtraBytes, PDRF_BASE_LENGTH, recordLayout, type ExtraBytesField, type RecordLayout } from "./records.js";

@@ -7,7 +7,7 @@
  */
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { readLasHeader, type LasHeader } from "../las/header.js";
-import { throwIfAborted } from "../las/abort.js";
+import { throwIfAborted } from "../../abort.js";
 import { LasReader, type LasReadOptions, type RecordBlock, type RecordBlockSource } from "../las/reader.js";
 import {
   discardLazPerf,

@@ -1,7 +1,6 @@
 /**
- * A minimal XML parser and writer for the E57 XML section. E57 XML uses only elements, attributes,
- * text, CDATA, comments and the XML declaration, so a small recursive-descent parser is enough and
- * keeps the package free of a general XML dependency.
+ * A minimal XML parser and writer (elements, attributes, text, CDATA, comments, the XML declaration): what
+ * E57 needs, and small enough to keep the package free of a general XML dependency.
  */
 
 export interface XmlElement {
