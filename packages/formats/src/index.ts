@@ -22,3 +22,5 @@ export { parseCrs, CrsError, type CrsErrorCode, type CrsRef, type HorizontalCrs,
 export { createTransform, transformPositions, type PointTransform, type TransformOptions } from "./crs/transform.js";
 export { parseWkt, type WktNode, type WktValue } from "./crs/wkt.js";
 export * from "./pointcloud/copc/hierarchy.js";
+export * from "./scene/context-scene.js";
+export * from "./scene/frustums.js";

@@ -56,6 +56,11 @@ export interface RunnerEntry<D extends JobTypeDeclaration = JobTypeDeclaration> 
   /** Formats produced today (a subset of the declared ones); the others answer 422 UnsupportedFormat. */
   readonly produces: readonly string[];
   readonly load?: () => Promise<Runner<RunnerOptions<D>>>;
+  /**
+   * Why this server cannot run a job with these (validated) options although it produces the format, e.g. an
+   * option value not implemented yet; the job is then refused at creation (422 UnsupportedOption).
+   */
+  readonly refuses?: (options: Readonly<Record<string, unknown>>) => { option: string; message: string } | undefined;
 }
 
 /** Declares a job type with its types kept literal, for `RunnerOptions`. */

@@ -18,6 +18,8 @@ export async function runJob(entry: RunnerEntry, run: JobRun): Promise<void> {
       outputFormat ? `${entry.declaration.type} to ${outputFormat}` : entry.declaration.type,
     ]);
   }
+  const refused = entry.refuses?.(run.options);
+  if (refused) throw new ConversionError("UnsupportedOption", "Unsupported option", "%1", [refused.message]);
   const runner = await entry.load();
   const options = { ...withDefaults(entry.declaration.options, run.options), ...(outputFormat ? { outputFormat } : {}) };
   await runner({ ...run, options } as Parameters<typeof runner>[0]);

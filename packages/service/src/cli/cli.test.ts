@@ -117,3 +117,20 @@ it("convert exits, with code 0 and its files written, for every format this serv
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it("convert ContextSceneTiler writes the cameras tileset; an object kind not tiled yet exits 1", () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-scene-"));
+  try {
+    const scene = sharedData("contextscene", "OrientedPhotos/ContextScene.xml");
+    const ok = run(["convert", "ContextSceneTiler", scene, "-o", join(dir, "out"), "--object-to-tile", "Cameras"], {}, 30_000);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /root document tileset\.json/);
+    const tileset = JSON.parse(readFileSync(join(dir, "out", "tileset.json"), "utf8"));
+    assert.equal(tileset.asset.version, "1.1");
+    const refused = run(["convert", "ContextSceneTiler", scene, "-o", join(dir, "t"), "--object-to-tile", "TiePoints"], {}, 30_000);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /TiePoints is not tiled/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

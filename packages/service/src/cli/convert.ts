@@ -161,6 +161,11 @@ export async function convertLocally(type: string, paths: string[], opts: Record
     console.error(`realconv: ${creation.type}${creation.outputFormat ? ` to ${creation.outputFormat}` : ""} is not supported yet`);
     return 1;
   }
+  const refused = entry.refuses?.(creation.options);
+  if (refused) {
+    console.error(`realconv: ${refused.message}`);
+    return 1;
+  }
   const datasets: InputDataset[] = [];
   for (const p of paths) {
     const t = typeof opts.inputType === "string" ? opts.inputType : (TYPE_BY_EXTENSION[extname(p).toLowerCase()] ?? "Unstructured");

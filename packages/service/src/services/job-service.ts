@@ -87,6 +87,11 @@ export class JobService {
       ]);
     }
 
+    const refused = runner.refuses?.(creation.options);
+    if (refused) {
+      throw errors.unprocessable("conversion", [{ code: "UnsupportedOption", message: refused.message, target: `specifications.options.${refused.option}` }]);
+    }
+
     // Every input must exist and belong to an iTwin the caller is a member of.
     const found = await this.deps.realityData.getMany(creation.inputIds);
     const byId = new Map(found.map((rd) => [rd.id, rd]));

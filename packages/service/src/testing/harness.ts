@@ -129,3 +129,21 @@ export async function api(
   }
   return { status: res.status, headers: res.headers, body: parsed };
 }
+
+/** Polls a job's progress until `done` says so; fails after `timeoutMs`. */
+export async function waitForJob(
+  url: string,
+  token: string,
+  id: string,
+  done: (p: { state: string; percentage: number }) => boolean = (p) => ["Success", "Failed", "Cancelled"].includes(p.state),
+  timeoutMs = 60_000,
+): Promise<{ state: string; percentage: number }> {
+  const start = Date.now();
+  for (;;) {
+    const p = await api(url, "GET", `/reality-conversion/jobs/${id}/progress`, { token });
+    if (p.status !== 200) throw new Error(`progress of ${id}: ${p.status}`);
+    if (done(p.body.progress)) return p.body.progress as { state: string; percentage: number };
+    if (Date.now() - start > timeoutMs) throw new Error(`job ${id} still ${JSON.stringify(p.body.progress)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
