@@ -1,0 +1,32 @@
+/** What the chunk decoders of the point-wise and layered schemes have in common. */
+
+/** Where an arithmetic stream stopped reading, against where its bytes end (chunk-relative offsets). */
+export interface StreamEnd {
+  stream: string;
+  end: number;
+  expected: number;
+}
+
+/** Decodes a chunk's records in order, any number at a time. */
+export interface ChunkRecordDecoder {
+  /** Decodes the next `count` records into `out` from byte `at`. */
+  decode(out: Uint8Array, at: number, count: number): void;
+  /** Where each stream that was read stopped (once all the chunk's records are decoded). */
+  streamEnds(): StreamEnd[];
+}
+
+/**
+ * A chunk that does not decode into the records it should. It names neither file nor chunk (the
+ * decoder sees only bytes); `at` is the byte offset in the chunk it points at. The reader turns it into
+ * a FormatError naming the file, the chunk and the absolute offset. Plain data (`detail`, `at`), so it
+ * can cross a thread boundary.
+ */
+export class LazChunkError extends Error {
+  constructor(
+    readonly detail: string,
+    readonly at: number,
+  ) {
+    super(detail);
+    this.name = "LazChunkError";
+  }
+}
