@@ -155,6 +155,17 @@ export class ArithmeticDecoder {
     return (hi * 65536 + lo) | 0;
   }
 
+  /**
+   * Whether the stream could end here, after the last symbol: an encoder's flush writes the code
+   * base + 2^24 with its low 3 bytes cleared when the interval is longer than 2^25, else base + 2^23
+   * with its low 2 bytes cleared, so the decoder's value (code - base) is in (0, 2^24] or
+   * (2^23 - 2^16, 2^23] respectively.
+   */
+  get atFlush(): boolean {
+    const value = this.st[0];
+    return this.st[1] > 2 * AC_MIN_LENGTH ? value > 0 && value <= AC_MIN_LENGTH : value > AC_MIN_LENGTH / 2 - 0x10000 && value <= AC_MIN_LENGTH / 2;
+  }
+
   /** Bytes read past the end of the input (0 when the stream ended inside it). */
   get overrun(): number {
     return Math.max(0, this.pos - this.end);

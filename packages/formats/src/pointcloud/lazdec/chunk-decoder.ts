@@ -5,6 +5,8 @@ export interface StreamEnd {
   stream: string;
   end: number;
   expected: number;
+  /** The decoder's state after the last symbol is one an encoder's flush leaves. */
+  atFlush: boolean;
 }
 
 /** Decodes a chunk's records in order, any number at a time. */

@@ -9,11 +9,12 @@ import { LayeredChunkDecoder } from "./layered.js";
 import { PointwiseChunkDecoder } from "./pointwise.js";
 
 /**
- * Bytes a stream may stop short of, or read past, its end. Our encoder and LASzip's end every stream
- * exactly where the decoder stops reading (its 4 bytes of look-ahead are the encoder's flush bytes);
- * the slack allows for writers that flush differently.
+ * Bytes a stream may stop short of, or read past, its end: none. Every LASzip-compatible encoder (ours,
+ * LASzip's, hence laz-perf's and laz-rs's ports) ends a stream exactly where the decoder stops reading
+ * (the decoder's 4 bytes of look-ahead are the encoder's flush bytes), so a stream ending a byte early
+ * or late was damaged, or decoded with a wrong point count (a header count off by one shows here).
  */
-const STREAM_END_SLACK = 4;
+const STREAM_END_SLACK = 0;
 
 /** The decoder for a chunk of `pointCount` records of `pointFormat` (layered chunks: its own header checked). */
 export function chunkDecoder(chunk: Uint8Array, pointFormat: number, recordLength: number, pointCount: number): ChunkRecordDecoder {
@@ -32,6 +33,7 @@ export function checkStreamEnds(d: ChunkRecordDecoder): void {
     if (e.end < e.expected - STREAM_END_SLACK) {
       throw new LazChunkError(`is corrupt: its ${e.stream} decodes all points ${e.expected - e.end} bytes before its end`, e.end);
     }
+    if (!e.atFlush) throw new LazChunkError(`is corrupt: its ${e.stream} does not end as an encoder ends it (wrong point count or damaged bytes)`, e.end);
   }
 }
 

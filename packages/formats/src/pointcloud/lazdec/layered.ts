@@ -56,7 +56,7 @@ class Layer {
   }
 
   end(): StreamEnd | undefined {
-    return this.dec ? { stream: this.name, end: this.dec.pos, expected: this.start + this.size } : undefined;
+    return this.dec ? { stream: this.name, end: this.dec.pos, expected: this.start + this.size, atFlush: this.dec.atFlush } : undefined;
   }
 }
 

@@ -24,7 +24,7 @@ import {
   zContext,
 } from "../laz/coder/predictors.js";
 import { ArithmeticDecoder, IntegerDecompressor } from "./arithmetic.js";
-import type { ChunkRecordDecoder } from "./chunk-decoder.js";
+import type { ChunkRecordDecoder, StreamEnd } from "./chunk-decoder.js";
 
 const TWO32 = 4294967296;
 /** Core record sizes of point formats 0-5 (4 and 5 with their 29-byte wave packet). */
@@ -452,7 +452,7 @@ export class PointwiseChunkDecoder implements ChunkRecordDecoder {
     this.dec.start(this.chunk, rl);
   }
 
-  streamEnds(): { stream: string; end: number; expected: number }[] {
-    return this.started ? [{ stream: "point stream", end: this.dec.pos, expected: this.chunk.length }] : [];
+  streamEnds(): StreamEnd[] {
+    return this.started ? [{ stream: "point stream", end: this.dec.pos, expected: this.chunk.length, atFlush: this.dec.atFlush }] : [];
   }
 }
