@@ -32,3 +32,34 @@ export class LazChunkError extends Error {
     this.name = "LazChunkError";
   }
 }
+
+/**
+ * The shape both schemes share: a chunk's first record is stored raw and starts the predictors, the
+ * others come from the arithmetic streams.
+ */
+export abstract class RecordStreamDecoder implements ChunkRecordDecoder {
+  private started = false;
+
+  constructor(readonly recordLength: number) {}
+
+  decode(out: Uint8Array, at: number, count: number): void {
+    if (count <= 0) return;
+    if (this.started) {
+      this.records(out, at, count);
+      return;
+    }
+    this.started = true;
+    this.first(out, at);
+    this.records(out, at + this.recordLength, count - 1);
+  }
+
+  streamEnds(): StreamEnd[] {
+    return this.started ? this.ends() : [];
+  }
+
+  /** Copies the raw first record to `out` at `o` and starts the predictors and streams from it. */
+  protected abstract first(out: Uint8Array, o: number): void;
+  /** Decodes `count` records (after the first) into `out` from byte `at`. */
+  protected abstract records(out: Uint8Array, at: number, count: number): void;
+  protected abstract ends(): StreamEnd[];
+}

@@ -21,11 +21,12 @@ import {
   Point14Context,
   RgbModels,
   u16,
+  writeI32,
   yContext,
   zContext,
 } from "../laz/coder/predictors.js";
 import { ArithmeticDecoder, IntegerDecompressor } from "./arithmetic.js";
-import { LazChunkError, type ChunkRecordDecoder, type StreamEnd } from "./chunk-decoder.js";
+import { LazChunkError, RecordStreamDecoder, type StreamEnd } from "./chunk-decoder.js";
 import { decodeRgb } from "./pointwise.js";
 
 /** Core record sizes of formats 6-10 (9 and 10 with their 29-byte wave packet). */
@@ -58,13 +59,6 @@ class Layer {
   end(): StreamEnd | undefined {
     return this.dec ? { stream: this.name, end: this.dec.pos, expected: this.start + this.size, atFlush: this.dec.atFlush } : undefined;
   }
-}
-
-function writeI32(out: Uint8Array, o: number, v: number): void {
-  out[o] = v;
-  out[o + 1] = v >> 8;
-  out[o + 2] = v >> 16;
-  out[o + 3] = v >> 24;
 }
 
 /** POINT14 v3 over its 9 layers; hands the other items the scanner channel (0 unless it switched on this record). */
@@ -382,7 +376,7 @@ class Byte14Decoder {
 const POINT14_LAYER_NAMES = ["XY layer", "Z layer", "classification layer", "flags layer", "intensity layer", "scan angle layer", "user data layer", "point source layer", "GPS time layer"];
 
 /** All layers, item states and models of one layered chunk (one decoder per chunk). */
-export class LayeredChunkDecoder implements ChunkRecordDecoder {
+export class LayeredChunkDecoder extends RecordStreamDecoder {
   /** Points the chunk says it holds. */
   readonly pointCount: number;
   private readonly layers: Layer[] = [];
@@ -393,13 +387,13 @@ export class LayeredChunkDecoder implements ChunkRecordDecoder {
   private readonly hasWave: boolean;
   private readonly waveOff: number;
   private readonly extraOff: number;
-  private started = false;
 
   constructor(
     readonly pointFormat: number,
-    readonly recordLength: number,
+    recordLength: number,
     private readonly chunk: Uint8Array,
   ) {
+    super(recordLength);
     const base = BASE_LENGTH[pointFormat];
     if (base === undefined) throw new RangeError(`layered LAZ decoder handles point formats 6-10, not ${pointFormat}`);
     if (!Number.isInteger(recordLength) || recordLength < base || recordLength > base + 0xffff) {
@@ -440,16 +434,10 @@ export class LayeredChunkDecoder implements ChunkRecordDecoder {
     this.hasWave = hasWave;
   }
 
-  decode(out: Uint8Array, at: number, count: number): void {
+  protected records(out: Uint8Array, at: number, count: number): void {
     const rl = this.recordLength;
     let p = at;
     let left = count;
-    if (!this.started && left > 0) {
-      this.started = true;
-      this.first(out, p);
-      p += rl;
-      left--;
-    }
     const point14 = this.point14;
     const rgb = this.rgb;
     const nir = this.nir;
@@ -464,7 +452,7 @@ export class LayeredChunkDecoder implements ChunkRecordDecoder {
     }
   }
 
-  private first(out: Uint8Array, o: number): void {
+  protected first(out: Uint8Array, o: number): void {
     out.set(this.chunk.subarray(0, this.recordLength), o);
     this.point14.first(out, o);
     const c = this.point14.channel;
@@ -474,8 +462,7 @@ export class LayeredChunkDecoder implements ChunkRecordDecoder {
     this.extra?.first(out, o + this.extraOff, c);
   }
 
-  streamEnds(): StreamEnd[] {
-    if (!this.started) return [];
+  protected ends(): StreamEnd[] {
     const ends: StreamEnd[] = [];
     for (const layer of this.layers) {
       const e = layer.end();

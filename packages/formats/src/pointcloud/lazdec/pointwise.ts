@@ -20,11 +20,12 @@ import {
   NUMBER_RETURN_MAP,
   RgbModels,
   u16,
+  writeI32,
   yContext,
   zContext,
 } from "../laz/coder/predictors.js";
 import { ArithmeticDecoder, IntegerDecompressor } from "./arithmetic.js";
-import type { ChunkRecordDecoder, StreamEnd } from "./chunk-decoder.js";
+import { RecordStreamDecoder, type StreamEnd } from "./chunk-decoder.js";
 
 const TWO32 = 4294967296;
 /** Core record sizes of point formats 0-5 (4 and 5 with their 29-byte wave packet). */
@@ -114,18 +115,9 @@ class Point10Decoder {
     const z = this.icZ.decompress(dec, this.lastHeight[l], zContext(single, kx, this.icDy.k));
     this.lastHeight[l] = z;
 
-    out[o] = x;
-    out[o + 1] = x >> 8;
-    out[o + 2] = x >> 16;
-    out[o + 3] = x >> 24;
-    out[o + 4] = y;
-    out[o + 5] = y >> 8;
-    out[o + 6] = y >> 16;
-    out[o + 7] = y >> 24;
-    out[o + 8] = z;
-    out[o + 9] = z >> 8;
-    out[o + 10] = z >> 16;
-    out[o + 11] = z >> 24;
+    writeI32(out, o, x);
+    writeI32(out, o + 4, y);
+    writeI32(out, o + 8, z);
     out[o + 12] = intensity;
     out[o + 13] = intensity >> 8;
     out[o + 14] = bits;
@@ -208,17 +200,8 @@ class GpsTime11Decoder {
       }
       break;
     }
-    const s = this.last;
-    const lo = this.lo[s];
-    const hi = this.hi[s];
-    out[o] = lo;
-    out[o + 1] = lo >> 8;
-    out[o + 2] = lo >> 16;
-    out[o + 3] = lo >> 24;
-    out[o + 4] = hi;
-    out[o + 5] = hi >> 8;
-    out[o + 6] = hi >> 16;
-    out[o + 7] = hi >> 24;
+    writeI32(out, o, this.lo[this.last]);
+    writeI32(out, o + 4, this.hi[this.last]);
   }
 
   /** After several extreme multipliers in a row, the new difference becomes the reference. */
@@ -362,7 +345,7 @@ class ExtraBytesDecoder {
 }
 
 /** All item states and models of one point-wise chunk (models restart with every chunk: one decoder per chunk). */
-export class PointwiseChunkDecoder implements ChunkRecordDecoder {
+export class PointwiseChunkDecoder extends RecordStreamDecoder {
   private readonly dec = new ArithmeticDecoder();
   private readonly point10 = new Point10Decoder();
   private readonly gps: GpsTime11Decoder | null;
@@ -374,13 +357,13 @@ export class PointwiseChunkDecoder implements ChunkRecordDecoder {
   private readonly rgbOff: number;
   private readonly waveOff: number;
   private readonly extraOff: number;
-  private started = false;
 
   constructor(
     readonly pointFormat: number,
-    readonly recordLength: number,
+    recordLength: number,
     private readonly chunk: Uint8Array,
   ) {
+    super(recordLength);
     if (!(Number.isInteger(pointFormat) && pointFormat >= 0 && pointFormat <= 5)) {
       throw new RangeError(`point-wise LAZ decoder handles point formats 0-5, not ${pointFormat}`);
     }
@@ -400,16 +383,10 @@ export class PointwiseChunkDecoder implements ChunkRecordDecoder {
     this.extra = recordLength > base ? new ExtraBytesDecoder(recordLength - base) : null;
   }
 
-  decode(out: Uint8Array, at: number, count: number): void {
+  protected records(out: Uint8Array, at: number, count: number): void {
     const rl = this.recordLength;
     let p = at;
     let left = count;
-    if (!this.started && left > 0) {
-      this.started = true;
-      this.first(out, p);
-      p += rl;
-      left--;
-    }
     const dec = this.dec;
     const point10 = this.point10;
     const gps = this.gps;
@@ -432,7 +409,7 @@ export class PointwiseChunkDecoder implements ChunkRecordDecoder {
   }
 
   /** The first record is stored raw (a truncated chunk leaves zeros); the stream starts after it. */
-  private first(out: Uint8Array, o: number): void {
+  protected first(out: Uint8Array, o: number): void {
     const rl = this.recordLength;
     const raw = Math.min(rl, this.chunk.length);
     out.set(this.chunk.subarray(0, raw), o);
@@ -452,7 +429,7 @@ export class PointwiseChunkDecoder implements ChunkRecordDecoder {
     this.dec.start(this.chunk, rl);
   }
 
-  streamEnds(): StreamEnd[] {
-    return this.started ? [{ stream: "point stream", end: this.dec.pos, expected: this.chunk.length, atFlush: this.dec.atFlush }] : [];
+  protected ends(): StreamEnd[] {
+    return [{ stream: "point stream", end: this.dec.pos, expected: this.chunk.length, atFlush: this.dec.atFlush }];
   }
 }

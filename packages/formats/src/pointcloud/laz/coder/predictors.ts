@@ -189,6 +189,12 @@ export function i32(b: Uint8Array, o: number): number {
 export function u16(b: Uint8Array, o: number): number {
   return b[o] | (b[o + 1] << 8);
 }
+export function writeI32(out: Uint8Array, o: number, v: number): void {
+  out[o] = v;
+  out[o + 1] = v >> 8;
+  out[o + 2] = v >> 16;
+  out[o + 3] = v >> 24;
+}
 
 /** Last values of one scanner channel (the LAS 1.4 record fields the POINT14 predictors look at). */
 export class Last14 {
