@@ -7,6 +7,7 @@
  * Each layer is its own arithmetic stream; a layer of size 0 means its values never changed in the
  * chunk (the last value repeats).
  */
+import { BASE_RECORD_LENGTH } from "../laz/coder/layout.js";
 import { SymbolModel, symbolModels } from "../laz/coder/models.js";
 import {
   ChannelValues,
@@ -29,8 +30,6 @@ import { ArithmeticDecoder, IntegerDecompressor } from "./arithmetic.js";
 import { LazChunkError, RecordStreamDecoder, type StreamEnd } from "./chunk-decoder.js";
 import { decodeRgb } from "./pointwise.js";
 
-/** Core record sizes of formats 6-10 (9 and 10 with their 29-byte wave packet). */
-const BASE_LENGTH: Record<number, number> = { 6: 30, 7: 36, 8: 38, 9: 59, 10: 67 };
 const WAVE_PACKET_LENGTH = 29;
 const POINT14_LAYERS = 9;
 const WAVE_LAYER = "wave packet layer";
@@ -394,7 +393,7 @@ export class LayeredChunkDecoder extends RecordStreamDecoder {
     private readonly chunk: Uint8Array,
   ) {
     super(recordLength);
-    const base = BASE_LENGTH[pointFormat];
+    const base = pointFormat >= 6 ? BASE_RECORD_LENGTH[pointFormat] : undefined;
     if (base === undefined) throw new RangeError(`layered LAZ decoder handles point formats 6-10, not ${pointFormat}`);
     if (!Number.isInteger(recordLength) || recordLength < base || recordLength > base + 0xffff) {
       throw new RangeError(`record length ${recordLength} invalid for point format ${pointFormat}`);

@@ -6,6 +6,7 @@
  * Wave packets (formats 4, 5) are decoded only to keep the stream in step: their record bytes stay 0
  * (the waveforms themselves live outside the point records).
  */
+import { BASE_RECORD_LENGTH } from "../laz/coder/layout.js";
 import { SymbolModel, symbolModels } from "../laz/coder/models.js";
 import {
   clampU8,
@@ -28,8 +29,6 @@ import { ArithmeticDecoder, IntegerDecompressor } from "./arithmetic.js";
 import { RecordStreamDecoder, type StreamEnd } from "./chunk-decoder.js";
 
 const TWO32 = 4294967296;
-/** Core record sizes of point formats 0-5 (4 and 5 with their 29-byte wave packet). */
-const BASE_LENGTH = [20, 28, 26, 34, 57, 63];
 const WAVE_PACKET_LENGTH = 29;
 
 /** POINT10 v2 and its context models. */
@@ -367,7 +366,7 @@ export class PointwiseChunkDecoder extends RecordStreamDecoder {
     if (!(Number.isInteger(pointFormat) && pointFormat >= 0 && pointFormat <= 5)) {
       throw new RangeError(`point-wise LAZ decoder handles point formats 0-5, not ${pointFormat}`);
     }
-    const base = BASE_LENGTH[pointFormat];
+    const base = BASE_RECORD_LENGTH[pointFormat];
     if (!Number.isInteger(recordLength) || recordLength < base || recordLength > base + 0xffff) {
       throw new RangeError(`record length ${recordLength} invalid for point format ${pointFormat}`);
     }
