@@ -30,7 +30,7 @@ const OPS = {
   "las-read": { input: "las", label: "LAS read (openPointCloud, every column touched)", refs: [] },
   "laz-read": {
     input: "laz",
-    label: "LAZ read (openPointCloud: laz-perf ChunkDecoder on the worker threads + our record decoding)",
+    label: "LAZ read (openPointCloud: our LAZ decoder with its checks on the worker threads + our record decoding)",
     refs: [
       { name: "LASzip decompress (native)", mps: 1.7 },
       { name: "laz-perf decode (WASM, Node)", mps: 1.3 },
@@ -136,8 +136,8 @@ async function runChild(op, input, output, threads) {
   const readOptions = usesPool ? pool.lazReadOptions({ threads }) : {};
   const writeOptions = usesPool ? pool.lazWriteOptions({ threads }) : undefined;
   // The pool's threads are booted (isolate + modules, ~0.16 s for two) before the clock, like the modules
-  // of this process: a service worker process keeps its pool from job to job. Their JIT warm-up and
-  // laz-perf's WASM instantiation in each thread stay inside the measured time.
+  // of this process: a service worker process keeps its pool from job to job. Their JIT warm-up stays
+  // inside the measured time.
   const shared = usesPool ? pool.sharedLazPool(threads) : undefined;
   if (shared) await Promise.all(Array.from({ length: shared.size }, () => shared.compress(3, 34, new Uint8Array(34), 1)));
   /** LAS byte pieces -> LAZ byte pieces; `patches()` once they are all consumed. */
@@ -163,7 +163,8 @@ async function runChild(op, input, output, threads) {
     result.tally = tally;
   } else if (op === "lazperf-read") {
     // laz-perf's documented Node usage: the whole file in WASM memory, then LASZip.getPoint per point.
-    const m = await f.lazPerfModule();
+    const { lazPerf } = await import("../packages/formats/dist/pointcloud/lazenc/lazperf-decode.js");
+    const m = await lazPerf();
     const fh = await open(input, "r");
     const { size } = await fh.stat();
     const filePtr = m._malloc(size);

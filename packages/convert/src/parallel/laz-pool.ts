@@ -10,7 +10,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { LasReadOptions } from "@realconv/formats";
-import { LazChunkError, type LazChunkDecompressor } from "@realconv/formats/pointcloud/laz/decompressor";
+import { LazChunkError, type LazChunkDecompressor, type RawLimits } from "@realconv/formats/pointcloud/laz/decompressor";
 import { inThreadLazCompressor, type LazChunkCompressor, type ParallelLazOptions } from "@realconv/formats/pointcloud/lazenc/parallel";
 import type { LazTaskRequest, LazTaskResponse } from "./laz-protocol.js";
 
@@ -71,11 +71,11 @@ export class LazWorkerPool {
     return this.run({ op: "compress", pointFormat, recordLength, count, bytes, out }, [bytes.buffer as ArrayBuffer, out.buffer]);
   }
 
-  /** Raw records of one chunk; `chunk` is copied (it may be a view into the caller's data). */
-  decompress(chunk: Uint8Array, pdrf: number, recordLength: number, count: number): Promise<Uint8Array> {
+  /** Raw records of one chunk, checked against `limits`; `chunk` is copied (it may be a view into the caller's data). */
+  decompress(chunk: Uint8Array, pdrf: number, recordLength: number, count: number, limits?: RawLimits): Promise<Uint8Array> {
     const bytes = this.copy(chunk);
     const out = this.take(count * recordLength);
-    return this.run({ op: "decompress", pdrf, recordLength, count, bytes, out }, [bytes.buffer, out.buffer]);
+    return this.run({ op: "decompress", pdrf, recordLength, count, limits, bytes, out }, [bytes.buffer, out.buffer]);
   }
 
   /** A buffer of exactly `bytes` bytes for chunk records: one that served an earlier compress, else new. */
@@ -182,7 +182,7 @@ export class LazWorkerPool {
     }
     if ("error" in m) {
       const e = m.error;
-      task.reject(e.kind ? new LazChunkError(e.kind, e.detail ?? e.message) : new Error(`LAZ worker thread: ${e.message}`));
+      task.reject(e.at !== undefined ? new LazChunkError(e.message, e.at) : new Error(`LAZ worker thread: ${e.message}`));
     } else {
       task.resolve(m.bytes);
     }
@@ -221,7 +221,7 @@ export function lazChunkCompressor(pointFormat: number, recordLength: number, po
 export function lazChunkDecompressor(pool: LazWorkerPool | undefined): LazChunkDecompressor | undefined {
   if (!pool) return undefined;
   return {
-    decompress: (chunk, pdrf, recordLength, count) => pool.decompress(chunk, pdrf, recordLength, count),
+    decompress: (chunk, pdrf, recordLength, count, limits) => pool.decompress(chunk, pdrf, recordLength, count, limits),
     release: (records) => pool.release(records),
   };
 }

@@ -1,11 +1,12 @@
 /**
  * A LAZ pool thread: compresses or decompresses one chunk per message with the in-thread codecs of
- * @realconv/formats (our LASzip-compatible encoder; laz-perf's ChunkDecoder), writes the result into the
+ * @realconv/formats (our LASzip-compatible encoder and decoder, checks included), writes the result into the
  * buffer the request brought, and transfers every buffer back.
  */
 import { parentPort } from "node:worker_threads";
 import { inThreadLazCompressor, type LazChunkCompressor } from "@realconv/formats/pointcloud/lazenc/parallel";
-import { decompressLazChunk, lazPerf, LazChunkError } from "@realconv/formats/pointcloud/laz/decompressor";
+import { LazChunkError } from "@realconv/formats/pointcloud/laz/decompressor";
+import { decodeChunk } from "@realconv/formats/pointcloud/lazdec/chunk";
 import type { LazTaskRequest, LazTaskResponse } from "./laz-protocol.js";
 
 const port = parentPort;
@@ -34,9 +35,7 @@ async function run(m: LazTaskRequest): Promise<Uint8Array> {
       return m.out.subarray(0, bytes.byteLength);
     }
     case "decompress":
-      return m.out.byteLength >= m.count * m.recordLength
-        ? decompressLazChunk(await lazPerf(), m.bytes, m.pdrf, m.recordLength, m.count, m.out)
-        : decompressLazChunk(await lazPerf(), m.bytes, m.pdrf, m.recordLength, m.count);
+      return decodeChunk(m.bytes, m.pdrf, m.recordLength, m.count, m.limits, m.out);
     case "crash":
       process.exit(70);
   }
@@ -63,7 +62,7 @@ port.on("message", (m: LazTaskRequest) => {
       port.postMessage(res, [bytes.buffer as ArrayBuffer, ...spare]);
     },
     (e: unknown) => {
-      const error = e instanceof LazChunkError ? { message: e.message, kind: e.kind, detail: e.detail } : { message: String((e as Error)?.message ?? e) };
+      const error = e instanceof LazChunkError ? { message: e.message, at: e.at } : { message: String((e as Error)?.message ?? e) };
       const spare = spares(m, undefined);
       const res: LazTaskResponse = { id: m.id, error, spare };
       port.postMessage(res, spare);

@@ -16,7 +16,7 @@ const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 export interface LasReadOptions {
   /** Points per chunk (default DEFAULT_CHUNK_POINTS). */
   chunkPoints?: number;
-  /** LAZ only: who decompresses the chunks (default: laz-perf in this thread). */
+  /** LAZ only: who decompresses the chunks (default: our LAZ decoder in this thread). */
   lazDecompressor?: LazChunkDecompressor;
   /** LAZ only: chunks read ahead and decompressing at once (default 1); records still come in order. */
   lazConcurrency?: number;

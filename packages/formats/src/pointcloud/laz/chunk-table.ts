@@ -4,7 +4,8 @@
  */
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import type { LasHeader } from "../las/header.js";
-import { ArithmeticDecoder, ArrayByteInput, IntegerDecompressor } from "./arithmetic.js";
+import { ArithmeticDecoder, IntegerDecompressor } from "../lazdec/arithmetic.js";
+import { VARIABLE_CHUNK_SIZE } from "./coder/layout.js";
 
 export interface LaszipVlr {
   /** 0 none, 1 point-wise, 2 point-wise chunked, 3 layered chunked (LAS 1.4 formats 6..10). */
@@ -16,8 +17,6 @@ export interface LaszipVlr {
   chunkSize: number;
   items: { type: number; size: number; version: number }[];
 }
-
-export const VARIABLE_CHUNK_SIZE = 0xffffffff;
 
 export function parseLaszipVlr(data: Uint8Array, file: string, offset: number): LaszipVlr {
   if (data.byteLength < 34) throw new FormatError(`laszip VLR is too short (${data.byteLength} bytes)`, file, offset);
@@ -71,34 +70,39 @@ export async function readChunkTable(src: ByteSource, h: LasHeader, lz: LaszipVl
   // Each entry takes at least a few bits; a count far beyond the points is corruption, not a big file.
   if (count > h.pointCount + 1) throw new FormatError(`LAZ chunk table claims ${count} chunks for ${h.pointCount} points`, name, tableAt + 4);
   const variable = lz.chunkSize === VARIABLE_CHUNK_SIZE;
+  if (!variable && lz.chunkSize === 0) throw new FormatError("laszip VLR announces chunks of 0 points", name, h.offsetToPointData);
   // The coded table is small (a few bytes per chunk); read what is left of the file, capped.
   const codedLength = Math.min(src.size - (tableAt + 8), 64 + count * 16);
   const coded = await src.read(tableAt + 8, codedLength);
-  const dec = new ArithmeticDecoder(new ArrayByteInput(coded));
-  const ic = new IntegerDecompressor(dec, 2);
+  const dec = new ArithmeticDecoder();
+  dec.start(coded, 0);
+  const ic = new IntegerDecompressor(32, 2);
   const sizes: number[] = [];
   const counts: number[] = [];
   let prevCount = 0;
   let prevSize = 0;
   for (let i = 0; i < count; i++) {
-    if (variable) counts.push((prevCount = ic.decompress(prevCount, 0)));
-    sizes.push((prevSize = ic.decompress(prevSize, 1)));
+    if (variable) counts.push((prevCount = ic.decompress(dec, prevCount, 0)));
+    sizes.push((prevSize = ic.decompress(dec, prevSize, 1)));
+  }
+  // The coded entries end with the 4 bytes the decoder reads ahead; reading beyond means they were cut.
+  if (dec.overrun > 0) throw new FormatError(`LAZ chunk table (${count} chunks) cannot be read: it is cut short`, name, tableAt + 8 + coded.length);
+  const tableCount = variable ? counts.reduce((n, c) => n + Math.max(0, c), 0) : undefined;
+  if (variable ? tableCount !== h.pointCount : count !== Math.ceil(h.pointCount / lz.chunkSize)) {
+    const holds = variable ? `${tableCount} points` : `${count} chunks of at most ${lz.chunkSize} points`;
+    throw new FormatError(`LAZ chunk table (${holds}) disagrees with the header's ${h.pointCount} points`, name, tableAt + 4);
   }
   const chunks: LazChunk[] = [];
   let at = dataStart;
-  let remaining = h.pointCount;
-  for (let i = 0; i < count && remaining > 0; i++) {
-    const n = Math.min(remaining, variable ? counts[i] : lz.chunkSize);
+  for (let i = 0; i < count; i++) {
+    const n = variable ? counts[i] : Math.min(lz.chunkSize, h.pointCount - i * lz.chunkSize);
     const size = sizes[i];
     if (size <= 0 || n <= 0 || at + size > tableAt) {
       throw new FormatError(`LAZ chunk ${i} (${size} bytes, ${n} points) is invalid or runs past the chunk table at ${tableAt}`, name, at);
     }
     chunks.push({ start: at, byteLength: size, pointCount: n });
     at += size;
-    remaining -= n;
   }
-  if (remaining > 0) {
-    throw new FormatError(`LAZ chunk table covers ${h.pointCount - remaining} of the ${h.pointCount} points the header announces`, name, tableAt);
-  }
+  if (at !== tableAt) throw new FormatError(`LAZ chunks end at ${at}, not where the chunk table starts (${tableAt})`, name, at);
   return chunks;
 }

@@ -7,7 +7,8 @@ import type { ColumnName, PointChunk } from "../chunk.js";
 import { openPointCloud } from "../las/open.js";
 import { decodeRecords } from "../las/records.js";
 import type { LasReader } from "../las/reader.js";
-import { lazPerf, openLaz } from "./reader.js";
+import { decodeWithLazPerf } from "../lazenc/lazperf-decode.js";
+import { openLaz } from "./reader.js";
 
 const bytesOf = (name: string) => new Uint8Array(readFileSync(sharedData("pointcloud", name)));
 const file = (name: string) => bytesSource(bytesOf(name), name);
@@ -56,30 +57,6 @@ function assertSamePoints(a: PointChunk, b: PointChunk, columns: ColumnName[], l
   assert.deepEqual(a.extra, b.extra, `${label} extra`);
 }
 
-/** Reference decode: laz-perf's whole-file LASZip reader (whole file in WASM memory; test only). */
-async function lasZipRecords(bytes: Uint8Array): Promise<{ records: Uint8Array; count: number }> {
-  const m = await lazPerf();
-  const p = m._malloc(bytes.byteLength);
-  m.HEAPU8.set(bytes, p);
-  const z = new m.LASZip();
-  try {
-    z.open(p, bytes.byteLength);
-    const n = z.getCount();
-    const rl = z.getPointLength();
-    const out = new Uint8Array(n * rl);
-    const pt = m._malloc(rl);
-    for (let i = 0; i < n; i++) {
-      z.getPoint(pt);
-      out.set(m.HEAPU8.subarray(pt, pt + rl), i * rl);
-    }
-    m._free(pt);
-    return { records: out, count: n };
-  } finally {
-    z.delete();
-    m._free(p);
-  }
-}
-
 test("LAZ and LAS twins give identical points (autzen_trim)", async () => {
   const las = await openPointCloud(file("autzen_trim.las"));
   const laz = await openPointCloud(file("autzen_trim.laz"));
@@ -100,7 +77,7 @@ test("chunk-table decoding matches laz-perf's whole-file reader (point-wise 1.2,
     const r = await openLaz(bytesSource(bytes, name), { chunkPoints: 7000 });
     assert.equal(r.pointCount, count, name);
     assert.equal(r.header.pdrf, pdrf, name);
-    const ref = await lasZipRecords(bytes);
+    const ref = await decodeWithLazPerf(bytes);
     assert.equal(ref.count, count);
     assertSamePoints(await readWhole(r), decodeRecords(ref.records, ref.count, r.layout), r.schema.columns, name);
   }

@@ -1,59 +1,23 @@
 /**
- * LAZ reader: reads the chunks in order through the ByteSource and has each decompressed (laz-perf's
- * WASM ChunkDecoder, formats 0..3 and 6..8) by a LazChunkDecompressor: in this thread by default, or
- * elsewhere (worker threads) with up to `lazConcurrency` chunks in flight, records still handed out in
- * order; the LAS record decoder then decodes them. Memory: `lazConcurrency` chunks (compressed + raw)
+ * LAZ reader: reads the chunks in order through the ByteSource and has each decompressed by a
+ * LazChunkDecompressor (our decoder, `../lazdec/`): in this thread by default, or elsewhere (worker
+ * threads) with up to `lazConcurrency` chunks in flight, records still handed out in order; the LAS
+ * record decoder then decodes them. Every chunk is checked (its streams end where its bytes end, its
+ * points lie inside the header's bounds), so damage surfaces as a FormatError naming the file, the
+ * chunk and its offset, never as garbage points. Memory: `lazConcurrency` chunks (compressed + raw)
  * plus the output blocks of `chunkPoints` records.
  */
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { readLasHeader, type LasHeader } from "../las/header.js";
 import { throwIfAborted } from "../../abort.js";
 import { LasReader, type LasReadOptions, type RecordBlock, type RecordBlockSource } from "../las/reader.js";
-import {
-  discardLazPerf,
-  inThreadLazDecompressor,
-  LazChunkError,
-  lazPerf,
-  safely,
-  type LazChunkDecompressor,
-  type LazPerfModule,
-} from "./decompressor.js";
-import { parseLaszipVlr, readChunkTable, VARIABLE_CHUNK_SIZE, type LazChunk, type LaszipVlr } from "./chunk-table.js";
+import { LazChunkError } from "../lazdec/chunk-decoder.js";
+import { checkLimits, checkStreamEnds, chunkDecoder, type RawLimits } from "../lazdec/chunk.js";
+import { COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED, LASZIP_RECORD_ID, LASZIP_USER_ID, lazItemsFor } from "./coder/layout.js";
+import { parseLaszipVlr, readChunkTable, type LazChunk, type LaszipVlr } from "./chunk-table.js";
+import { inThreadLazDecompressor } from "./decompressor.js";
 
-export { lazPerf, LazChunkError, inThreadLazDecompressor, type LazChunkDecompressor, type LazPerfModule } from "./decompressor.js";
-
-/** Layers per laszip item in a layered (LAS 1.4) chunk: POINT14 9, RGB14 1, RGBNIR14 2, WAVEPACKET14 1, BYTE14 one per byte. */
-function layerCount(items: LaszipVlr["items"]): number | undefined {
-  let n = 0;
-  for (const it of items) {
-    if (it.type === 10) n += 9;
-    else if (it.type === 11 || it.type === 13) n += 1;
-    else if (it.type === 12) n += 2;
-    else if (it.type === 14) n += it.size;
-    else return undefined;
-  }
-  return n;
-}
-
-/**
- * Checks a layered chunk's own header (first point raw, point count, layer sizes) before laz-perf sees
- * it: the decoder allocates what the layer sizes say, so corrupt sizes must not reach it.
- */
-function checkLayeredChunk(bytes: Uint8Array, c: number, ch: LazChunk, lz: LaszipVlr, rl: number, last: boolean, file: string): void {
-  const layers = layerCount(lz.items);
-  if (layers === undefined) throw new FormatError(`laszip items ${lz.items.map((i) => i.type).join(",")} are not LAS 1.4 layered items`, file, ch.start);
-  const headEnd = rl + 4 + 4 * layers;
-  if (headEnd > bytes.byteLength) throw new FormatError(`LAZ chunk ${c} (${bytes.byteLength} bytes) is shorter than its own header`, file, ch.start);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = v.getUint32(rl, true);
-  const countOk = count === ch.pointCount || (last && count > ch.pointCount && (lz.chunkSize === VARIABLE_CHUNK_SIZE || count <= lz.chunkSize));
-  if (!countOk) throw new FormatError(`LAZ chunk ${c} says ${count} points where ${ch.pointCount} are expected`, file, ch.start + rl);
-  let total = headEnd;
-  for (let i = 0; i < layers; i++) total += v.getUint32(rl + 4 + 4 * i, true);
-  if (total > bytes.byteLength) {
-    throw new FormatError(`LAZ chunk ${c} layer sizes add up to ${total} bytes, more than the chunk's ${bytes.byteLength}`, file, ch.start + rl + 4);
-  }
-}
+export { LazChunkError, inThreadLazDecompressor, type LazChunkDecompressor } from "./decompressor.js";
 
 /**
  * Gathers decompressed records into blocks of `maxPoints`. Each block is a fresh buffer: a consumer may
@@ -96,41 +60,46 @@ class BlockGatherer {
   }
 }
 
-/** Formats the laz-perf WASM can decompress. */
-export const LAZ_DECODABLE_FORMATS: readonly number[] = [0, 1, 2, 3, 6, 7, 8];
+/** Point formats the LAZ reader decompresses (4, 5, 9, 10 without their wave packets). */
+export const LAZ_DECODABLE_FORMATS: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 export function isLazHeader(h: LasHeader): boolean {
-  return h.compressedFlag || h.vlrs.some((r) => r.userId === "laszip encoded" && r.recordId === 22204);
+  return h.compressedFlag || h.vlrs.some((r) => r.userId === LASZIP_USER_ID && r.recordId === LASZIP_RECORD_ID);
 }
 
-/** Grows-only scratch allocation in the WASM heap. */
-class WasmBuffer {
-  ptr = 0;
-  size = 0;
-  constructor(private readonly m: LazPerfModule) {}
-  ensure(size: number): number {
-    if (size > this.size) {
-      if (this.ptr) this.m._free(this.ptr);
-      this.ptr = this.m._malloc(size);
-      if (!this.ptr) throw new Error(`laz-perf: cannot allocate ${size} bytes`);
-      this.size = size;
+/**
+ * The header's bounds in raw record units, widened by one scale step (and rounding) for writers that
+ * round the bounds; undefined when the header gives no usable bounds (all zero, inverted, not finite).
+ */
+export function rawLimits(h: LasHeader): RawLimits | undefined {
+  const b = h.bounds;
+  if (b.every((v) => v === 0)) return undefined;
+  const out: number[] = [];
+  for (const side of [0, 1]) {
+    for (let axis = 0; axis < 3; axis++) {
+      const scale = h.scale[axis];
+      const min = b[axis];
+      const max = b[3 + axis];
+      if (!(scale > 0) || !Number.isFinite(min) || !Number.isFinite(max) || min > max) return undefined;
+      const raw = side === 0 ? Math.floor((min - h.offset[axis]) / scale) - 1 : Math.ceil((max - h.offset[axis]) / scale) + 1;
+      out.push(Math.max(-2147483648, Math.min(2147483647, raw)));
     }
-    return this.ptr;
   }
-  free(): void {
-    if (this.ptr) this.m._free(this.ptr);
-    this.ptr = this.size = 0;
-  }
+  return out as unknown as RawLimits;
 }
 
-/** Chunk `c`'s compressed bytes, whole, with a layered chunk's own header checked. */
-async function readChunk(src: ByteSource, lz: LaszipVlr, chunks: readonly LazChunk[], c: number, rl: number): Promise<Uint8Array> {
+/** A chunk's LazChunkError as the FormatError naming the file, the chunk and the absolute offset. */
+function chunkFailure(e: unknown, c: number, ch: LazChunk, file: string): unknown {
+  return e instanceof LazChunkError ? new FormatError(`LAZ chunk ${c} ${e.message}`, file, ch.start + e.at) : e;
+}
+
+/** Chunk `c`'s compressed bytes, whole. */
+async function readChunk(src: ByteSource, chunks: readonly LazChunk[], c: number): Promise<Uint8Array> {
   const ch = chunks[c];
   const bytes = await src.read(ch.start, ch.byteLength);
   if (bytes.byteLength < ch.byteLength) {
     throw new FormatError(`LAZ chunk ${c} is truncated (${bytes.byteLength} of ${ch.byteLength} bytes)`, src.name, ch.start + bytes.byteLength);
   }
-  if (lz.compressor === 3) checkLayeredChunk(bytes, c, ch, lz, rl, c === chunks.length - 1, src.name);
   return bytes;
 }
 
@@ -138,10 +107,11 @@ async function readChunk(src: ByteSource, lz: LaszipVlr, chunks: readonly LazChu
 const MAX_WHOLE_CHUNK_BYTES = 64 * 1024 * 1024;
 
 function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[], options: LasReadOptions): RecordBlockSource {
+  const limits = rawLimits(h);
   // Compressor 1 is one arithmetic stream over all points (nothing to split); very large chunks would
   // need a whole-chunk buffer: both stay on the piecewise in-thread path.
-  const whole = lz.compressor !== 1 && chunks.every((ch) => ch.pointCount * h.recordLength <= MAX_WHOLE_CHUNK_BYTES);
-  if (!whole) return streamedRecordBlocks(src, h, lz, chunks);
+  const whole = lz.compressor !== COMPRESSOR_POINTWISE && chunks.every((ch) => ch.pointCount * h.recordLength <= MAX_WHOLE_CHUNK_BYTES);
+  if (!whole) return streamedRecordBlocks(src, h, chunks, limits);
   const decompressor = options.lazDecompressor ?? inThreadLazDecompressor;
   const depth = Math.max(1, Math.floor(options.lazConcurrency ?? 1));
   // A decompressor that recycles its buffers gets its records copied out, never handed on as views.
@@ -157,14 +127,14 @@ function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: r
     const start = async (c: number): Promise<{ records: Promise<Uint8Array> }> => {
       const ch = chunks[c];
       try {
-        const bytes = await readChunk(src, lz, chunks, c, rl);
-        const p = decompressor.decompress(bytes, h.pdrf, rl, ch.pointCount).then(
+        const bytes = await readChunk(src, chunks, c);
+        const p = decompressor.decompress(bytes, h.pdrf, rl, ch.pointCount, limits).then(
           (records) => {
             if (records.byteLength !== ch.pointCount * rl) throw new Error(`LAZ chunk ${c}: the decompressor returned ${records.byteLength} bytes, not ${ch.pointCount * rl}`);
             return records;
           },
           (e: unknown) => {
-            throw e instanceof LazChunkError ? new FormatError(`LAZ chunk ${c} ${e.message}`, src.name, ch.start) : e;
+            throw chunkFailure(e, c, ch, src.name);
           },
         );
         // Awaited later, in order; until then a rejection must not count as unhandled.
@@ -231,58 +201,36 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promis
 }
 
 /** One chunk at a time in this thread, decoded piecewise into the output blocks (no whole-chunk buffer). */
-function streamedRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[]): RecordBlockSource {
+function streamedRecordBlocks(src: ByteSource, h: LasHeader, chunks: readonly LazChunk[], limits: RawLimits | undefined): RecordBlockSource {
   return async function* (maxPoints, signal) {
-    const m = await lazPerf();
     const rl = h.recordLength;
-    const compressed = new WasmBuffer(m);
-    const out = new WasmBuffer(m);
     const blocks = new BlockGatherer(maxPoints, rl);
-    try {
-      for (let c = 0; c < chunks.length; c++) {
-        throwIfAborted(signal);
-        const ch = chunks[c];
-        const bytes = await readChunk(src, lz, chunks, c, rl);
-        // Slack after the chunk: the arithmetic decoder reads a few bytes ahead of what it uses.
-        const cptr = compressed.ensure(ch.byteLength + 64);
-        m.HEAPU8.fill(0, cptr + ch.byteLength, cptr + ch.byteLength + 64);
-        m.HEAPU8.set(bytes, cptr);
-        const decoder = new m.ChunkDecoder();
-        try {
-          try {
-            decoder.open(h.pdrf, rl, cptr);
-          } catch (e) {
-            discardLazPerf();
-            throw new FormatError(`LAZ chunk ${c} cannot be opened: ${(e as Error)?.message ?? e}`, src.name, ch.start);
+    const piece = new Uint8Array(maxPoints * rl);
+    for (let c = 0; c < chunks.length; c++) {
+      throwIfAborted(signal);
+      const ch = chunks[c];
+      const bytes = await readChunk(src, chunks, c);
+      let left = ch.pointCount;
+      try {
+        const decoder = chunkDecoder(bytes, h.pdrf, rl, ch.pointCount);
+        while (left > 0) {
+          const k = Math.min(left, blocks.room);
+          decoder.decode(piece, 0, k);
+          if (limits) checkLimits(piece, 0, k, rl, limits);
+          left -= k;
+          if (left === 0) checkStreamEnds(decoder);
+          const full = blocks.add(piece, k);
+          if (full) {
+            yield full;
+            throwIfAborted(signal);
           }
-          let left = ch.pointCount;
-          while (left > 0) {
-            const k = Math.min(left, blocks.room);
-            const optr = out.ensure(maxPoints * rl);
-            try {
-              for (let i = 0; i < k; i++) decoder.getPoint(optr + i * rl);
-            } catch (e) {
-              discardLazPerf();
-              throw new FormatError(`LAZ chunk ${c} is corrupt: ${(e as Error)?.message ?? e}`, src.name, ch.start);
-            }
-            // HEAPU8 is re-read after the calls: the WASM memory may have grown and moved.
-            const full = blocks.add(m.HEAPU8.subarray(optr, optr + k * rl), k);
-            left -= k;
-            if (full) {
-              yield full;
-              throwIfAborted(signal);
-            }
-          }
-        } finally {
-          safely(() => decoder.delete());
         }
+      } catch (e) {
+        throw chunkFailure(e, c, ch, src.name);
       }
-      const rest = blocks.rest();
-      if (rest) yield rest;
-    } finally {
-      safely(() => compressed.free());
-      safely(() => out.free());
     }
+    const rest = blocks.rest();
+    if (rest) yield rest;
   };
 }
 
@@ -308,30 +256,33 @@ export async function openLaz(src: ByteSource, options: LasReadOptions = {}): Pr
 }
 
 export async function openLazWithHeader(src: ByteSource, h: LasHeader, warnings: string[], options: LasReadOptions = {}): Promise<LazReader> {
-  const vlr = h.vlrs.find((r) => r.userId === "laszip encoded" && r.recordId === 22204);
+  const vlr = h.vlrs.find((r) => r.userId === LASZIP_USER_ID && r.recordId === LASZIP_RECORD_ID);
   if (!vlr) throw new FormatError("LAZ file without a laszip VLR (user 'laszip encoded', record 22204)", src.name, h.headerSize);
   const lz = parseLaszipVlr(vlr.data, src.name, vlr.dataOffset);
-  if (!LAZ_DECODABLE_FORMATS.includes(h.pdrf)) {
+  const layered = h.pdrf >= 6;
+  const compressorOk = layered ? lz.compressor === COMPRESSOR_LAYERED_CHUNKED : lz.compressor === COMPRESSOR_POINTWISE || lz.compressor === COMPRESSOR_POINTWISE_CHUNKED;
+  if (!compressorOk) throw new FormatError(`unsupported LAZ compressor ${lz.compressor} for point format ${h.pdrf}`, src.name, vlr.dataOffset);
+  // The items describe the record the decoder rebuilds; other items or versions are another layout.
+  const expected = lazItemsFor(h.pdrf, h.recordLength);
+  const same = expected.length === lz.items.length && expected.every((it, i) => it.type === lz.items[i].type && it.size === lz.items[i].size && it.version === lz.items[i].version);
+  if (!same) {
+    const list = (items: readonly { type: number; size: number; version: number }[]) => items.map((it) => `${it.type}/${it.size}/v${it.version}`).join(", ");
     throw new FormatError(
-      `LAZ point format ${h.pdrf} (with waveform packets) cannot be decompressed; supported compressed formats are ${LAZ_DECODABLE_FORMATS.join(", ")}`,
+      `laszip items (type/size/version) ${list(lz.items)} are not the layout of point format ${h.pdrf} with ${h.recordLength}-byte records (${list(expected)})`,
       src.name,
-      104,
+      vlr.dataOffset + 32,
     );
   }
-  // The items describe the record the decoder rebuilds; a header disagreeing with them is corrupt.
-  const itemBytes = lz.items.reduce((n, it) => n + it.size, 0);
-  if (itemBytes !== h.recordLength) {
-    throw new FormatError(`point record length ${h.recordLength} differs from the ${itemBytes} bytes of the laszip items`, src.name, 105);
+  if (h.pdrf === 4 || h.pdrf === 5 || h.pdrf >= 9) {
+    warnings.push(`point format ${h.pdrf} carries waveform packets: they are not read (their record fields read as 0)`);
   }
   let chunks: LazChunk[];
-  if (lz.compressor === 1) {
+  if (lz.compressor === COMPRESSOR_POINTWISE) {
     // Point-wise without chunks: the whole point data is one arithmetic-coded stream.
     const end = h.evlrCount > 0 && h.evlrOffset > h.offsetToPointData ? h.evlrOffset : src.size;
     chunks = h.pointCount > 0 ? [{ start: h.offsetToPointData, byteLength: end - h.offsetToPointData, pointCount: h.pointCount }] : [];
-  } else if (lz.compressor === 2 || lz.compressor === 3) {
-    chunks = h.pointCount > 0 ? await readChunkTable(src, h, lz) : [];
   } else {
-    throw new FormatError(`unsupported LAZ compressor ${lz.compressor}`, src.name, vlr.dataOffset);
+    chunks = h.pointCount > 0 ? await readChunkTable(src, h, lz) : [];
   }
   return new LazReader(src, h, warnings, lz, chunks, options);
 }

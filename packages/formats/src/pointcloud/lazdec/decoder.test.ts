@@ -4,16 +4,16 @@ import { readFileSync } from "node:fs";
 import { bytesSource } from "../../io/byte-source.js";
 import { readLasHeader } from "../las/header.js";
 import { parseLaszipVlr, readChunkTable, type LazChunk } from "../laz/chunk-table.js";
-import { lazPerf } from "../laz/reader.js";
+import { decodeChunkWithLazPerf } from "../lazenc/lazperf-decode.js";
 import { writeLazFile } from "../lazenc/laz-file.js";
-import { prng } from "../lazenc/test-support.js";
+import { firstDifference, makeLas, prng } from "../lazenc/test-support.js";
 import { sharedData } from "../../testing/shared-data.js";
-import { decodePointwiseChunk, PointwiseChunkDecoder } from "./decoder.js";
+import { LazChunkError } from "./chunk-decoder.js";
+import { chunkDecoder, decodeChunk } from "./chunk.js";
 
 interface LazFile {
   pdrf: number;
   recordLength: number;
-  compressor: number;
   chunks: LazChunk[];
 }
 
@@ -23,75 +23,55 @@ async function openLazBytes(laz: Uint8Array): Promise<LazFile> {
   const vlr = h.vlrs.find((r) => r.userId === "laszip encoded" && r.recordId === 22204);
   assert.ok(vlr, "laszip VLR");
   const lz = parseLaszipVlr(vlr.data, "test.laz", vlr.dataOffset);
-  return { pdrf: h.pdrf, recordLength: h.recordLength, compressor: lz.compressor, chunks: await readChunkTable(src, h, lz) };
+  return { pdrf: h.pdrf, recordLength: h.recordLength, chunks: await readChunkTable(src, h, lz) };
 }
 
-/** The reference: laz-perf's ChunkDecoder (LASzip's C++ decoder in WASM) on one chunk. */
-async function lazPerfChunk(bytes: Uint8Array, pdrf: number, rl: number, count: number): Promise<Uint8Array> {
-  const m = await lazPerf();
-  const cptr = m._malloc(bytes.length + 64);
-  const optr = m._malloc(rl);
-  const decoder = new m.ChunkDecoder();
-  try {
-    m.HEAPU8.fill(0, cptr, cptr + bytes.length + 64);
-    m.HEAPU8.set(bytes, cptr);
-    decoder.open(pdrf, rl, cptr);
-    const out = new Uint8Array(count * rl);
-    for (let i = 0; i < count; i++) {
-      decoder.getPoint(optr);
-      out.set(m.HEAPU8.subarray(optr, optr + rl), i * rl);
-    }
-    return out;
-  } finally {
-    decoder.delete();
-    m._free(optr);
-    m._free(cptr);
-  }
-}
+const chunkBytes = (laz: Uint8Array, ch: LazChunk) => laz.subarray(ch.start, ch.start + ch.byteLength);
 
-function firstDiff(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
-
-/** Decodes chunks of a LAZ file with our decoder and laz-perf; they must agree byte for byte. */
+/** Every chunk (up to `maxChunks`) decoded by us and by laz-perf: they must agree byte for byte. */
 async function checkFile(laz: Uint8Array, maxChunks = Infinity): Promise<{ chunks: number; points: number; pdrf: number }> {
   const f = await openLazBytes(laz);
-  assert.equal(f.compressor, 2, "point-wise chunked");
   let points = 0;
   const n = Math.min(f.chunks.length, maxChunks);
   for (let c = 0; c < n; c++) {
     const ch = f.chunks[c];
-    const bytes = laz.subarray(ch.start, ch.start + ch.byteLength);
-    const ref = await lazPerfChunk(bytes, f.pdrf, f.recordLength, ch.pointCount);
-    const ours = decodePointwiseChunk(bytes, f.pdrf, f.recordLength, ch.pointCount);
-    const d = firstDiff(ours, ref);
+    const ref = await decodeChunkWithLazPerf(chunkBytes(laz, ch), f.pdrf, f.recordLength, ch.pointCount);
+    const ours = decodeChunk(chunkBytes(laz, ch), f.pdrf, f.recordLength, ch.pointCount);
+    const d = firstDifference(ours, ref);
     assert.equal(d, -1, `chunk ${c}: first difference at byte ${d} (record ${Math.floor(d / f.recordLength)}, field byte ${d % f.recordLength})`);
     points += ch.pointCount;
   }
   return { chunks: n, points, pdrf: f.pdrf };
 }
 
-function read(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(sharedData("pointcloud", name)));
+const read = (name: string) => new Uint8Array(readFileSync(sharedData("pointcloud", name)));
+
+for (const [name, pdrf] of [
+  ["autzen_trim.laz", 3],
+  ["indoor.laz", 3],
+  ["append-bug.laz", 8],
+  ["1.2-with-color.copc.laz", 7],
+] as const) {
+  test(`LASzip-written ${name} (PDRF ${pdrf}): every chunk matches laz-perf, every stream ends at its chunk's end`, async () => {
+    const laz = read(name);
+    const r = await checkFile(laz);
+    assert.equal(r.pdrf, pdrf);
+    // where the streams end, exactly (decodeChunk allows a little slack; LASzip needs none)
+    const f = await openLazBytes(laz);
+    for (const ch of f.chunks) {
+      const d = chunkDecoder(chunkBytes(laz, ch), f.pdrf, f.recordLength, ch.pointCount);
+      d.decode(new Uint8Array(ch.pointCount * f.recordLength), 0, ch.pointCount);
+      for (const e of d.streamEnds()) assert.equal(e.end, e.expected, `${e.stream} of the chunk at ${ch.start}`);
+    }
+  });
 }
-
-test("LASzip-written autzen_trim.laz: every chunk matches laz-perf", async () => {
-  const r = await checkFile(read("autzen_trim.laz"));
-  assert.equal(r.pdrf, 3);
-  assert.ok(r.points > 100_000);
-});
-
-test("LASzip-written indoor.laz: first 3 chunks match laz-perf", async () => {
-  const r = await checkFile(read("indoor.laz"), 3);
-  assert.equal(r.chunks, 3);
-});
 
 for (const [name, pdrf] of [
   ["1.2-with-color.las", 3],
   ["epsg_4326.las", 0],
   ["mvk-thin.las", 1],
+  ["1_4_w_evlr.las", 6],
+  ["file_with_both_wkt_and_geotiff_vlrs.las", 6],
 ] as const) {
   test(`our encoder's LAZ of ${name} (PDRF ${pdrf}): every chunk matches laz-perf`, async () => {
     // small chunks so that several chunks and chunk restarts are covered
@@ -102,25 +82,7 @@ for (const [name, pdrf] of [
   });
 }
 
-/** A LAS 1.2 file around raw records (only what the encoder reads). */
-function makeLas(pointFormat: number, recordLength: number, records: Uint8Array): Uint8Array {
-  const n = records.length / recordLength;
-  const out = new Uint8Array(227 + records.length);
-  const dv = new DataView(out.buffer);
-  out.set([0x4c, 0x41, 0x53, 0x46], 0);
-  out[24] = 1;
-  out[25] = 2;
-  dv.setUint16(94, 227, true);
-  dv.setUint32(96, 227, true);
-  out[104] = pointFormat;
-  dv.setUint16(105, recordLength, true);
-  dv.setUint32(107, n, true);
-  for (let i = 0; i < 3; i++) dv.setFloat64(131 + 8 * i, 0.01, true);
-  out.set(records, 227);
-  return out;
-}
-
-test("synthetic PDRF 2 and 3 with extra bytes, GPS jumps and wide coordinates match laz-perf", async () => {
+test("synthetic PDRF 0-3 with extra bytes, GPS jumps and wide coordinates match laz-perf and the originals", async () => {
   const rnd = prng(7);
   for (const [pdrf, rl] of [
     [2, 26 + 3],
@@ -169,49 +131,99 @@ test("synthetic PDRF 2 and 3 with extra bytes, GPS jumps and wide coordinates ma
     const laz = writeLazFile(makeLas(pdrf, rl, rec), { chunkSize: 1000 });
     const r = await checkFile(laz);
     assert.equal(r.points, n);
-    // and the records are the originals
     const f = await openLazBytes(laz);
     const all = new Uint8Array(n * rl);
     let at = 0;
     for (const ch of f.chunks) {
-      decodePointwiseChunk(laz.subarray(ch.start, ch.start + ch.byteLength), pdrf, rl, ch.pointCount).forEach((b, i) => (all[at + i] = b));
+      all.set(decodeChunk(chunkBytes(laz, ch), pdrf, rl, ch.pointCount), at);
       at += ch.pointCount * rl;
     }
-    assert.equal(firstDiff(all, rec), -1, `PDRF ${pdrf}`);
+    assert.equal(firstDifference(all, rec), -1, `PDRF ${pdrf}`);
   }
 });
 
-test("decodes into a caller's buffer and accepts a 1-point chunk", async () => {
-  const laz = writeLazFile(read("1.2-with-color.las"), { chunkSize: 1 });
-  const f = await openLazBytes(laz);
-  const ch = f.chunks[1];
-  const out = new Uint8Array(f.recordLength * 2);
-  const got = decodePointwiseChunk(laz.subarray(ch.start, ch.start + ch.byteLength), f.pdrf, f.recordLength, 1, out);
-  assert.equal(got, out);
-  const ref = await lazPerfChunk(laz.subarray(ch.start, ch.start + ch.byteLength), f.pdrf, f.recordLength, 1);
-  assert.deepEqual(got.subarray(0, f.recordLength), ref);
+test("piecewise decoding equals whole-chunk decoding; a caller's buffer is used when large enough", async () => {
+  for (const name of ["autzen_trim.laz", "append-bug.laz"]) {
+    const laz = read(name);
+    const f = await openLazBytes(laz);
+    const ch = f.chunks[0];
+    const rl = f.recordLength;
+    const whole = decodeChunk(chunkBytes(laz, ch), f.pdrf, rl, ch.pointCount);
+    const d = chunkDecoder(chunkBytes(laz, ch), f.pdrf, rl, ch.pointCount);
+    const pieces = new Uint8Array(ch.pointCount * rl);
+    for (let at = 0, step = 1; at < ch.pointCount; at += step, step = step * 3 + 1) d.decode(pieces, at * rl, Math.min(step, ch.pointCount - at));
+    assert.equal(firstDifference(pieces, whole), -1, name);
+    const into = new Uint8Array(ch.pointCount * rl + 7);
+    assert.equal(decodeChunk(chunkBytes(laz, ch), f.pdrf, rl, ch.pointCount, undefined, into).buffer, into.buffer);
+  }
 });
 
-test("random and truncated chunks terminate (garbage out, no hang, no crash)", () => {
+/** A PDRF 8 chunk re-laid as PDRF 10: an empty wave packet layer after NIR, 29 bytes more per record. */
+function asWaveformChunk(chunk: Uint8Array, extraBytes: number): Uint8Array {
+  const layersBefore = 9 + 2;
+  const head = 38 + extraBytes + 4 + 4 * layersBefore;
+  const out = new Uint8Array(chunk.length + 29 + 4);
+  out.set(chunk.subarray(0, 38), 0);
+  out.set(chunk.subarray(38, 38 + extraBytes), 67);
+  out.set(chunk.subarray(38 + extraBytes, head), 67 + extraBytes);
+  // wave packet layer size 0, then the extra-byte layer sizes and all layer bytes as they were
+  out.set(chunk.subarray(head), 67 + extraBytes + 4 + 4 * layersBefore + 4);
+  return out;
+}
+
+test("waveform formats: the wave packet layer is skipped, every other field decodes (PDRF 10 from PDRF 8)", async () => {
+  const laz = read("append-bug.laz");
+  const f = await openLazBytes(laz);
+  const extra = f.recordLength - 38;
+  const ch = f.chunks[0];
+  const pf8 = decodeChunk(chunkBytes(laz, ch), 8, f.recordLength, ch.pointCount);
+  const rl10 = 67 + extra;
+  const pf10 = decodeChunk(asWaveformChunk(chunkBytes(laz, ch), extra), 10, rl10, ch.pointCount);
+  for (let i = 0; i < ch.pointCount; i++) {
+    const a = pf8.subarray(i * f.recordLength, (i + 1) * f.recordLength);
+    const b = pf10.subarray(i * rl10, (i + 1) * rl10);
+    assert.equal(firstDifference(b.subarray(0, 38), a.subarray(0, 38)), -1, `record ${i}`);
+    assert.ok(b.subarray(38, 67).every((v) => v === 0), `record ${i} wave packet`);
+    assert.equal(firstDifference(b.subarray(67), a.subarray(38)), -1, `record ${i} extra bytes`);
+  }
+});
+
+test("garbage, truncated and cut chunks terminate: a LazChunkError or records, never a hang", () => {
   const rnd = prng(99);
   for (const [pdrf, rl] of [
     [0, 20],
     [1, 28],
-    [2, 26],
     [3, 34 + 4],
+    [4, 57],
+    [6, 30],
+    [8, 38 + 3],
+    [10, 67],
   ] as const) {
     for (let trial = 0; trial < 20; trial++) {
       const len = trial === 0 ? 0 : (rnd() * 3000) | 0;
       const bytes = new Uint8Array(len);
       for (let i = 0; i < len; i++) bytes[i] = trial % 5 === 1 ? 0xff : (rnd() * 256) | 0;
-      const out = decodePointwiseChunk(bytes, pdrf, rl, 5000);
-      assert.equal(out.length, 5000 * rl);
+      try {
+        assert.equal(decodeChunk(bytes, pdrf, rl, 5000).length, 5000 * rl);
+      } catch (e) {
+        assert.ok(e instanceof LazChunkError, String(e));
+      }
     }
   }
 });
 
+test("a chunk cut short or followed by bytes it does not use is reported with the stream and offset", async () => {
+  const laz = read("autzen_trim.laz");
+  const f = await openLazBytes(laz);
+  const ch = f.chunks[1];
+  const bytes = chunkBytes(laz, ch);
+  assert.throws(() => decodeChunk(bytes.subarray(0, bytes.length - 100), 3, 34, ch.pointCount), (e: unknown) => e instanceof LazChunkError && /point stream needs \d+ bytes more than it holds/.test(e.message) && e.at === bytes.length - 100);
+  // the same chunk decoded as fewer points stops well before its end
+  assert.throws(() => decodeChunk(bytes, 3, 34, ch.pointCount - 1000), (e: unknown) => e instanceof LazChunkError && /before its end/.test(e.message));
+});
+
 test("rejects formats and record lengths it cannot decode", () => {
-  assert.throws(() => new PointwiseChunkDecoder(6, 30), RangeError);
-  assert.throws(() => new PointwiseChunkDecoder(3, 30), RangeError);
-  assert.throws(() => decodePointwiseChunk(new Uint8Array(40), 0, 20, -1), RangeError);
+  assert.throws(() => chunkDecoder(new Uint8Array(100), 11, 30, 1), RangeError);
+  assert.throws(() => chunkDecoder(new Uint8Array(100), 3, 30, 1), RangeError);
+  assert.throws(() => chunkDecoder(new Uint8Array(100), 6, 29, 1), RangeError);
 });

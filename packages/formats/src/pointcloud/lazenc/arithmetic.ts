@@ -1,123 +1,22 @@
 /**
- * LASzip-compatible entropy coder (encoder side only): the 32-bit range coder of Amir Said's
- * "FastAC" as used by LASzip, its adaptive bit and symbol models, and LASzip's integer compressor
- * (k-bit interval classes + corrector models). The byte stream must match, bit for bit, what the
- * LASzip / laz-perf / laz-rs decoders expect, so every constant and every update rule below mirrors
- * the behaviour of that decoder. All state is plain numbers and typed arrays: no allocation per symbol.
+ * LASzip-compatible range encoder (the decoding side is `../lazdec/arithmetic.ts`; the models both
+ * adapt are in `../laz/coder/models.ts`). The byte stream must match, bit for bit, what the LASzip /
+ * laz-perf / laz-rs decoders expect. All state is plain numbers and typed arrays: no allocation per
+ * symbol.
  */
-
-/** Renormalise when the range drops below 2^24 (one output byte per shift). */
-const AC_MIN_LENGTH = 0x01000000;
-const AC_MAX_LENGTH = 0xffffffff;
-
-/** Symbol models: probabilities scaled to 2^15. */
-const DM_LENGTH_SHIFT = 15;
-const DM_MAX_COUNT = 1 << DM_LENGTH_SHIFT;
-/** Bit models: probabilities scaled to 2^13. */
-const BM_LENGTH_SHIFT = 13;
-const BM_MAX_COUNT = 1 << BM_LENGTH_SHIFT;
-
-/** Adaptive binary model. */
-export class BitModel {
-  bit0Count = 1;
-  bitCount = 2;
-  bit0Prob = 1 << (BM_LENGTH_SHIFT - 1);
-  bitsUntilUpdate = 4;
-  updateCycle = 4;
-
-  update(): void {
-    // halve the counts once the total passes the threshold, so the model keeps adapting
-    this.bitCount += this.updateCycle;
-    if (this.bitCount > BM_MAX_COUNT) {
-      this.bitCount = (this.bitCount + 1) >>> 1;
-      this.bit0Count = (this.bit0Count + 1) >>> 1;
-      if (this.bit0Count === this.bitCount) this.bitCount++;
-    }
-    const scale = Math.floor(0x80000000 / this.bitCount);
-    this.bit0Prob = (this.bit0Count * scale) >>> (31 - BM_LENGTH_SHIFT);
-    // updates become rarer as the model settles (at most every 64 bits)
-    this.updateCycle = (5 * this.updateCycle) >>> 2;
-    if (this.updateCycle > 64) this.updateCycle = 64;
-    this.bitsUntilUpdate = this.updateCycle;
-  }
-}
-
-/**
- * Symbol models live in flat Int32Array tables so that coding a symbol is one short chain of loads
- * (table -> slot) rather than object -> array -> array. A model at offset `o` of table `t`:
- *   t[o] symbols until the next update, t[o + 1] total count, t[o + 2] update cycle,
- *   t[o + 3] last symbol, then per symbol s: t[o + 4 + 2s] cumulative probability (scaled to 2^15)
- *   and t[o + 5 + 2s] count (interleaved, so dist[s], dist[s + 1] and count[s] share a cache line).
- * Values stay below 2^31, so loads are plain int32.
- */
-const SM_UNTIL = 0;
-const SM_TOTAL = 1;
-const SM_CYCLE = 2;
-const SM_LAST = 3;
-const SM_HEADER = 4;
-
-/** Int32 slots a model of `symbols` symbols takes in a flat table. */
-export function symbolModelSlots(symbols: number): number {
-  return SM_HEADER + 2 * symbols;
-}
-
-/** Initialises a fresh model of `symbols` symbols at `o` (as LASzip's ArithmeticModel::init). */
-export function initSymbolModel(t: Int32Array, o: number, symbols: number): void {
-  if (symbols < 2 || symbols > 2048) throw new RangeError(`invalid number of symbols ${symbols}`);
-  t[o + SM_LAST] = symbols - 1;
-  t[o + SM_TOTAL] = 0;
-  for (let k = o + SM_HEADER; k < o + SM_HEADER + 2 * symbols; k += 2) {
-    t[k] = 0;
-    t[k + 1] = 1;
-  }
-  t[o + SM_CYCLE] = symbols;
-  updateSymbolModel(t, o);
-  const cycle = (symbols + 6) >>> 1;
-  t[o + SM_CYCLE] = cycle;
-  t[o + SM_UNTIL] = cycle;
-}
-
-function updateSymbolModel(t: Int32Array, o: number): void {
-  const n = t[o + SM_LAST] + 1;
-  const start = o + SM_HEADER;
-  const end = start + 2 * n;
-  let cycle = t[o + SM_CYCLE];
-  let total = t[o + SM_TOTAL] + cycle;
-  // halve the counts once the total passes the threshold, so the model keeps adapting
-  if (total > DM_MAX_COUNT) {
-    total = 0;
-    for (let k = start + 1; k < end; k += 2) {
-      const c = (t[k] + 1) >>> 1;
-      t[k] = c;
-      total += c;
-    }
-  }
-  t[o + SM_TOTAL] = total;
-  const scale = Math.floor(0x80000000 / total);
-  let sum = 0;
-  for (let k = start; k < end; k += 2) {
-    t[k] = (scale * sum) >>> (31 - DM_LENGTH_SHIFT);
-    sum += t[k + 1];
-  }
-  cycle = (5 * cycle) >>> 2;
-  const maxCycle = (n + 6) << 3;
-  if (cycle > maxCycle) cycle = maxCycle;
-  t[o + SM_CYCLE] = cycle;
-  t[o + SM_UNTIL] = cycle;
-}
-
-/** Adaptive multi-symbol model (2..2048 symbols): a flat table of its own, offset 0. */
-export class SymbolModel {
-  readonly symbols: number;
-  readonly t: Int32Array;
-
-  constructor(symbols: number) {
-    if (symbols < 2 || symbols > 2048) throw new RangeError(`invalid number of symbols ${symbols}`);
-    this.symbols = symbols;
-    this.t = new Int32Array(symbolModelSlots(symbols));
-    initSymbolModel(this.t, 0, symbols);
-  }
-}
+import {
+  AC_MAX_LENGTH,
+  AC_MIN_LENGTH,
+  BM_LENGTH_SHIFT,
+  type BitModel,
+  DM_LENGTH_SHIFT,
+  IntegerCoderModels,
+  SM_HEADER,
+  SM_LAST,
+  SM_UNTIL,
+  type SymbolModel,
+  updateSymbolModel,
+} from "../laz/coder/models.js";
 
 /**
  * Range encoder writing into a growable in-memory buffer. Carries propagate backwards into bytes
@@ -302,76 +201,18 @@ export class ArithmeticEncoder {
 }
 
 /**
- * LASzip's integer compressor: codes `real - pred` as an interval class k (the number of significant
- * bits, modelled per context) followed by the position inside that interval (modelled for small k,
- * partly raw for large k). `k` of the last call is exposed because callers derive contexts from it.
- *
- * All symbol models of one compressor (k models per context, then one corrector model per k) sit in
- * one flat table, all initialised up front: a fresh model is the same whenever it is made, so this
- * codes exactly as LASzip's create-on-init, and a model is found by offset arithmetic alone.
+ * LASzip's integer compressor (see `IntegerCoderModels`); `k` of the last call is exposed because callers
+ * derive contexts from it.
  */
-export class IntegerCompressor {
-  /** k of the last compressed corrector. */
-  k = 0;
-  private readonly corrBits: number;
-  /** Whether correctors must be folded into [corrMin, corrMax] (not for 32-bit correctors). */
-  private readonly fold: boolean;
-  private readonly corrRange: number;
+export class IntegerCompressor extends IntegerCoderModels {
+  /** Correctors fold into [corrMin, corrMin + corrRange) (unused for 32-bit correctors). */
   private readonly corrMin: number;
   private readonly corrMax: number;
-  private readonly bitsHigh: number;
-  /** Slots of one k model (the k models of context c start at c * bitsSlots). */
-  private readonly bitsSlots: number;
-  /** Offset of the corrector model of k at corrOff[k] (k = 1..corrBits). */
-  private readonly corrOff: Int32Array;
-  private readonly tab: Int32Array;
-  private readonly mCorrector0 = new BitModel();
 
-  constructor(bits = 16, contexts = 1, bitsHigh = 8, range = 0) {
-    let corrBits: number;
-    let corrRange: number;
-    let corrMin: number;
-    if (range !== 0) {
-      corrBits = 0;
-      corrRange = range;
-      let r = range;
-      while (r !== 0) {
-        r = r >>> 1;
-        corrBits++;
-      }
-      if (corrRange === 2 ** (corrBits - 1)) corrBits--;
-      corrMin = -Math.floor(corrRange / 2);
-    } else if (bits >= 1 && bits < 32) {
-      corrBits = bits;
-      corrRange = 2 ** bits;
-      corrMin = -Math.floor(corrRange / 2);
-    } else {
-      corrBits = 32;
-      corrRange = 0;
-      corrMin = -2147483648;
-    }
-    this.corrBits = corrBits;
-    this.fold = corrBits < 32;
-    // for 32-bit correctors these are unused; keep them small integers so the fields stay int-typed
-    this.corrRange = corrBits < 32 ? corrRange : 0;
-    this.corrMin = corrBits < 32 ? corrMin : 0;
-    this.corrMax = corrBits < 32 ? corrMin + corrRange - 1 : 0;
-    this.bitsHigh = bitsHigh;
-    const bitsSlots = symbolModelSlots(corrBits + 1);
-    this.bitsSlots = bitsSlots;
-    const corrOff = new Int32Array(corrBits + 1);
-    let slots = contexts * bitsSlots;
-    // k = 32 has no corrector model (the value is fully determined)
-    const maxK = corrBits < 32 ? corrBits : 31;
-    for (let k = 1; k <= maxK; k++) {
-      corrOff[k] = slots;
-      slots += symbolModelSlots(k <= bitsHigh ? 1 << k : 1 << bitsHigh);
-    }
-    this.corrOff = corrOff;
-    const tab = new Int32Array(slots);
-    for (let c = 0; c < contexts; c++) initSymbolModel(tab, c * bitsSlots, corrBits + 1);
-    for (let k = 1; k <= maxK; k++) initSymbolModel(tab, corrOff[k], k <= bitsHigh ? 1 << k : 1 << bitsHigh);
-    this.tab = tab;
+  constructor(bits = 16, contexts = 1, bitsHigh = 8) {
+    super(bits, contexts, bitsHigh, false);
+    this.corrMin = this.fold ? -(this.corrRange / 2) : 0;
+    this.corrMax = this.fold ? this.corrRange / 2 - 1 : 0;
   }
 
   compress(enc: ArithmeticEncoder, pred: number, real: number, context: number): void {
@@ -395,7 +236,7 @@ export class IntegerCompressor {
         // exact modulo 2^32 and the result lies in [0, 2^31): int32 arithmetic suffices even for k = 31
         c = c >= 0 ? c - 1 : (c + (1 << k) - 1) | 0;
         const bh = this.bitsHigh;
-        const mo = this.corrOff[k];
+        const mo = this.corrector(k);
         if (k <= bh) {
           enc.encodeSymbolAt(tab, mo, c);
         } else {
@@ -407,12 +248,7 @@ export class IntegerCompressor {
         }
       }
     } else {
-      enc.encodeBit(this.mCorrector0, c);
+      enc.encodeBit(this.corrector0, c);
     }
-  }
-
-  /** Number of correction bits (exposed for tests). */
-  get correctorBits(): number {
-    return this.corrBits;
   }
 }

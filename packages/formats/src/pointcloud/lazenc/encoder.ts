@@ -5,17 +5,8 @@
  * i64 offset of the chunk table + chunks + chunk table.
  */
 import { ArithmeticEncoder } from "./arithmetic.js";
-import {
-  type ChunkEntry,
-  COMPRESSOR_POINTWISE_CHUNKED,
-  DEFAULT_CHUNK_SIZE,
-  encodeChunkTable,
-  ItemType,
-  type LazItem,
-  lazItemsFor,
-  lazVlrPayload,
-  VARIABLE_CHUNK_SIZE,
-} from "./laszip-format.js";
+import { COMPRESSOR_POINTWISE_CHUNKED, DEFAULT_CHUNK_SIZE, ItemType, type LazItem, lazItemsFor, VARIABLE_CHUNK_SIZE } from "../laz/coder/layout.js";
+import { type ChunkEntry, encodeChunkTable, lazVlrPayload } from "./laszip-format.js";
 import {
   ByteV2Compressor,
   GpsTime11V2Compressor,

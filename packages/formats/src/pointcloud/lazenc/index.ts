@@ -1,5 +1,6 @@
 /** LASzip-compatible LAZ encoder (pure TypeScript). */
-export { ArithmeticEncoder, BitModel, IntegerCompressor, SymbolModel } from "./arithmetic.js";
+export { ArithmeticEncoder, IntegerCompressor } from "./arithmetic.js";
+export { BitModel, SymbolModel } from "../laz/coder/models.js";
 export {
   ChunkedEncoderBase,
   LazPointwiseEncoder,
@@ -7,17 +8,7 @@ export {
   type LazEncoderOptions,
   type LazFinish,
 } from "./encoder.js";
-export {
-  BASE_RECORD_LENGTH,
-  type ChunkEntry,
-  DEFAULT_CHUNK_SIZE,
-  encodeChunkTable,
-  type LazItem,
-  lazItemsFor,
-  lazVlrPayload,
-  lazVlrRecord,
-  LASZIP_RECORD_ID,
-  LASZIP_USER_ID,
-} from "./laszip-format.js";
+export { type ChunkEntry, encodeChunkTable, lazVlrPayload, lazVlrRecord } from "./laszip-format.js";
+export { BASE_RECORD_LENGTH, DEFAULT_CHUNK_SIZE, type LazItem, lazItemsFor, LASZIP_RECORD_ID, LASZIP_USER_ID } from "../laz/coder/layout.js";
 export { LazLayeredEncoder } from "./layered.js";
 export { type BytePatch, createLazEncoder, LasToLazTransformer, lasToLazStream, writeLazFile } from "./laz-file.js";

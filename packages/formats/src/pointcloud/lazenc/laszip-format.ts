@@ -2,60 +2,8 @@
  * LASzip container pieces: the 'laszip encoded' / 22204 VLR that describes the item layout and
  * chunking, and the compressed chunk table written after the last chunk.
  */
+import { LASZIP_RECORD_ID, LASZIP_USER_ID, type LazItem } from "../laz/coder/layout.js";
 import { ArithmeticEncoder, IntegerCompressor } from "./arithmetic.js";
-
-export const LASZIP_USER_ID = "laszip encoded";
-export const LASZIP_RECORD_ID = 22204;
-export const DEFAULT_CHUNK_SIZE = 50_000;
-/** chunk_size value announcing variable-size chunks (point counts stored in the chunk table). */
-export const VARIABLE_CHUNK_SIZE = 0xffffffff;
-
-export const COMPRESSOR_POINTWISE_CHUNKED = 2;
-export const COMPRESSOR_LAYERED_CHUNKED = 3;
-
-/** LASzip item type codes. */
-export const ItemType = {
-  BYTE: 0,
-  POINT10: 6,
-  GPSTIME11: 7,
-  RGB12: 8,
-  POINT14: 10,
-  RGB14: 11,
-  RGBNIR14: 12,
-  BYTE14: 14,
-} as const;
-
-export interface LazItem {
-  type: number;
-  size: number;
-  version: number;
-}
-
-/** Core record size of each point data record format we can compress. */
-export const BASE_RECORD_LENGTH: Record<number, number> = { 0: 20, 1: 28, 2: 26, 3: 34, 6: 30, 7: 36, 8: 38 };
-
-/** Item list LASzip uses for a point format (v2 items for 0-3, v3 layered items for 6-8). */
-export function lazItemsFor(pointFormat: number, recordLength: number): LazItem[] {
-  const base = BASE_RECORD_LENGTH[pointFormat];
-  if (base === undefined) throw new RangeError(`LAZ encoder: unsupported point data record format ${pointFormat}`);
-  if (!Number.isInteger(recordLength) || recordLength < base || recordLength > base + 0xffff) {
-    throw new RangeError(`LAZ encoder: record length ${recordLength} invalid for point format ${pointFormat}`);
-  }
-  const extra = recordLength - base;
-  const items: LazItem[] = [];
-  if (pointFormat <= 3) {
-    items.push({ type: ItemType.POINT10, size: 20, version: 2 });
-    if (pointFormat === 1 || pointFormat === 3) items.push({ type: ItemType.GPSTIME11, size: 8, version: 2 });
-    if (pointFormat === 2 || pointFormat === 3) items.push({ type: ItemType.RGB12, size: 6, version: 2 });
-    if (extra > 0) items.push({ type: ItemType.BYTE, size: extra, version: 2 });
-  } else {
-    items.push({ type: ItemType.POINT14, size: 30, version: 3 });
-    if (pointFormat === 7) items.push({ type: ItemType.RGB14, size: 6, version: 3 });
-    if (pointFormat === 8) items.push({ type: ItemType.RGBNIR14, size: 8, version: 3 });
-    if (extra > 0) items.push({ type: ItemType.BYTE14, size: extra, version: 3 });
-  }
-  return items;
-}
 
 /** Payload of the 22204 VLR (34 bytes + 6 per item). */
 export function lazVlrPayload(compressor: number, items: LazItem[], chunkSize: number): Uint8Array {

@@ -9,18 +9,27 @@
  * The v3 context-switch rules (including LASzip's quirk of predicting from the previous channel's
  * last value when returning to an already used channel) are reproduced because decoders mirror them.
  */
-import { ArithmeticEncoder, IntegerCompressor, SymbolModel } from "./arithmetic.js";
+import { SymbolModel, symbolModels } from "../laz/coder/models.js";
+import {
+  ChannelValues,
+  flags6,
+  GPS_MULTI,
+  GPS_MULTI_CODE_FULL_V3,
+  GPS_MULTI_MINUS,
+  Last14,
+  NirModels,
+  NUMBER_RETURN_LEVEL_8CTX,
+  NUMBER_RETURN_MAP_6CTX,
+  Point14Context,
+  RgbModels,
+  u16,
+  yContext,
+  zContext,
+} from "../laz/coder/predictors.js";
+import { ArithmeticEncoder, IntegerCompressor } from "./arithmetic.js";
 import { ChunkedEncoderBase, type LazEncoderOptions } from "./encoder.js";
-import { COMPRESSOR_LAYERED_CHUNKED, ItemType } from "./laszip-format.js";
-import { Medians5, RgbModels, compressRgb, gpsMultiplier } from "./pointwise-items.js";
-import { NUMBER_RETURN_LEVEL_8CTX, NUMBER_RETURN_MAP_6CTX } from "./tables.js";
-
-function i32(b: Uint8Array, o: number): number {
-  return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
-}
-function u16(b: Uint8Array, o: number): number {
-  return b[o] | (b[o + 1] << 8);
-}
+import { COMPRESSOR_LAYERED_CHUNKED, ItemType } from "../laz/coder/layout.js";
+import { compressRgb, gpsMultiplier } from "./pointwise-items.js";
 
 /** Scanner channel context shared by the items of one record (POINT14 sets it, others follow). */
 interface Ctx {
@@ -38,130 +47,9 @@ interface LayeredItemCompressor {
 
 const EMPTY = new Uint8Array(0);
 
-const GPS_MULTI = 500;
-const GPS_MULTI_MINUS = -10;
-const GPS_MULTI_CODE_FULL = GPS_MULTI - GPS_MULTI_MINUS + 1;
-const GPS_MULTI_TOTAL = GPS_MULTI - GPS_MULTI_MINUS + 5;
+type Context = Point14Context<IntegerCompressor>;
 
-/** Last values of one scanner channel (the record fields the predictors look at). */
-class Last14 {
-  x = 0;
-  y = 0;
-  z = 0;
-  intensity = 0;
-  bits = 0;
-  flags = 0;
-  cls = 0;
-  user = 0;
-  angle = 0;
-  psid = 0;
-  gpsLo = 0;
-  gpsHi = 0;
-  gpsChange = false;
-
-  copyFrom(o: Last14): void {
-    this.x = o.x;
-    this.y = o.y;
-    this.z = o.z;
-    this.intensity = o.intensity;
-    this.bits = o.bits;
-    this.flags = o.flags;
-    this.cls = o.cls;
-    this.user = o.user;
-    this.angle = o.angle;
-    this.psid = o.psid;
-    this.gpsLo = o.gpsLo;
-    this.gpsHi = o.gpsHi;
-    this.gpsChange = o.gpsChange;
-  }
-
-  read(rec: Uint8Array, o: number): void {
-    this.x = i32(rec, o);
-    this.y = i32(rec, o + 4);
-    this.z = i32(rec, o + 8);
-    this.intensity = u16(rec, o + 12);
-    this.bits = rec[o + 14];
-    this.flags = rec[o + 15];
-    this.cls = rec[o + 16];
-    this.user = rec[o + 17];
-    this.angle = (rec[o + 18] | (rec[o + 19] << 8)) << 16 >> 16;
-    this.psid = u16(rec, o + 20);
-    this.gpsLo = i32(rec, o + 22);
-    this.gpsHi = i32(rec, o + 26);
-    this.gpsChange = false;
-  }
-}
-
-/** Per-scanner-channel models, integer compressors and predictor state of POINT14. */
-class Point14Context {
-  readonly changedValues: SymbolModel[] = [];
-  readonly scannerChannel = new SymbolModel(3);
-  private readonly numberOfReturns: (SymbolModel | undefined)[] = new Array(16).fill(undefined);
-  private readonly returnNumber: (SymbolModel | undefined)[] = new Array(16).fill(undefined);
-  readonly returnNumberGpsSame = new SymbolModel(13);
-  private readonly classification: (SymbolModel | undefined)[] = new Array(64).fill(undefined);
-  private readonly classFlags: (SymbolModel | undefined)[] = new Array(64).fill(undefined);
-  private readonly userData: (SymbolModel | undefined)[] = new Array(64).fill(undefined);
-  readonly gpsMulti = new SymbolModel(GPS_MULTI_TOTAL);
-  readonly gpsNoDiff = new SymbolModel(5);
-  readonly icDx = new IntegerCompressor(32, 2);
-  readonly icDy = new IntegerCompressor(32, 22);
-  readonly icZ = new IntegerCompressor(32, 20);
-  readonly icIntensity = new IntegerCompressor(16, 4);
-  readonly icScanAngle = new IntegerCompressor(16, 2);
-  readonly icSourceId = new IntegerCompressor(16, 1);
-  readonly icGps = new IntegerCompressor(32, 9);
-  readonly lastIntensity = new Uint16Array(8);
-  readonly xMedian = new Medians5();
-  readonly yMedian = new Medians5();
-  readonly lastZ = new Int32Array(8);
-  // GPS time sequences (64-bit patterns as 32-bit halves)
-  seqLast = 0;
-  seqNext = 0;
-  readonly seqLo = new Int32Array(4);
-  readonly seqHi = new Int32Array(4);
-  readonly seqDiff = new Int32Array(4);
-  readonly seqExtreme = new Int32Array(4);
-
-  constructor() {
-    for (let i = 0; i < 8; i++) this.changedValues.push(new SymbolModel(128));
-  }
-
-  /** Models are created on first use (a fresh model is the same whenever it is created). */
-  nrModel(i: number): SymbolModel {
-    return (this.numberOfReturns[i] ??= new SymbolModel(16));
-  }
-  rnModel(i: number): SymbolModel {
-    return (this.returnNumber[i] ??= new SymbolModel(16));
-  }
-  classModel(i: number): SymbolModel {
-    return (this.classification[i] ??= new SymbolModel(256));
-  }
-  flagsModel(i: number): SymbolModel {
-    return (this.classFlags[i] ??= new SymbolModel(64));
-  }
-  userModel(i: number): SymbolModel {
-    return (this.userData[i] ??= new SymbolModel(256));
-  }
-
-  initFromLast(last: Last14): void {
-    this.seqLast = 0;
-    this.seqNext = 0;
-    this.seqLo.fill(0);
-    this.seqHi.fill(0);
-    this.seqDiff.fill(0);
-    this.seqExtreme.fill(0);
-    this.seqLo[0] = last.gpsLo;
-    this.seqHi[0] = last.gpsHi;
-    this.lastZ.fill(last.z);
-    this.lastIntensity.fill(last.intensity);
-  }
-}
-
-/** Classification flags, scan direction and edge of flight line as LASzip's 6-bit symbol. */
-function flags6(f: number): number {
-  return (f & 0x0f) | (((f >>> 6) & 1) << 4) | (((f >>> 7) & 1) << 5);
-}
+const integerCompressor = (bits: number, contexts: number) => new IntegerCompressor(bits, contexts);
 
 class Point14V3Compressor implements LayeredItemCompressor {
   readonly size = 30;
@@ -183,7 +71,7 @@ class Point14V3Compressor implements LayeredItemCompressor {
   private changedGps = false;
   private current = 0;
   /** Per scanner channel; undefined = not used yet in this chunk. */
-  private contexts: (Point14Context | undefined)[] = [];
+  private contexts: (Context | undefined)[] = [];
   private readonly lastValues = [new Last14(), new Last14(), new Last14(), new Last14()];
   private readonly cur = new Last14();
   /** Result of `diff`. */
@@ -199,9 +87,7 @@ class Point14V3Compressor implements LayeredItemCompressor {
     cur.read(rec, o);
     this.current = (cur.flags >>> 4) & 3;
     ctx.c = this.current;
-    const first = new Point14Context();
-    first.initFromLast(cur);
-    this.contexts[this.current] = first;
+    this.contexts[this.current] = new Point14Context(false, integerCompressor, cur);
     this.lastValues[this.current].copyFrom(cur);
   }
 
@@ -246,9 +132,7 @@ class Point14V3Compressor implements LayeredItemCompressor {
       const d = sc - cc;
       encXY.encodeSymbol(prev.scannerChannel, d > 0 ? d - 1 : d + 3);
       if (!this.contexts[sc]) {
-        const fresh = new Point14Context();
-        fresh.initFromLast(last);
-        this.contexts[sc] = fresh;
+        this.contexts[sc] = new Point14Context(false, integerCompressor, last);
         this.lastValues[sc].copyFrom(last);
         last = this.lastValues[sc];
       }
@@ -279,10 +163,9 @@ class Point14V3Compressor implements LayeredItemCompressor {
     C.xMedian.add(idx, dx);
     const kx = C.icDx.k;
     const dy = (cur.y - last.y) | 0;
-    C.icDy.compress(encXY, C.yMedian.get(idx), dy, single + (kx < 20 ? kx & ~1 : 20));
+    C.icDy.compress(encXY, C.yMedian.get(idx), dy, yContext(single, kx));
     C.yMedian.add(idx, dy);
-    const kz = (C.icDx.k + C.icDy.k) >>> 1;
-    C.icZ.compress(this.encZ, C.lastZ[l], cur.z, single + (kz < 18 ? kz & ~1 : 18));
+    C.icZ.compress(this.encZ, C.lastZ[l], cur.z, zContext(single, kx, C.icDy.k));
     C.lastZ[l] = cur.z;
 
     if (cur.cls !== last.cls) this.changedClass = true;
@@ -320,7 +203,7 @@ class Point14V3Compressor implements LayeredItemCompressor {
   }
 
   /** 64-bit (hi, lo) minus sequence `s` of context C, wrapping. */
-  private diff(C: Point14Context, hi: number, lo: number, s: number): void {
+  private diff(C: Context, hi: number, lo: number, s: number): void {
     const bl = C.seqLo[s] >>> 0;
     const al = lo >>> 0;
     const dlo = (al - bl) | 0;
@@ -329,7 +212,7 @@ class Point14V3Compressor implements LayeredItemCompressor {
     this.fits = dhi === dlo >> 31;
   }
 
-  private compressGps(C: Point14Context, hi: number, lo: number): void {
+  private compressGps(C: Context, hi: number, lo: number): void {
     const enc = this.encGps;
     const last = C.seqLast;
     if (C.seqDiff[last] === 0) {
@@ -391,13 +274,13 @@ class Point14V3Compressor implements LayeredItemCompressor {
           const s = (last + i) & 3;
           this.diff(C, hi, lo, s);
           if (this.fits) {
-            enc.encodeSymbol(C.gpsMulti, GPS_MULTI_CODE_FULL + i);
+            enc.encodeSymbol(C.gpsMulti, GPS_MULTI_CODE_FULL_V3 + i);
             C.seqLast = s;
             this.compressGps(C, hi, lo);
             return;
           }
         }
-        enc.encodeSymbol(C.gpsMulti, GPS_MULTI_CODE_FULL);
+        enc.encodeSymbol(C.gpsMulti, GPS_MULTI_CODE_FULL_V3);
         this.startSequence(C, hi, lo);
       }
     }
@@ -405,7 +288,7 @@ class Point14V3Compressor implements LayeredItemCompressor {
     C.seqHi[C.seqLast] = hi;
   }
 
-  private bumpExtreme(C: Point14Context, last: number, d: number): void {
+  private bumpExtreme(C: Context, last: number, d: number): void {
     if (++C.seqExtreme[last] > 3) {
       C.seqDiff[last] = d;
       C.seqExtreme[last] = 0;
@@ -413,7 +296,7 @@ class Point14V3Compressor implements LayeredItemCompressor {
   }
 
   /** New sequence: high half predicted from the current sequence, low half raw. */
-  private startSequence(C: Point14Context, hi: number, lo: number): void {
+  private startSequence(C: Context, hi: number, lo: number): void {
     C.icGps.compress(this.encGps, C.seqHi[C.seqLast], hi, 8);
     this.encGps.writeInt(lo >>> 0);
     C.seqNext = (C.seqNext + 1) & 3;
@@ -442,39 +325,29 @@ class Rgb14V3Compressor implements LayeredItemCompressor {
   readonly size = 6;
   private readonly enc = new ArithmeticEncoder(1 << 14);
   private models: (RgbModels | undefined)[] = [];
-  private readonly last = new Uint16Array(12);
-  private lastUsed = 0;
+  private readonly values = new ChannelValues(3);
   private changed = false;
 
   first(rec: Uint8Array, o: number, ctx: Ctx): void {
     this.enc.reset();
     this.changed = false;
     this.models = [undefined, undefined, undefined, undefined];
-    this.models[ctx.c] = new RgbModels();
-    this.last[ctx.c * 3] = u16(rec, o);
-    this.last[ctx.c * 3 + 1] = u16(rec, o + 2);
-    this.last[ctx.c * 3 + 2] = u16(rec, o + 4);
-    this.lastUsed = ctx.c;
+    const lo = this.values.start(ctx.c);
+    const last = this.values.last;
+    last[lo] = u16(rec, o);
+    last[lo + 1] = u16(rec, o + 2);
+    last[lo + 2] = u16(rec, o + 4);
   }
 
   compress(rec: Uint8Array, o: number, ctx: Ctx): void {
-    let li = this.lastUsed;
-    if (this.lastUsed !== ctx.c) {
-      const c = ctx.c;
-      if (!this.models[c]) {
-        this.models[c] = new RgbModels();
-        this.last.copyWithin(c * 3, li * 3, li * 3 + 3);
-        li = c;
-      }
-      this.lastUsed = c;
-    }
+    const lo = this.values.select(ctx.c);
+    const models = (this.models[this.values.used] ??= new RgbModels(false));
     const r = u16(rec, o);
     const g = u16(rec, o + 2);
     const b = u16(rec, o + 4);
-    const last = this.last;
-    const lo = li * 3;
+    const last = this.values.last;
     if (last[lo] !== r || last[lo + 1] !== g || last[lo + 2] !== b) this.changed = true;
-    compressRgb(this.enc, this.models[this.lastUsed]!, r, g, b, last, lo);
+    compressRgb(this.enc, models, r, g, b, last, lo);
     last[lo] = r;
     last[lo + 1] = g;
     last[lo + 2] = b;
@@ -485,52 +358,32 @@ class Rgb14V3Compressor implements LayeredItemCompressor {
   }
 }
 
-class NirModels {
-  readonly bytesUsed = new SymbolModel(4);
-  readonly lower = new SymbolModel(256);
-  readonly upper = new SymbolModel(256);
-}
-
 /** NIR14 v3 (the NIR half of RGBNIR14): byte deltas, per scanner channel models. */
 class Nir14V3Compressor implements LayeredItemCompressor {
   readonly size = 2;
   private readonly enc = new ArithmeticEncoder(1 << 13);
-  private models: NirModels[] = [];
-  private readonly unused = new Uint8Array(4);
-  private readonly last = new Uint16Array(4);
-  private lastUsed = 0;
+  private models: (NirModels | undefined)[] = [];
+  private readonly values = new ChannelValues(1);
   private changed = false;
 
   first(rec: Uint8Array, o: number, ctx: Ctx): void {
     this.enc.reset();
     this.changed = false;
-    this.models = [new NirModels(), new NirModels(), new NirModels(), new NirModels()];
-    this.unused.fill(1);
-    this.unused[ctx.c] = 0;
-    this.last[ctx.c] = u16(rec, o);
-    this.lastUsed = ctx.c;
+    this.models = [undefined, undefined, undefined, undefined];
+    this.values.last[this.values.start(ctx.c)] = u16(rec, o);
   }
 
   compress(rec: Uint8Array, o: number, ctx: Ctx): void {
-    let li = this.lastUsed;
-    if (this.lastUsed !== ctx.c) {
-      const c = ctx.c;
-      this.lastUsed = c;
-      if (this.unused[c]) {
-        this.last[c] = this.last[li];
-        this.unused[c] = 0;
-        li = c;
-      }
-    }
-    const m = this.models[this.lastUsed];
+    const li = this.values.select(ctx.c);
+    const m = (this.models[this.values.used] ??= new NirModels(false));
     const v = u16(rec, o);
-    const lv = this.last[li];
+    const lv = this.values.last[li];
     if (v !== lv) this.changed = true;
     const sym = ((v & 0xff) !== (lv & 0xff) ? 1 : 0) | ((v & 0xff00) !== (lv & 0xff00) ? 2 : 0);
     this.enc.encodeSymbol(m.bytesUsed, sym);
     if (sym & 1) this.enc.encodeSymbol(m.lower, ((v & 0xff) - (lv & 0xff)) & 0xff);
     if (sym & 2) this.enc.encodeSymbol(m.upper, ((v >>> 8) - (lv >>> 8)) & 0xff);
-    this.last[li] = v;
+    this.values.last[li] = v;
   }
 
   layers(): Uint8Array[] {
@@ -544,46 +397,27 @@ class Byte14V3Compressor implements LayeredItemCompressor {
   private readonly encs: ArithmeticEncoder[] = [];
   private readonly changed: Uint8Array;
   private models: (SymbolModel[] | undefined)[] = [];
-  private readonly last: Uint8Array;
-  private lastUsed = 0;
+  private readonly values: ChannelValues;
 
   constructor(count: number) {
     this.size = count;
     for (let i = 0; i < count; i++) this.encs.push(new ArithmeticEncoder(1 << 12));
     this.changed = new Uint8Array(count);
-    this.last = new Uint8Array(4 * count);
-  }
-
-  private newModels(): SymbolModel[] {
-    const out: SymbolModel[] = [];
-    for (let i = 0; i < this.size; i++) out.push(new SymbolModel(256));
-    return out;
+    this.values = new ChannelValues(count);
   }
 
   first(rec: Uint8Array, o: number, ctx: Ctx): void {
     for (const e of this.encs) e.reset();
     this.changed.fill(0);
     this.models = [undefined, undefined, undefined, undefined];
-    this.models[ctx.c] = this.newModels();
-    this.last.set(rec.subarray(o, o + this.size), ctx.c * this.size);
-    this.lastUsed = ctx.c;
+    this.values.last.set(rec.subarray(o, o + this.size), this.values.start(ctx.c));
   }
 
   compress(rec: Uint8Array, o: number, ctx: Ctx): void {
     const n = this.size;
-    let li = this.lastUsed;
-    if (this.lastUsed !== ctx.c) {
-      const c = ctx.c;
-      this.lastUsed = c;
-      if (!this.models[c]) {
-        this.models[c] = this.newModels();
-        this.last.copyWithin(c * n, li * n, li * n + n);
-        li = c;
-      }
-    }
-    const models = this.models[ctx.c]!;
-    const last = this.last;
-    const lo = li * n;
+    const lo = this.values.select(ctx.c);
+    const models = (this.models[this.values.used] ??= symbolModels(n, 256, false));
+    const last = this.values.last;
     for (let i = 0; i < n; i++) {
       const v = rec[o + i];
       const d = (v - last[lo + i]) & 0xff;

@@ -66,7 +66,7 @@ test("LAZ chunks decompressed out of order come back in order; errors and abort 
   const rnd = prng(3);
   const laz = writeLazFile(shared("autzen_trim.las"), { chunkSize: 1000 });
   const slow: LazChunkDecompressor = {
-    decompress: (chunk, pdrf, rl, n) => inThreadLazDecompressor.decompress(chunk, pdrf, rl, n).then((r) => later(() => r, rnd)),
+    decompress: (chunk, pdrf, rl, n, limits) => inThreadLazDecompressor.decompress(chunk, pdrf, rl, n, limits).then((r) => later(() => r, rnd)),
   };
   const serial = await openPointCloud(bytesSource(laz, "a.laz"), { chunkPoints: 777 });
   const par = await openLaz(bytesSource(laz, "a.laz"), { chunkPoints: 777, lazDecompressor: slow, lazConcurrency: 4 });
@@ -84,9 +84,9 @@ test("LAZ chunks decompressed out of order come back in order; errors and abort 
 
   // A chunk the decompressor refuses: FormatError naming the file and the chunk's offset.
   const refusing: LazChunkDecompressor = {
-    decompress: (chunk, pdrf, rl, count) => (count === 1000 && chunk[0] === laz[par.lazChunks[5].start] && chunk.byteLength === par.lazChunks[5].byteLength
-      ? Promise.reject(new LazChunkError("corrupt", "test"))
-      : slow.decompress(chunk, pdrf, rl, count)),
+    decompress: (chunk, pdrf, rl, count, limits) => (count === 1000 && chunk[0] === laz[par.lazChunks[5].start] && chunk.byteLength === par.lazChunks[5].byteLength
+      ? Promise.reject(new LazChunkError("is corrupt: test", 0))
+      : slow.decompress(chunk, pdrf, rl, count, limits)),
   };
   const bad = await openLaz(bytesSource(laz, "bad.laz"), { chunkPoints: 1000, lazDecompressor: refusing, lazConcurrency: 3 });
   let before = 0;

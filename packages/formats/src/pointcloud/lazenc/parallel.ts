@@ -6,7 +6,8 @@
  * chunks of records and their outputs, plus the chunk being filled.
  */
 import { LasToLazTransformer, createLazEncoder } from "./laz-file.js";
-import { type ChunkEntry, DEFAULT_CHUNK_SIZE, encodeChunkTable } from "./laszip-format.js";
+import { DEFAULT_CHUNK_SIZE } from "../laz/coder/layout.js";
+import { type ChunkEntry, encodeChunkTable } from "./laszip-format.js";
 import type { LazChunkEncoder } from "./encoder.js";
 
 /** Compresses the records of one whole chunk, for one point format and record length. */

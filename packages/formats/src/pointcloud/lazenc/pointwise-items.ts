@@ -3,8 +3,24 @@
  * (8 bytes), RGB12 (6 bytes), BYTE (n extra bytes). Each item sees the raw record bytes at an
  * offset; the first point of a chunk is stored raw by the caller and only primes the predictors.
  */
-import { ArithmeticEncoder, IntegerCompressor, SymbolModel } from "./arithmetic.js";
-import { NUMBER_RETURN_LEVEL, NUMBER_RETURN_MAP } from "./tables.js";
+import { SymbolModel, symbolModels } from "../laz/coder/models.js";
+import {
+  clampU8,
+  GPS_MULTI,
+  GPS_MULTI_CODE_FULL_V2,
+  GPS_MULTI_MINUS,
+  GPS_MULTI_TOTAL_V2,
+  GPS_MULTI_UNCHANGED,
+  i32,
+  Medians5,
+  NUMBER_RETURN_LEVEL,
+  NUMBER_RETURN_MAP,
+  RgbModels,
+  u16,
+  yContext,
+  zContext,
+} from "../laz/coder/predictors.js";
+import { ArithmeticEncoder, IntegerCompressor } from "./arithmetic.js";
 
 export interface PointwiseItemCompressor {
   /** Bytes of the record this item covers. */
@@ -12,84 +28,6 @@ export interface PointwiseItemCompressor {
   /** Primes the predictors with the chunk's first record (stored raw by the caller). */
   first(rec: Uint8Array, off: number): void;
   compress(enc: ArithmeticEncoder, rec: Uint8Array, off: number): void;
-}
-
-function i32(b: Uint8Array, o: number): number {
-  return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
-}
-function u16(b: Uint8Array, o: number): number {
-  return b[o] | (b[o + 1] << 8);
-}
-
-function models(n: number, symbols: number): SymbolModel[] {
-  const out: SymbolModel[] = [];
-  for (let i = 0; i < n; i++) out.push(new SymbolModel(symbols));
-  return out;
-}
-
-/**
- * Streaming median of the last 5 values, kept as a sorted window that alternately drops its
- * smallest or largest element (LASzip's predictor for x/y deltas). 16 medians packed in one array.
- */
-export class Medians5 {
-  readonly v = new Int32Array(16 * 5);
-  readonly high = new Uint8Array(16).fill(1);
-
-  get(i: number): number {
-    return this.v[i * 5 + 2];
-  }
-
-  add(i: number, x: number): void {
-    const v = this.v;
-    const o = i * 5;
-    if (this.high[i]) {
-      if (x < v[o + 2]) {
-        v[o + 4] = v[o + 3];
-        v[o + 3] = v[o + 2];
-        if (x < v[o]) {
-          v[o + 2] = v[o + 1];
-          v[o + 1] = v[o];
-          v[o] = x;
-        } else if (x < v[o + 1]) {
-          v[o + 2] = v[o + 1];
-          v[o + 1] = x;
-        } else {
-          v[o + 2] = x;
-        }
-      } else {
-        if (x < v[o + 3]) {
-          v[o + 4] = v[o + 3];
-          v[o + 3] = x;
-        } else {
-          v[o + 4] = x;
-        }
-        this.high[i] = 0;
-      }
-    } else {
-      if (v[o + 2] < x) {
-        v[o] = v[o + 1];
-        v[o + 1] = v[o + 2];
-        if (v[o + 4] < x) {
-          v[o + 2] = v[o + 3];
-          v[o + 3] = v[o + 4];
-          v[o + 4] = x;
-        } else if (v[o + 3] < x) {
-          v[o + 2] = v[o + 3];
-          v[o + 3] = x;
-        } else {
-          v[o + 2] = x;
-        }
-      } else {
-        if (v[o + 1] < x) {
-          v[o] = v[o + 1];
-          v[o + 1] = x;
-        } else {
-          v[o] = x;
-        }
-        this.high[i] = 1;
-      }
-    }
-  }
 }
 
 export class Point10V2Compressor implements PointwiseItemCompressor {
@@ -105,8 +43,8 @@ export class Point10V2Compressor implements PointwiseItemCompressor {
   private readonly lastHeight = new Int32Array(8);
   private readonly xMedian = new Medians5();
   private readonly yMedian = new Medians5();
-  private readonly mChanged = new SymbolModel(64);
-  private readonly mScanAngle = models(2, 256);
+  private readonly mChanged = new SymbolModel(64, false);
+  private readonly mScanAngle = symbolModels(2, 256, false);
   // 3 × 256 context models of 256 symbols: created on first use (most are never used)
   private readonly mBitByte: (SymbolModel | undefined)[] = new Array(256).fill(undefined);
   private readonly mClass: (SymbolModel | undefined)[] = new Array(256).fill(undefined);
@@ -153,17 +91,17 @@ export class Point10V2Compressor implements PointwiseItemCompressor {
       (psid !== this.lastPsid ? 1 : 0);
     enc.encodeSymbol(this.mChanged, changed);
 
-    if (changed & 32) enc.encodeSymbol((this.mBitByte[this.lastBits] ??= new SymbolModel(256)), bits);
+    if (changed & 32) enc.encodeSymbol((this.mBitByte[this.lastBits] ??= new SymbolModel(256, false)), bits);
     if (changed & 16) {
       this.icIntensity.compress(enc, this.lastIntensity[m], intensity, m < 3 ? m : 3);
       this.lastIntensity[m] = intensity;
     }
-    if (changed & 8) enc.encodeSymbol((this.mClass[this.lastClass] ??= new SymbolModel(256)), cls);
+    if (changed & 8) enc.encodeSymbol((this.mClass[this.lastClass] ??= new SymbolModel(256, false)), cls);
     if (changed & 4) {
       // context: scan direction flag of the current point; symbol: byte difference modulo 256
       enc.encodeSymbol(this.mScanAngle[(bits >>> 6) & 1], (scanAngle - this.lastScanAngle) & 0xff);
     }
-    if (changed & 2) enc.encodeSymbol((this.mUserData[this.lastUserData] ??= new SymbolModel(256)), userData);
+    if (changed & 2) enc.encodeSymbol((this.mUserData[this.lastUserData] ??= new SymbolModel(256, false)), userData);
     if (changed & 1) this.icPsid.compress(enc, this.lastPsid, psid, 0);
 
     const single = n === 1 ? 1 : 0;
@@ -173,11 +111,10 @@ export class Point10V2Compressor implements PointwiseItemCompressor {
 
     const kx = this.icDx.k;
     const dy = (y - this.lastY) | 0;
-    this.icDy.compress(enc, this.yMedian.get(m), dy, single + (kx < 20 ? kx & ~1 : 20));
+    this.icDy.compress(enc, this.yMedian.get(m), dy, yContext(single, kx));
     this.yMedian.add(m, dy);
 
-    const kz = (this.icDx.k + this.icDy.k) >>> 1;
-    this.icZ.compress(enc, this.lastHeight[l], z, single + (kz < 18 ? kz & ~1 : 18));
+    this.icZ.compress(enc, this.lastHeight[l], z, zContext(single, kx, this.icDy.k));
     this.lastHeight[l] = z;
 
     this.lastX = x;
@@ -201,12 +138,6 @@ export function gpsMultiplier(diff: number, lastDiff: number): number {
   return r >= 2147483648 || r <= -2147483649 ? -2147483648 : Math.trunc(r);
 }
 
-const GPS_MULTI = 500;
-const GPS_MULTI_MINUS = -10;
-const GPS_MULTI_UNCHANGED = GPS_MULTI - GPS_MULTI_MINUS + 1;
-const GPS_MULTI_CODE_FULL = GPS_MULTI - GPS_MULTI_MINUS + 2;
-const GPS_MULTI_TOTAL = GPS_MULTI - GPS_MULTI_MINUS + 6;
-
 /**
  * GPS time (a double) handled as its 64-bit pattern, split in 32-bit halves (no BigInt). Up to four
  * interleaved time sequences are tracked; a difference that fits 32 bits is predicted from the last
@@ -220,8 +151,8 @@ export class GpsTime11V2Compressor implements PointwiseItemCompressor {
   private readonly lastHi = new Int32Array(4);
   private readonly lastDiff = new Int32Array(4);
   private readonly extremeCounter = new Int32Array(4);
-  private readonly mMulti = new SymbolModel(GPS_MULTI_TOTAL);
-  private readonly m0Diff = new SymbolModel(6);
+  private readonly mMulti = new SymbolModel(GPS_MULTI_TOTAL_V2, false);
+  private readonly m0Diff = new SymbolModel(6, false);
   private readonly ic = new IntegerCompressor(32, 9);
   /** Result of `diff`: whether the 64-bit difference fits in an int32, and its low 32 bits. */
   private fits = false;
@@ -323,13 +254,13 @@ export class GpsTime11V2Compressor implements PointwiseItemCompressor {
         const s = (last + i) & 3;
         this.diff(hi, lo, s);
         if (this.fits) {
-          enc.encodeSymbol(this.mMulti, GPS_MULTI_CODE_FULL + i);
+          enc.encodeSymbol(this.mMulti, GPS_MULTI_CODE_FULL_V2 + i);
           this.last = s;
           this.compressValue(enc, hi, lo);
           return;
         }
       }
-      enc.encodeSymbol(this.mMulti, GPS_MULTI_CODE_FULL);
+      enc.encodeSymbol(this.mMulti, GPS_MULTI_CODE_FULL_V2);
       this.startSequence(enc, hi, lo);
     }
     this.lastLo[this.last] = lo;
@@ -353,21 +284,6 @@ export class GpsTime11V2Compressor implements PointwiseItemCompressor {
     this.lastDiff[this.last] = 0;
     this.extremeCounter[this.last] = 0;
   }
-}
-
-function clampU8(n: number): number {
-  return n < 0 ? 0 : n > 255 ? 255 : n;
-}
-
-/** Models of one RGB v2 context (also reused by the layered RGB14 compressor). */
-export class RgbModels {
-  readonly byteUsed = new SymbolModel(128);
-  readonly rgbDiff0 = new SymbolModel(256);
-  readonly rgbDiff1 = new SymbolModel(256);
-  readonly rgbDiff2 = new SymbolModel(256);
-  readonly rgbDiff3 = new SymbolModel(256);
-  readonly rgbDiff4 = new SymbolModel(256);
-  readonly rgbDiff5 = new SymbolModel(256);
 }
 
 /**
@@ -431,7 +347,7 @@ export function compressRgb(
 export class Rgb12V2Compressor implements PointwiseItemCompressor {
   readonly size = 6;
   private readonly last = new Uint16Array(3);
-  private readonly m = new RgbModels();
+  private readonly m = new RgbModels(false);
 
   first(rec: Uint8Array, o: number): void {
     this.last[0] = u16(rec, o);
@@ -459,7 +375,7 @@ export class ByteV2Compressor implements PointwiseItemCompressor {
   constructor(count: number) {
     this.size = count;
     this.last = new Uint8Array(count);
-    this.m = models(count, 256);
+    this.m = symbolModels(count, 256, false);
   }
 
   first(rec: Uint8Array, o: number): void {

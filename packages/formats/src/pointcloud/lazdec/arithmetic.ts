@@ -1,0 +1,211 @@
+/**
+ * LASzip's range decoder and integer decompressor, the mirror of `../lazenc/arithmetic.ts` over the
+ * models of `../laz/coder/models.ts`.
+ *
+ * `value` and `length` are uint32 quantities kept as plain (double) numbers: every product is < 2^32 and
+ * `value < length` always holds (for any input bytes), so all arithmetic is exact without masking.
+ * Bytes past the end of the input read as 0; `overrun` tells how far the decoder read past it.
+ */
+import {
+  AC_MIN_LENGTH,
+  BM_LENGTH_SHIFT,
+  type BitModel,
+  DM_LENGTH_SHIFT,
+  IntegerCoderModels,
+  SM_HEADER,
+  SM_LAST,
+  SM_SHIFT,
+  SM_UNTIL,
+  updateSymbolModel,
+} from "../laz/coder/models.js";
+
+/** 2^k as exact doubles (k = 0..32): correctors reach 2^31, beyond int32 shifts. */
+const POW2 = Float64Array.from({ length: 33 }, (_, k) => 2 ** k);
+
+export class ArithmeticDecoder {
+  buf: Uint8Array = new Uint8Array(0);
+  /** Next byte to read; may pass `end` (those bytes read as 0). */
+  pos = 0;
+  end = 0;
+  /** [value, length]: a typed array keeps both unboxed doubles (object fields would box them). */
+  private readonly st = new Float64Array(2);
+
+  /** Starts decoding `buf[start, end)` (reads the first 4 bytes, as LASzip's init). */
+  start(buf: Uint8Array, start: number, end = buf.length): void {
+    this.buf = buf;
+    this.end = Math.min(end, buf.length);
+    this.pos = start;
+    let v = 0;
+    for (let i = 0; i < 4; i++) {
+      const p = this.pos++;
+      v = v * 256 + (p < this.end ? buf[p] : 0);
+    }
+    this.st[0] = v;
+    this.st[1] = 0xffffffff;
+  }
+
+  /** value < length < 2^24 on entry: shifting by 8 keeps both below 2^32. */
+  private renorm(value: number, length: number): void {
+    const buf = this.buf;
+    const end = this.end;
+    let p = this.pos;
+    do {
+      value = value * 256 + (p < end ? buf[p] : 0);
+      p++;
+      length = length * 256;
+    } while (length < AC_MIN_LENGTH);
+    this.pos = p;
+    this.st[0] = value;
+    this.st[1] = length;
+  }
+
+  /** Decodes a symbol with the model at offset `o` of flat table `t` (a decoding model, with its lookup table). */
+  decodeSymbol(t: Int32Array, o: number): number {
+    const st = this.st;
+    const length = st[1];
+    const value = st[0];
+    const l = length >>> DM_LENGTH_SHIFT;
+    let dv = (value / l) >>> 0;
+    // value may reach past 2^15 * l inside the last symbol's range; the last symbol it is either way
+    if (dv > 0x7fff) dv = 0x7fff;
+    const last = t[o + SM_LAST];
+    const d = o + SM_HEADER;
+    const ti = d + 2 * last + 2 + (dv >>> t[o + SM_SHIFT]);
+    let s = t[ti];
+    let e = t[ti + 1] + 1;
+    while (e > s + 1) {
+      const k = (s + e) >>> 1;
+      if (t[d + 2 * k] > dv) e = k;
+      else s = k;
+    }
+    const i = d + 2 * s;
+    const x = t[i] * l;
+    const y = s === last ? length : t[i + 2] * l;
+    let nv = value - x;
+    let nl = y - x;
+    if (nl < AC_MIN_LENGTH) {
+      // renormalise inline (at most 2 bytes after a symbol: its length is at least 2^9)
+      const buf = this.buf;
+      const end = this.end;
+      let p = this.pos;
+      do {
+        nv = nv * 256 + (p < end ? buf[p] : 0);
+        p++;
+        nl = nl * 256;
+      } while (nl < AC_MIN_LENGTH);
+      this.pos = p;
+    }
+    st[0] = nv;
+    st[1] = nl;
+    t[i + 1]++;
+    if (--t[o + SM_UNTIL] === 0) updateSymbolModel(t, o);
+    return s;
+  }
+
+  decodeBit(m: BitModel): number {
+    const st = this.st;
+    const length = st[1];
+    const value = st[0];
+    const x = m.bit0Prob * (length >>> BM_LENGTH_SHIFT);
+    let sym: number;
+    let nv = value;
+    let nl: number;
+    if (value < x) {
+      sym = 0;
+      nl = x;
+      m.bit0Count++;
+    } else {
+      sym = 1;
+      nv = value - x;
+      nl = length - x;
+    }
+    if (nl < AC_MIN_LENGTH) this.renorm(nv, nl);
+    else {
+      st[0] = nv;
+      st[1] = nl;
+    }
+    if (--m.bitsUntilUpdate === 0) m.update();
+    return sym;
+  }
+
+  /** Raw bits (≤ 32), as an unsigned number. */
+  readBits(bits: number): number {
+    if (bits > 19) {
+      const lo = this.readBits(16);
+      const hi = this.readBits(bits - 16);
+      return hi * 65536 + lo;
+    }
+    const st = this.st;
+    const value = st[0];
+    const l = st[1] >>> bits;
+    const sym = (value / l) >>> 0;
+    const nv = value - l * sym;
+    if (l < AC_MIN_LENGTH) this.renorm(nv, l);
+    else {
+      st[0] = nv;
+      st[1] = l;
+    }
+    return sym;
+  }
+
+  /** 32 raw bits, low half first (as the encoder's `writeInt`), as an int32. */
+  readInt(): number {
+    const lo = this.readBits(16);
+    const hi = this.readBits(16);
+    return (hi * 65536 + lo) | 0;
+  }
+
+  /**
+   * Whether the stream could end here, after the last symbol: an encoder's flush writes the code
+   * base + 2^24 with its low 3 bytes cleared when the interval is longer than 2^25, else base + 2^23
+   * with its low 2 bytes cleared, so the decoder's value (code - base) is in (0, 2^24] or
+   * (2^23 - 2^16, 2^23] respectively.
+   */
+  get atFlush(): boolean {
+    const value = this.st[0];
+    return this.st[1] > 2 * AC_MIN_LENGTH ? value > 0 && value <= AC_MIN_LENGTH : value > AC_MIN_LENGTH / 2 - 0x10000 && value <= AC_MIN_LENGTH / 2;
+  }
+
+  /** Bytes read past the end of the input (0 when the stream ended inside it). */
+  get overrun(): number {
+    return Math.max(0, this.pos - this.end);
+  }
+}
+
+/** LASzip's integer decompressor (see `IntegerCoderModels`). */
+export class IntegerDecompressor extends IntegerCoderModels {
+  constructor(bits = 16, contexts = 1, bitsHigh = 8) {
+    super(bits, contexts, bitsHigh, true);
+  }
+
+  /** pred + corrector, wrapped to int32 (32-bit) or folded into [0, 2^bits) (narrower). */
+  decompress(dec: ArithmeticDecoder, pred: number, context: number): number {
+    const tab = this.tab;
+    const k = dec.decodeSymbol(tab, context * this.bitsSlots);
+    this.k = k;
+    let c: number;
+    if (k === 0) {
+      c = dec.decodeBit(this.corrector0);
+    } else if (k < 32) {
+      const bh = this.bitsHigh;
+      const mo = this.corrector(k);
+      if (k <= bh) {
+        c = dec.decodeSymbol(tab, mo);
+      } else {
+        const k1 = k - bh;
+        const hi = dec.decodeSymbol(tab, mo);
+        c = hi * POW2[k1] + dec.readBits(k1);
+      }
+      // back from [0, 2^k - 1] to [-(2^k - 1), -2^(k-1)] U [2^(k-1), 2^k]
+      c = c >= POW2[k - 1] ? c + 1 : c - (POW2[k] - 1);
+    } else {
+      c = -2147483648;
+    }
+    let real = (pred + c) | 0;
+    if (this.fold) {
+      if (real < 0) real += this.corrRange;
+      else if (real >= this.corrRange) real -= this.corrRange;
+    }
+    return real;
+  }
+}
