@@ -22,3 +22,7 @@ export { parseCrs, CrsError, type CrsErrorCode, type CrsRef, type HorizontalCrs,
 export { createTransform, transformPositions, type PointTransform, type TransformOptions } from "./crs/transform.js";
 export { parseWkt, type WktNode, type WktValue } from "./crs/wkt.js";
 export * from "./pointcloud/copc/hierarchy.js";
+export { opcLayout, opcTileOf, opcTileSize, opcBlockOf, compareOpcTiles, OPC_BLOCK_SIZE, type OpcLayout, type OpcPoints } from "./pointcloud/opc/layout.js";
+export { thinOpcTile } from "./pointcloud/opc/thin.js";
+export { OpcWriter, writeOpc, encodeOpc, type OpcWriterOptions, type OpcAttribute, type OpcPass, type OpcPatch, type OpcTile, type OpcTileSource } from "./pointcloud/opc/writer.js";
+export { buildOpcLevels } from "./pointcloud/opc/pyramid.js";
