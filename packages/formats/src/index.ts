@@ -26,3 +26,4 @@ export { opcLayout, opcTileOf, opcTileSize, opcBlockOf, compareOpcTiles, OPC_BLO
 export { thinOpcTile } from "./pointcloud/opc/thin.js";
 export { OpcWriter, writeOpc, encodeOpc, type OpcWriterOptions, type OpcAttribute, type OpcPass, type OpcPatch, type OpcTile, type OpcTileSource } from "./pointcloud/opc/writer.js";
 export { buildOpcLevels } from "./pointcloud/opc/pyramid.js";
+export { CopcWriter, writeCopc, encodeCopc, copcCube, copcNodeOf, type CopcWriterOptions, type CopcKey, type CopcCube, type CopcNodeRecords } from "./pointcloud/copc/writer.js";

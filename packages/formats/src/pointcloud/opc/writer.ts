@@ -14,6 +14,7 @@
  * definition · attribute definitions (their min/max are known last).
  */
 import { compareOpcTiles, OPC_CELLS, OPC_STEPS, opcBlockOf, type OpcLayout, type OpcPoints, opcTileSize } from "./layout.js";
+import { patchedBytes, patchedStream } from "../../io/patched.js";
 
 /** The attributes an OPC file can carry, in the order they are written. */
 export type OpcAttribute = "color" | "intensity" | "classification" | "weight";
@@ -559,8 +560,7 @@ export interface OpcTile {
  */
 export function writeOpc(options: OpcWriterOptions, tiles: OpcTileSource): { stream: AsyncIterable<Uint8Array>; patches: () => OpcPatch[] } {
   const writer = new OpcWriter(options);
-  let patches: OpcPatch[] | undefined;
-  async function* stream(): AsyncGenerator<Uint8Array> {
+  return patchedStream("writeOpc", async function* () {
     yield writer.header();
     for (let level = 0; level < writer.layout.levelCount; level++) {
       for (const pass of writer.passes) {
@@ -570,28 +570,12 @@ export function writeOpc(options: OpcWriterOptions, tiles: OpcTileSource): { str
     }
     const end = writer.finish();
     yield end.bytes;
-    patches = end.patches;
-  }
-  return {
-    stream: stream(),
-    patches: () => {
-      if (!patches) throw new Error("writeOpc: the patches are known once the stream has ended");
-      return patches;
-    },
-  };
+    return end.patches;
+  });
 }
 
 /** A whole OPC file in memory, patches applied (tests, small clouds). */
 export async function encodeOpc(options: OpcWriterOptions, tiles: OpcTileSource): Promise<Uint8Array> {
   const { stream, patches } = writeOpc(options, tiles);
-  const parts: Uint8Array[] = [];
-  for await (const b of stream) parts.push(b);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  for (const p of patches()) out.set(p.bytes, p.offset);
-  return out;
+  return patchedBytes(stream, patches);
 }
