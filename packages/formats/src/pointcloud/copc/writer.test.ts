@@ -10,6 +10,7 @@ import { SYNTHETIC_SCHEMA, syntheticCloud } from "../../testing/synthetic.js";
 import { chunkBounds, type PointChunk, type PointSchema } from "../chunk.js";
 import { readLasHeader } from "../las/header.js";
 import { openPointCloud } from "../las/open.js";
+import { LasWriter } from "../las/writer.js";
 import { patchedBytes } from "../../io/patched.js";
 import { readCopcHierarchy, readCopcInfo } from "./hierarchy.js";
 import { inThreadLazCompressor } from "./laz-chunks.js";
@@ -273,6 +274,16 @@ describe("COPC writer", () => {
     const compressor = { compress: async (r: Uint8Array, n: number) => (await new Promise((ok) => setTimeout(ok, (delay = Math.max(0, delay - 4)))), inner.compress(r, n)) };
     const { stream, patches } = writeCopc(opts, nodes, { compressor, concurrency: 4 });
     assert.deepEqual(await patchedBytes(stream, patches), serial);
+  });
+
+  it("counts points in the 64-bit header fields (legacy fields 0), past 2^32", async () => {
+    const chunk = await synthetic(10);
+    const opts = options(chunk, SYNTHETIC_SCHEMA);
+    // The statistics the writer patches come from its LAS header writer; announce 5e9 points to it.
+    const header = new LasWriter({ ...opts, pdrf: 7, minorVersion: 4 }).provisionalHeader(5_000_000_000);
+    const v = new DataView(header.buffer);
+    assert.equal(v.getBigUint64(247, true), 5_000_000_000n);
+    assert.equal(v.getUint32(107, true), 0);
   });
 
   it("refuses points outside their node, a node twice, and EPSG codes instead of WKT", async () => {
