@@ -24,3 +24,8 @@ export { parseWkt, type WktNode, type WktValue } from "./crs/wkt.js";
 export * from "./pointcloud/copc/hierarchy.js";
 export * from "./scene/context-scene.js";
 export * from "./scene/frustums.js";
+export { opcLayout, opcTileOf, opcTileSize, opcBlockOf, compareOpcTiles, OPC_BLOCK_SIZE, type OpcLayout, type OpcPoints } from "./pointcloud/opc/layout.js";
+export { thinOpcTile } from "./pointcloud/opc/thin.js";
+export { OpcWriter, writeOpc, encodeOpc, type OpcWriterOptions, type OpcAttribute, type OpcPass, type OpcPatch, type OpcTile, type OpcTileSource } from "./pointcloud/opc/writer.js";
+export { buildOpcLevels } from "./pointcloud/opc/pyramid.js";
+export { CopcWriter, writeCopc, encodeCopc, copcCube, copcNodeOf, type CopcWriterOptions, type CopcKey, type CopcCube, type CopcNodeRecords } from "./pointcloud/copc/writer.js";

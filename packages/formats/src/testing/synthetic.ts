@@ -14,7 +14,7 @@ export const SYNTHETIC_SCALE = [0.001, 0.001, 0.001] as const;
 export const SYNTHETIC_OFFSET = [500000, 4000000, 0] as const;
 
 /** xorshift32: fast, seedable, good enough for test data. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0 || 0x9e3779b9;
   return () => {
     s ^= s << 13;

@@ -101,7 +101,8 @@ function asciiInto(dst: Uint8Array, at: number, s: string, max: number): void {
   for (let i = 0; i < Math.min(s.length, max); i++) dst[at + i] = s.charCodeAt(i) & 0x7f;
 }
 
-function vlrBytes(userId: string, recordId: number, description: string, data: Uint8Array): Uint8Array {
+/** A whole VLR: 54-byte header (user id, record id, length, description) + payload. */
+export function vlrBytes(userId: string, recordId: number, description: string, data: Uint8Array): Uint8Array {
   if (data.byteLength > 0xffff) throw new RangeError(`VLR ${userId}/${recordId} payload of ${data.byteLength} bytes exceeds 65535`);
   const out = new Uint8Array(54 + data.byteLength);
   const v = new DataView(out.buffer);
