@@ -12,7 +12,7 @@ let reachable: Promise<string | undefined> | undefined;
 /** Undefined when reachable; else the reason, for `t.skip()` (CI sets REALCONV_REQUIRE_PG=1 to fail instead). */
 export function postgresUnavailable(): Promise<string | undefined> {
   reachable ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
     try {
       await client.connect();
       await client.query("select 1");

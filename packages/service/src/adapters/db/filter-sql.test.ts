@@ -241,7 +241,7 @@ test("filter SQL on SQLite (better-sqlite3, in memory)", async (t) => {
 });
 
 test("filter SQL on PostgreSQL", async (t) => {
-  const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
   try {
     await probe.connect();
   } catch {
@@ -256,7 +256,7 @@ test("filter SQL on PostgreSQL", async (t) => {
     await probe.query(`create schema ${schema}`);
     db = new Kysely<Database>({
       dialect: new PostgresDialect({
-        pool: new pg.Pool({ connectionString: PG_URL, max: 2, connectionTimeoutMillis: 2000 }),
+        pool: new pg.Pool({ connectionString: PG_URL, max: 2, connectionTimeoutMillis: 10_000 }),
         onCreateConnection: async (conn) => {
           await conn.executeQuery(CompiledQuery.raw(`set search_path to ${schema}`));
         },
