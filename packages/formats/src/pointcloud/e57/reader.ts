@@ -43,6 +43,8 @@ export interface E57Scan extends E57ScanInfo {
   columns: ColumnName[];
   /** Fields kept as extra attributes (rowIndex, columnIndex, ...). */
   extra: ExtraAttribute[];
+  /** True when records carry an invalid state: invalid ones are dropped, so fewer points than records may come. */
+  dropsInvalid: boolean;
 }
 
 /** Canonical order of the columns an E57 file can fill. */
@@ -120,7 +122,7 @@ function fieldRange(f: E57Field): [number, number] | undefined {
   return a <= b ? [a, b] : [b, a];
 }
 
-function planScan(scan: E57ScanInfo, warnings: string[], extraFields: readonly string[]): { plan: ScanPlan; info: E57Scan } {
+function planScan(file: string, scan: E57ScanInfo, warnings: string[], extraFields: readonly string[]): { plan: ScanPlan; info: E57Scan } {
   const idx = new Map(scan.fields.map((f, i) => [f.name, i]));
   const at = (n: string): number => idx.get(n) ?? -1;
   let coordinates: "cartesian" | "spherical";
@@ -149,7 +151,7 @@ function planScan(scan: E57ScanInfo, warnings: string[], extraFields: readonly s
     let range = limits && Number.isFinite(limits[0]) && Number.isFinite(limits[1]) && limits[1] > limits[0] ? limits : undefined;
     range ??= fieldRange(f);
     if (!range || !(range[1] > range[0])) {
-      warnings.push(`scan ${label}: ${f.name} has no usable limits; values are clamped to 0..65535`);
+      warnings.push(`${file}: scan ${label}: ${f.name} has no usable limits; values are clamped to 0..65535`);
       columns.push({ column, field, kind: "scale", lo: 0, factor: 1, add: 0, max: 65535 });
     } else {
       columns.push({ column, field, kind: "scale", lo: range[0], factor: 65535 / (range[1] - range[0]), add: 0, max: 65535 });
@@ -196,7 +198,7 @@ function planScan(scan: E57ScanInfo, warnings: string[], extraFields: readonly s
   columns.sort((a, b) => COLUMN_ORDER.indexOf(a.column) - COLUMN_ORDER.indexOf(b.column));
   return {
     plan: { x, y, z, state, columns, extra },
-    info: { ...scan, coordinates, columns: columns.map((c) => c.column), extra: extraAttrs },
+    info: { ...scan, coordinates, columns: columns.map((c) => c.column), extra: extraAttrs, dropsInvalid: state >= 0 },
   };
 }
 
@@ -371,7 +373,7 @@ export async function openE57(source: ByteSource, options: E57ReadOptions = {}):
       throw new FormatError(`scan ${s.index}: points section offset ${s.sectionOffset} is outside the file`, name, xmlPhysical);
     }
     try {
-      const { plan, info } = planScan(s, warnings, options.extraFields ?? []);
+      const { plan, info } = planScan(name, s, warnings, options.extraFields ?? []);
       plans.push(plan);
       scans.push(info);
     } catch (e) {
@@ -388,6 +390,8 @@ export class E57Reader implements PointCloudReader {
   readonly pointCount: number;
   readonly stats: E57ScanStats[];
   private readonly chunkPoints: number;
+  /** Scans whose dropped points are in `warnings` already: a scan read again (another pass) is not reported twice. */
+  private readonly reported = new Set<number>();
 
   constructor(
     private readonly source: ByteSource,
@@ -509,11 +513,13 @@ export class E57Reader implements PointCloudReader {
         }
       }
     }
+    if (this.reported.has(index)) return;
+    this.reported.add(index);
     const label = scan.name ?? `#${index}`;
     if (stats.directionOnly > 0) {
-      this.warnings.push(`scan ${label}: ${stats.directionOnly} points have a direction but no range and were dropped`);
+      this.warnings.push(`${file}: scan ${label}: ${stats.directionOnly} points have a direction but no range and were dropped`);
     }
-    if (stats.invalid > 0) this.warnings.push(`scan ${label}: ${stats.invalid} invalid points were dropped`);
+    if (stats.invalid > 0) this.warnings.push(`${file}: scan ${label}: ${stats.invalid} invalid points were dropped`);
   }
 
   private assemble(index: number, s: Float64Array[], n: number): PointChunk {

@@ -335,7 +335,9 @@ export class PlyReader implements PointCloudReader {
     }
     if (builder.count > 0) yield builder.take();
     if (this.vertexIndex === this.header.elements.length - 1 && pos < src.size) {
-      this.warnings.push(`${src.size - pos} bytes after the last vertex (the header states ${total} vertices)`);
+      const trailing = `${src.name}: ${src.size - pos} bytes after the last vertex (the header states ${total} vertices)`;
+      // Every pass over the points ends here: the warning is given once.
+      if (!this.warnings.includes(trailing)) this.warnings.push(trailing);
     }
   }
 
