@@ -4,11 +4,11 @@
  * Every writer needs figures known only after the last point (LAS header counts and bounds, LAZ chunk-table
  * offset, E57 section lengths and XML offset), so the sources are read more than once ("passes"), each time
  * chunk by chunk: memory stays one chunk (+ one LAZ chunk / E57 packet) whatever the input size.
- * - LAS: [bounds pass when the quantisation is not inherited] + one pass writing the header with the
- *   sources' announced point count and the records (`writeLasOnePass`), the header's point statistics
- *   patched by the sink at the end; sources that do not announce a count (XYZ) take a measuring pass and
- *   an encoding pass instead (`writeLasStream`). A source written unchanged has its records copied, not
- *   decoded and encoded again.
+ * - LAS: [bounds pass when the quantisation is not inherited, which counts the points too] + one pass
+ *   writing the header with the point count (counted, else the sources' announced count) and the records
+ *   (`writeLasOnePass`), the header's point statistics patched by the sink at the end; without either count
+ *   a measuring pass and an encoding pass instead (`writeLasStream`). A source written unchanged has its
+ *   records copied, not decoded and encoded again.
  * - LAZ: the LAS stream re-encoded on the fly by `LasToLazTransformer` (chunks compressed on the worker
  *   pool when it has several threads); the chunk-table offset is patched by the sink (`writePatched`)
  *   once the stream ended.
@@ -71,9 +71,10 @@ export interface OutputSpec {
 /** How many times an output reads its sources. */
 export function passesOf(spec: Pick<OutputSpec, "format" | "quantisation" | "parts">): number {
   if (spec.format === "E57") return 2;
-  // LAS/LAZ: [bounds pass when the quantisation is not inherited] + one pass when the count is announced,
-  // else a measuring pass and an encoding pass.
-  return (spec.quantisation ? 0 : 1) + (announcedCount(spec) !== undefined ? 1 : 2);
+  // LAS/LAZ: a bounds pass (which counts the points) and one writing pass when the quantisation is not
+  // inherited; else one pass when the count is announced, or a measuring pass and an encoding pass.
+  if (!spec.quantisation) return 2;
+  return announcedCount(spec) !== undefined ? 1 : 2;
 }
 
 /**
@@ -319,16 +320,21 @@ export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, prog
     return state;
   }
   let q = spec.quantisation;
+  // The header's point count: the points a pass gave when there is one (a source's count may include
+  // points it drops), else what the sources announce.
+  let announced: number | undefined;
   if (!q) {
     // Bounds pass: the quantisation must be fixed before the LAS header is measured.
     const bounding = chunks();
     for await (const c of bounding) void c;
     const b = state.bounds ?? new Float64Array(6);
     q = spec.scale ? quantiseBounds(b, spec.scale) : chooseLasScaleOffset(b);
+    announced = state.count;
+  } else {
+    announced = announcedCount(spec);
   }
   const options: LasWriterOptions = { ...spec.las, schema: spec.schema, extraBytes: spec.extraBytes, crs: spec.crs, scale: q.scale, offset: q.offset };
   const copy = verbatimRecords(ctx, spec, options, progress);
-  const announced = announcedCount(spec);
   let las: AsyncIterable<Uint8Array>;
   let statistics: () => FilePatch[] = () => [];
   let copied: (() => void) | undefined;
@@ -346,7 +352,8 @@ export async function writePointCloud(ctx: RunnerContext, spec: OutputSpec, prog
       };
     }
   } else {
-    // Copying records needs a LAS/LAZ source, whose count is always announced: only encoding is left here.
+    // Copying records needs a LAS/LAZ source, whose count is always announced: only encoding is left here
+    // (inherited quantisation, a source that does not announce its count).
     las = writeLasStream(options, chunks);
   }
   if (spec.format === "LAS") {

@@ -35,7 +35,11 @@ export interface PointSource {
   readonly extraBytes: readonly LasExtraBytesSpec[];
   /** CRS the file states (WKT or "EPSG:n"), undefined when it says none. */
   readonly crs: string | undefined;
-  /** Points announced by the file; undefined when it does not say (XYZ). */
+  /**
+   * Points announced by the file (PTS: its first count line, later scan blocks add theirs); undefined when
+   * it does not say (XYZ, E57 scans whose invalid points are dropped). Only a LAS/LAZ source's count is
+   * what its chunks give whatever the file says (../pointcloud/output.ts writes one pass on it).
+   */
   readonly pointCount: number | undefined;
   /** Points expected, for progress before a first pass has counted them. */
   readonly estimatedCount: number;
@@ -134,7 +138,7 @@ export async function openSources(file: InputFile, threads?: LazWorkerPool): Pro
         schema,
         extraBytes: scan.extra.map((e) => ({ name: e.name, type: e.type, description: e.description })),
         crs: reader.crs,
-        pointCount: scan.pointCount,
+        pointCount: scan.dropsInvalid ? undefined : scan.pointCount,
         estimatedCount: scan.pointCount,
         warnings: reader.warnings,
         chunks: (signal: AbortSignal) => reader.scanChunks(i, signal),

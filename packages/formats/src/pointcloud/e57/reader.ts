@@ -43,6 +43,8 @@ export interface E57Scan extends E57ScanInfo {
   columns: ColumnName[];
   /** Fields kept as extra attributes (rowIndex, columnIndex, ...). */
   extra: ExtraAttribute[];
+  /** True when records carry an invalid state: invalid ones are dropped, so fewer points than records may come. */
+  dropsInvalid: boolean;
 }
 
 /** Canonical order of the columns an E57 file can fill. */
@@ -120,7 +122,7 @@ function fieldRange(f: E57Field): [number, number] | undefined {
   return a <= b ? [a, b] : [b, a];
 }
 
-function planScan(scan: E57ScanInfo, warnings: string[], extraFields: readonly string[]): { plan: ScanPlan; info: E57Scan } {
+function planScan(file: string, scan: E57ScanInfo, warnings: string[], extraFields: readonly string[]): { plan: ScanPlan; info: E57Scan } {
   const idx = new Map(scan.fields.map((f, i) => [f.name, i]));
   const at = (n: string): number => idx.get(n) ?? -1;
   let coordinates: "cartesian" | "spherical";
@@ -149,7 +151,7 @@ function planScan(scan: E57ScanInfo, warnings: string[], extraFields: readonly s
     let range = limits && Number.isFinite(limits[0]) && Number.isFinite(limits[1]) && limits[1] > limits[0] ? limits : undefined;
     range ??= fieldRange(f);
     if (!range || !(range[1] > range[0])) {
-      warnings.push(`scan ${label}: ${f.name} has no usable limits; values are clamped to 0..65535`);
+      warnings.push(`${file}: scan ${label}: ${f.name} has no usable limits; values are clamped to 0..65535`);
       columns.push({ column, field, kind: "scale", lo: 0, factor: 1, add: 0, max: 65535 });
     } else {
       columns.push({ column, field, kind: "scale", lo: range[0], factor: 65535 / (range[1] - range[0]), add: 0, max: 65535 });
@@ -196,7 +198,7 @@ function planScan(scan: E57ScanInfo, warnings: string[], extraFields: readonly s
   columns.sort((a, b) => COLUMN_ORDER.indexOf(a.column) - COLUMN_ORDER.indexOf(b.column));
   return {
     plan: { x, y, z, state, columns, extra },
-    info: { ...scan, coordinates, columns: columns.map((c) => c.column), extra: extraAttrs },
+    info: { ...scan, coordinates, columns: columns.map((c) => c.column), extra: extraAttrs, dropsInvalid: state >= 0 },
   };
 }
 
@@ -308,6 +310,30 @@ function u64(dv: DataView, at: number, what: string, file: string, physical: num
   return Number(v);
 }
 
+/** Why `length` logical bytes from a physical offset cannot be a section, or undefined when they can. */
+function sectionProblem(physical: number, length: number, pageCount: number): string | undefined {
+  const logical = physicalToLogical(physical);
+  if (physical < 48) return "starts inside the 48-byte file header";
+  if (logical === undefined) return "starts inside a page checksum";
+  if (logical + length > pageCount * PAGE_PAYLOAD) return `runs past the end of the file (${pageCount * PAGE_SIZE} bytes)`;
+  return undefined;
+}
+
+/** Logical offset of the first data packet with bytes between `pos` and `end` (index and empty packets skipped). */
+async function nextDataPacket(paged: PagedReader, pos: number, end: number): Promise<number | undefined> {
+  while (pos + 6 <= end) {
+    const head = await paged.read(pos, 6);
+    const length = (head[2] | (head[3] << 8)) + 1;
+    if (head[0] === 1) {
+      const streams = head[4] | (head[5] << 8);
+      const sizes = await paged.read(pos + 6, Math.min(2 * streams, end - pos - 6));
+      for (let k = 0; k + 1 < sizes.length; k += 2) if (sizes[k] | sizes[k + 1]) return pos;
+    }
+    pos += length;
+  }
+  return undefined;
+}
+
 /** True when the first bytes of a file carry the E57 signature "ASTM-E57". */
 export function looksLikeE57(first: Uint8Array): boolean {
   const sig = [0x41, 0x53, 0x54, 0x4d, 0x2d, 0x45, 0x35, 0x37];
@@ -340,10 +366,9 @@ export async function openE57(source: ByteSource, options: E57ReadOptions = {}):
   const pageCount = fileLength / PAGE_SIZE;
   const paged = new PagedReader(source, pageCount, 0); // exact reads: only pages 0 and the XML pages are checked here
   await paged.read(0, 48); // checks the CRC of page 0, which holds the header
-  const xmlLogical = physicalToLogical(xmlPhysical);
-  if (xmlLogical === undefined || xmlLength === 0 || xmlLogical + xmlLength > pageCount * PAGE_PAYLOAD) {
-    throw new FormatError(`XML section (offset ${xmlPhysical}, length ${xmlLength}) is outside the file`, name, 24);
-  }
+  const xmlProblem = xmlLength === 0 ? "is empty" : sectionProblem(xmlPhysical, xmlLength, pageCount);
+  if (xmlProblem) throw new FormatError(`XML section (offset ${xmlPhysical}, length ${xmlLength}) ${xmlProblem}`, name, 24);
+  const xmlLogical = physicalToLogical(xmlPhysical)!;
   const xmlBytes = (await paged.read(xmlLogical, xmlLength)).slice();
   let text: string;
   try {
@@ -366,12 +391,10 @@ export async function openE57(source: ByteSource, options: E57ReadOptions = {}):
   const plans: ScanPlan[] = [];
   const scans: E57Scan[] = [];
   for (const s of doc.scans) {
-    const l = physicalToLogical(s.sectionOffset);
-    if (l === undefined || l + 32 > pageCount * PAGE_PAYLOAD) {
-      throw new FormatError(`scan ${s.index}: points section offset ${s.sectionOffset} is outside the file`, name, xmlPhysical);
-    }
+    const where = sectionProblem(s.sectionOffset, 32, pageCount);
+    if (where) throw new FormatError(`scan ${s.index}: points section at offset ${s.sectionOffset} ${where}`, name, xmlPhysical);
     try {
-      const { plan, info } = planScan(s, warnings, options.extraFields ?? []);
+      const { plan, info } = planScan(name, s, warnings, options.extraFields ?? []);
       plans.push(plan);
       scans.push(info);
     } catch (e) {
@@ -388,6 +411,8 @@ export class E57Reader implements PointCloudReader {
   readonly pointCount: number;
   readonly stats: E57ScanStats[];
   private readonly chunkPoints: number;
+  /** Scans whose dropped points are in `warnings` already: a scan read again (another pass) is not reported twice. */
+  private readonly reported = new Set<number>();
 
   constructor(
     private readonly source: ByteSource,
@@ -454,9 +479,11 @@ export class E57Reader implements PointCloudReader {
     let pos = dataLogical ?? secEnd;
     const allConstant = streams.every((s) => s.f.bits === 0);
 
+    let packetAt = pos;
     while (remaining > 0) {
       signal?.throwIfAborted();
       if (!allConstant) {
+        packetAt = pos;
         if (pos + 4 > secEnd) {
           throw new FormatError(
             `scan ${index}: section ends with ${remaining} of ${scan.pointCount} records missing`,
@@ -509,11 +536,22 @@ export class E57Reader implements PointCloudReader {
         }
       }
     }
+    // Values past recordCount (in the last packet, or in data packets after it) mean the XML count is too
+    // low: those records would be lost without a word. Fields of 8 bits or more pad less than one value.
+    if (!allConstant) {
+      const extraValues = streams.some((s) => s.f.bits >= 8 && s.available() > 0);
+      const beyond = extraValues ? packetAt : await nextDataPacket(paged, pos, secEnd);
+      if (beyond !== undefined) {
+        throw new FormatError(`scan ${index}: the points section holds more than the ${scan.pointCount} records its recordCount announces`, file, logicalToPhysical(beyond));
+      }
+    }
+    if (this.reported.has(index)) return;
+    this.reported.add(index);
     const label = scan.name ?? `#${index}`;
     if (stats.directionOnly > 0) {
-      this.warnings.push(`scan ${label}: ${stats.directionOnly} points have a direction but no range and were dropped`);
+      this.warnings.push(`${file}: scan ${label}: ${stats.directionOnly} points have a direction but no range and were dropped`);
     }
-    if (stats.invalid > 0) this.warnings.push(`scan ${label}: ${stats.invalid} invalid points were dropped`);
+    if (stats.invalid > 0) this.warnings.push(`${file}: scan ${label}: ${stats.invalid} invalid points were dropped`);
   }
 
   private assemble(index: number, s: Float64Array[], n: number): PointChunk {

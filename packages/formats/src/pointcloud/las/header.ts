@@ -3,6 +3,7 @@
  * header and the (E)VLR areas through the ByteSource, never the point records.
  */
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
+import { PDRF_BASE_LENGTH } from "./records.js";
 
 export interface LasVlr {
   userId: string;
@@ -34,7 +35,10 @@ export interface LasHeader {
   /** True when the format byte has the LAZ compression bit set. */
   compressedFlag: boolean;
   recordLength: number;
-  /** Point count: the 64-bit count for LAS 1.4 when set, else the legacy 32-bit one. */
+  /**
+   * Point count: the 64-bit count for LAS 1.4 when set, else the legacy 32-bit one. A LAS (uncompressed)
+   * reader's header has the count its point data holds instead (see lasStoredPointCount).
+   */
   pointCount: number;
   legacyPointCount: number;
   /** Points by return, 15 entries for 1.4 (5 legacy entries otherwise, padded with zeros). */
@@ -67,9 +71,19 @@ export function readAscii(bytes: Uint8Array, start: number, length: number): str
   return s.trimEnd();
 }
 
+/** A 64-bit statistic (points by return): only reported, so a value beyond 2^53 may round. */
 function u64(view: DataView, at: number): number {
-  // Counts and offsets beyond 2^53 do not occur in files a process can read; Number keeps the API simple.
   return Number(view.getBigUint64(at, true));
+}
+
+/**
+ * A 64-bit count or offset the reader relies on. Beyond 2^53 no file a process reads can hold it, so it is
+ * refused, printed exactly (a Number would print 1e+21).
+ */
+function checkedU64(view: DataView, at: number, what: string, file: string, fieldOffset = at): number {
+  const v = view.getBigUint64(at, true);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new FormatError(`${what} ${v} is beyond any file size`, file, fieldOffset);
+  return Number(v);
 }
 
 function guidString(b: Uint8Array): string {
@@ -121,8 +135,16 @@ export async function readLasHeader(src: ByteSource, warnings: string[] = []): P
   const formatByte = head[104];
   const pdrf = formatByte & 0x3f;
   const compressedFlag = (formatByte & 0xc0) !== 0;
-  if (pdrf > 10) throw new FormatError(`unknown point data record format ${pdrf}`, name, 104);
+  if (pdrf > 10) {
+    // The byte may carry the LAZ compression bits: name both the byte and the format it encodes.
+    const byte = formatByte === pdrf ? "" : ` (format byte ${formatByte}, compression bits 0x${(formatByte & 0xc0).toString(16)})`;
+    throw new FormatError(`unknown point data record format ${pdrf}${byte}`, name, 104);
+  }
   const recordLength = v.getUint16(105, true);
+  const baseLength = PDRF_BASE_LENGTH[pdrf];
+  if (recordLength < baseLength) {
+    throw new FormatError(`point record length ${recordLength} is shorter than format ${pdrf} needs (${baseLength})`, name, 105);
+  }
   const legacyPointCount = v.getUint32(107, true);
   const pointsByReturn: number[] = [];
   for (let i = 0; i < 5; i++) pointsByReturn.push(v.getUint32(111 + 4 * i, true));
@@ -139,11 +161,11 @@ export async function readLasHeader(src: ByteSource, warnings: string[] = []): P
   let evlrOffset = 0;
   let evlrCount = 0;
   let pointCount = legacyPointCount;
-  if (versionMinor >= 3) waveformDataOffset = u64(v, 227);
+  if (versionMinor >= 3) waveformDataOffset = checkedU64(v, 227, "waveform data offset", name);
   if (versionMinor >= 4) {
-    evlrOffset = u64(v, 235);
+    evlrOffset = checkedU64(v, 235, "EVLR offset", name);
     evlrCount = v.getUint32(243, true);
-    const count64 = u64(v, 247);
+    const count64 = checkedU64(v, 247, "LAS 1.4 point count", name);
     if (count64 !== 0 || legacyPointCount === 0) {
       if (legacyPointCount !== 0 && legacyPointCount !== count64) {
         warnings.push(`${name}: legacy point count ${legacyPointCount} differs from the LAS 1.4 count ${count64}; using ${count64}`);
@@ -182,14 +204,17 @@ export async function readLasHeader(src: ByteSource, warnings: string[] = []): P
   }
 
   if (evlrCount > 0) {
-    if (evlrOffset < offsetToPointData || evlrOffset > src.size) {
-      throw new FormatError(`EVLR offset ${evlrOffset} is outside the file (${src.size} bytes)`, name, 235);
+    if (evlrOffset < offsetToPointData) {
+      throw new FormatError(`EVLR offset ${evlrOffset} is before the point data (${offsetToPointData})`, name, 235);
+    }
+    if (evlrOffset > src.size) {
+      throw new FormatError(`EVLR offset ${evlrOffset} is past the end of the file (${src.size} bytes)`, name, 235);
     }
     let e = evlrOffset;
     for (let i = 0; i < evlrCount; i++) {
       const eh = await readExact(src, e, 60, `EVLR ${i + 1} header`);
       const ev = new DataView(eh.buffer, eh.byteOffset, 60);
-      const len = u64(ev, 20);
+      const len = checkedU64(ev, 20, `EVLR ${i + 1} length`, name, e + 20);
       if (e + 60 + len > src.size) {
         throw new FormatError(`EVLR ${i + 1} (${len} bytes) runs past the end of the file (${src.size} bytes)`, name, e);
       }

@@ -2,13 +2,13 @@
 import type { ByteSource } from "../../io/byte-source.js";
 import { isLazHeader, openLazWithHeader } from "../laz/reader.js";
 import { readLasHeader } from "./header.js";
-import { LasReader, lasRecordBlocks, type LasReadOptions } from "./reader.js";
+import { uncompressedLasReader, type LasReader, type LasReadOptions } from "./reader.js";
 
 export async function openPointCloud(src: ByteSource, options: LasReadOptions = {}): Promise<LasReader> {
   const warnings: string[] = [];
   const h = await readLasHeader(src, warnings);
   if (isLazHeader(h)) return openLazWithHeader(src, h, warnings, options);
-  return new LasReader(src, h, warnings, "las", lasRecordBlocks(src, h), options);
+  return uncompressedLasReader(src, h, warnings, options);
 }
 
 /** True when the first bytes are a LAS/LAZ signature ("LASF"). */

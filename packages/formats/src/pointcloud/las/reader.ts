@@ -76,12 +76,9 @@ export class LasReader implements PointCloudReader {
   }
 }
 
-/** Validates the record length against the format and resolves the extra-bytes descriptors. */
+/** Resolves the extra-bytes descriptors (the header checked that records hold the format's fields). */
 export function lasExtraBytes(h: LasHeader, file: string, warnings: string[]): ExtraBytesField[] {
   const base = PDRF_BASE_LENGTH[h.pdrf];
-  if (h.recordLength < base) {
-    throw new FormatError(`point record length ${h.recordLength} is shorter than format ${h.pdrf} needs (${base})`, file, 105);
-  }
   if (h.recordLength === base) return [];
   // Some writers append a second extra-bytes VLR instead of extending the first: descriptors follow in VLR order.
   const vlrs = h.vlrs.filter((r) => r.userId === "LASF_Spec" && r.recordId === 4);
@@ -104,6 +101,42 @@ export function lasExtraBytes(h: LasHeader, file: string, warnings: string[]): E
   return out;
 }
 
+/**
+ * Points an uncompressed LAS file holds, where the header and the data disagree. The records fill the bytes
+ * from the point-data offset to the end of the point data (the first EVLR, internal waveform data, or the end
+ * of the file), and the data is trusted over the header's count:
+ * - the header announces fewer points than whole records there: every whole record is read, with a warning
+ *   (a count of 0 over records is a writer that never filled the header in, not an empty cloud);
+ * - it announces more than fit: FormatError at the byte where the data ends (those points do not exist);
+ * - bytes after the last whole record that make no whole record are left out, with a warning.
+ */
+export function lasStoredPointCount(src: ByteSource, h: LasHeader, warnings: string[]): number {
+  let end = src.size;
+  if (h.evlrCount > 0) end = Math.min(end, h.evlrOffset);
+  const WAVEFORM_INTERNAL = 2;
+  if (h.globalEncoding & WAVEFORM_INTERNAL && h.waveformDataOffset >= h.offsetToPointData) end = Math.min(end, h.waveformDataOffset);
+  const rl = h.recordLength;
+  const dataBytes = end - h.offsetToPointData;
+  const stored = Math.floor(dataBytes / rl);
+  const wholeEnd = h.offsetToPointData + stored * rl;
+  if (h.pointCount > stored) {
+    throw new FormatError(
+      `point data is truncated: the header announces ${h.pointCount} points of ${rl} bytes (${BigInt(h.pointCount) * BigInt(rl)} bytes), ` +
+        `the ${dataBytes} bytes of point data hold ${stored}; the whole records end here`,
+      src.name,
+      wholeEnd,
+    );
+  }
+  if (stored > h.pointCount) {
+    warnings.push(`${src.name}: the header announces ${h.pointCount} points but the point data holds ${stored} records of ${rl} bytes; all ${stored} were read`);
+  }
+  const trailing = end - wholeEnd;
+  if (trailing > 0) {
+    warnings.push(`${src.name}: ${trailing} bytes after the last point record (at byte ${wholeEnd}) make no whole record and were left out`);
+  }
+  return stored;
+}
+
 /** Record blocks of an uncompressed LAS file, read range by range. */
 export function lasRecordBlocks(src: ByteSource, h: LasHeader): RecordBlockSource {
   return async function* (maxPoints, signal) {
@@ -115,18 +148,24 @@ export function lasRecordBlocks(src: ByteSource, h: LasHeader): RecordBlockSourc
       const start = h.offsetToPointData + done * rl;
       const want = n * rl;
       const bytes = start < src.size ? await src.read(start, want) : new Uint8Array(0);
+      // The count was checked against the size at open: a source that now gives less has shrunk.
       if (bytes.byteLength < want) {
         const complete = Math.floor(bytes.byteLength / rl);
-        throw new FormatError(
-          `point data is truncated: the header announces ${h.pointCount} points of ${rl} bytes, the file holds only ${done + complete}`,
-          src.name,
-          start + complete * rl,
-        );
+        throw new FormatError(`point data ends after ${done + complete} of ${h.pointCount} points`, src.name, start + complete * rl);
       }
       yield { bytes, count: n };
       done += n;
     }
   };
+}
+
+/**
+ * A reader over an uncompressed LAS file whose header is read: its point count is the one the data holds
+ * (see lasStoredPointCount), so `header.pointCount` is what the records give.
+ */
+export function uncompressedLasReader(src: ByteSource, h: LasHeader, warnings: string[], options: LasReadOptions): LasReader {
+  const header = { ...h, pointCount: lasStoredPointCount(src, h, warnings) };
+  return new LasReader(src, header, warnings, "las", lasRecordBlocks(src, header), options);
 }
 
 /** Opens an uncompressed LAS file (LAS 1.0 to 1.4). LAZ files are refused: use openPointCloud or openLaz. */
@@ -136,5 +175,5 @@ export async function openLas(src: ByteSource, options: LasReadOptions = {}): Pr
   if (h.compressedFlag || h.vlrs.some((r) => r.userId === "laszip encoded" && r.recordId === 22204)) {
     throw new FormatError("the point data is LAZ-compressed; open it as LAZ", src.name, 104);
   }
-  return new LasReader(src, h, warnings, "las", lasRecordBlocks(src, h), options);
+  return uncompressedLasReader(src, h, warnings, options);
 }

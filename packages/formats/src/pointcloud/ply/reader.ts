@@ -210,7 +210,29 @@ export class PlyReader implements PointCloudReader {
     const mapped = mapVertexProperties(vertex, src.name);
     this.schema = mapped.schema;
     this.fields = mapped.fields;
-    this.pointCount = vertex.count;
+    this.pointCount = this.storedVertexCount();
+  }
+
+  /**
+   * The vertex count, or in a binary file whose last element is the fixed-size vertices, every whole
+   * vertex its data holds: as for LAS (lasStoredPointCount), a header stating fewer is trusted less than
+   * the data, and the extra vertices are read with a warning.
+   */
+  private storedVertexCount(): number {
+    const { header, src } = this;
+    const vertex = this.vertexElement;
+    const stride = recordSize(vertex);
+    if (header.format === "ascii" || this.vertexIndex !== header.elements.length - 1 || !stride) return vertex.count;
+    let start = header.dataOffset;
+    for (const el of header.elements.slice(0, this.vertexIndex)) {
+      const size = recordSize(el);
+      if (size === undefined) return vertex.count;
+      start += size * el.count;
+    }
+    const stored = Math.floor(Math.max(0, src.size - start) / stride);
+    if (stored <= vertex.count) return vertex.count;
+    this.warnings.push(`${src.name}: the header states ${vertex.count} vertices but the data holds ${stored} of ${stride} bytes; all ${stored} were read`);
+    return stored;
   }
 
   get vertexElement(): PlyElement {
@@ -260,7 +282,7 @@ export class PlyReader implements PointCloudReader {
     const scratch = new Float64Array(capacity);
     const blockBytes = this.options.blockBytes ?? 8 << 20;
     let done = 0;
-    const total = vertex.count;
+    const total = this.pointCount;
     if (stride !== undefined) {
       // Fixed-size records: decode column by column from one read per batch.
       const propOffset = new Int32Array(vertex.properties.length);
@@ -335,7 +357,9 @@ export class PlyReader implements PointCloudReader {
     }
     if (builder.count > 0) yield builder.take();
     if (this.vertexIndex === this.header.elements.length - 1 && pos < src.size) {
-      this.warnings.push(`${src.size - pos} bytes after the last vertex (the header states ${total} vertices)`);
+      const trailing = `${src.name}: ${src.size - pos} bytes after the last vertex (the header states ${total} vertices)`;
+      // Every pass over the points ends here: the warning is given once.
+      if (!this.warnings.includes(trailing)) this.warnings.push(trailing);
     }
   }
 
