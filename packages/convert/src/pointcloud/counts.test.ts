@@ -6,8 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bytesSource, openE57, openPointCloud, openPts } from "@realconv/formats";
-import { flatten, memoryFile, shared, sharedFile } from "../testing/memory-io.js";
-import { runPointCloudConversion } from "../testing/run-conversion.js";
+import { flatten, memoryFile, runPointCloudConversion, shared, sharedFile } from "../testing/memory-io.js";
+
 
 /** The output's positions equal the source's within the output's quantisation step, attributes too. */
 async function assertSamePoints(output: Uint8Array, source: Awaited<ReturnType<typeof flatten>>, label: string): Promise<void> {

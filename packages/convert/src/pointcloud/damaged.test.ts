@@ -27,9 +27,9 @@ import { readdirSync } from "node:fs";
 import { bytesSource, FormatError, openPointCloud, type PointCloudReader } from "@realconv/formats";
 import { crc32c } from "@realconv/formats/pointcloud/e57/crc32c";
 import { sharedData } from "@realconv/formats/testing/shared-data";
-import { ConversionError } from "../runner.js";
-import { flatten, memoryFile, shared } from "../testing/memory-io.js";
-import { runPointCloudConversion } from "../testing/run-conversion.js";
+import { ConversionError } from "../contract/runner.js";
+import { flatten, memoryFile, runPointCloudConversion, shared } from "../testing/memory-io.js";
+
 import { openSources } from "./sources.js";
 
 type Expectation = "intact" | "detected" | "faithful";

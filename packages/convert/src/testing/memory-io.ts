@@ -173,3 +173,9 @@ export async function assertSameRecords(out: PointCloudReader, src: PointCloudRe
   }
   assert.equal(n, src.pointCount, label);
 }
+
+/** A PointCloudConversion of in-memory files (one dataset) to `outputFormat`; rejects with whatever the runner throws. */
+export async function runPointCloudConversion(files: InputFile[], outputFormat: string): Promise<{ sink: MemorySink; warnings: JobMessage[] }> {
+  const { sink, warnings } = await runInMemory("PointCloudConversion", { pointCloud: [dataset("d1", files)] }, { outputFormat });
+  return { sink: sink as MemorySink, warnings };
+}
