@@ -210,6 +210,12 @@ export class IntegerCoderModels {
     return k <= this.bitsHigh ? 1 << k : 1 << this.bitsHigh;
   }
 
+  /** Initialises every corrector model now (the encoder: no first-use check per value). */
+  protected initCorrectors(): void {
+    const maxK = this.corrBits < 32 ? this.corrBits : 31;
+    for (let k = 1; k <= maxK; k++) this.corrector(k);
+  }
+
   /** Offset of the corrector model of k (1..31), initialised on first use. */
   protected corrector(k: number): number {
     if (this.corrReady[k] === 0) {
