@@ -59,6 +59,7 @@ export async function createServer(config: Config, logger: Logger, options: { no
     authenticator,
     logger,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    rateLimitWindowMs: config.rateLimitWindowMs,
     publicUrl: config.publicUrl,
     healthCheck: async () => {
       await sql`select 1`.execute(runtime.db.db);

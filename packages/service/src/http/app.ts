@@ -30,6 +30,8 @@ export interface AppDeps {
   authenticator: Authenticator;
   logger: Logger;
   rateLimitPerMinute: number;
+  /** The window the per-minute budget applies to (default a minute). */
+  rateLimitWindowMs?: number;
   /** Base URL for absolute links; from the request's Host when absent. */
   publicUrl?: string;
   /** Liveness/readiness probe of the backing stores. */
@@ -61,7 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
-  const limiter = new RateLimiter(deps.rateLimitPerMinute);
+  const limiter = new RateLimiter(deps.rateLimitPerMinute, deps.rateLimitWindowMs);
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-correlation-id", request.id);

@@ -37,6 +37,13 @@ export interface ListResult {
   nextMarker?: string;
 }
 
+export interface StagedBlock {
+  /** The client's base64 block id. */
+  id: string;
+  /** Bytes. */
+  size: number;
+}
+
 export type BlobBody = Uint8Array | AsyncIterable<Uint8Array>;
 
 export interface BlobStore {
@@ -49,6 +56,11 @@ export interface BlobStore {
   stageBlock(container: string, name: string, blockId: string, body: BlobBody): Promise<void>;
   /** Commits staged blocks in order as the blob's content (Azure's Put Block List). */
   commitBlocks(container: string, name: string, blockIds: string[], options?: { contentType?: string }): Promise<BlobInfo>;
+  /**
+   * Blocks staged for a blob and not committed yet, with their sizes (Azure's Get Block List, uncommitted): what
+   * a client resuming an interrupted upload need not send again. Empty when there are none.
+   */
+  stagedBlocks(container: string, name: string): Promise<StagedBlock[]>;
   head(container: string, name: string): Promise<BlobInfo | undefined>;
   /** Streams a blob, or a range of it; undefined when absent. */
   get(container: string, name: string, range?: ByteRange): Promise<{ info: BlobInfo; body: AsyncIterable<Uint8Array> } | undefined>;

@@ -14,6 +14,7 @@ import type {
   ContainerAccessLevel,
   ListOptions,
   ListResult,
+  StagedBlock,
 } from "../../ports/blob-store.js";
 import { BlobStoreError } from "./errors.js";
 import { DEFAULT_MAX_RESULTS, validateBlobName, validateContainerName } from "./names.js";
@@ -154,6 +155,17 @@ export class AzureBlobStore implements BlobStore, ContainerAccess {
       throw translate(e, container, name);
     }
     return this.mustHead(container, name);
+  }
+
+  async stagedBlocks(container: string, name: string): Promise<StagedBlock[]> {
+    try {
+      const list = await this.blob(container, name).getBlockList("uncommitted");
+      return (list.uncommittedBlocks ?? []).map((b) => ({ id: b.name, size: b.size }));
+    } catch (e) {
+      // No blob and no staged block: Azure answers BlobNotFound; the container's absence stays an error.
+      if (codeOf(e) === "BlobNotFound") return [];
+      throw translate(e, container, name);
+    }
   }
 
   async head(container: string, name: string): Promise<BlobInfo | undefined> {

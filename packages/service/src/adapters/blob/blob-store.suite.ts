@@ -267,11 +267,16 @@ export function blobStoreSuite(label: string, factory: () => Promise<SuiteTarget
       await store.stageBlock(c, "dir/blocks.bin", id(1), chunksOf("B", "B"));
       await store.stageBlock(c, "dir/blocks.bin", id(9), enc("never committed"));
       assert.equal(await store.head(c, "dir/blocks.bin"), undefined, "staged blocks are not a blob yet");
+      const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+      const staged = (await store.stagedBlocks(c, "dir/blocks.bin")).sort(byId);
+      assert.deepEqual(staged, [{ id: id(0), size: 2 }, { id: id(1), size: 2 }, { id: id(2), size: 2 }, { id: id(9), size: 15 }].sort(byId));
+      assert.deepEqual(await store.stagedBlocks(c, "nothing-staged.bin"), []);
       const info = await store.commitBlocks(c, "dir/blocks.bin", [id(0), id(1), id(2), id(0)], { contentType: "application/x-test" });
       assert.equal(info.size, 8);
       assert.equal(info.contentType, "application/x-test");
       assert.equal(Buffer.from(await store.read(c, "dir/blocks.bin", { offset: 0, length: 8 })).toString(), "AABBCCAA");
       // After a commit, leftovers are gone: committing an id only staged before fails.
+      assert.deepEqual(await store.stagedBlocks(c, "dir/blocks.bin"), []);
       await assert.rejects(store.commitBlocks(c, "dir/blocks.bin", [id(9)]), isCode("InvalidBlockList"));
       await assert.rejects(store.commitBlocks(c, "other.bin", [id(5)]), isCode("InvalidBlockList"));
       assert.equal((await store.head(c, "dir/blocks.bin"))?.size, 8, "a failed commit leaves the blob alone");

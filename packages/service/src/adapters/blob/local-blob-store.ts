@@ -21,7 +21,7 @@ import { basename, dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BigIntStats } from "node:fs";
-import type { BlobBody, BlobInfo, BlobStore, ByteRange, ListOptions, ListResult } from "../../ports/blob-store.js";
+import type { BlobBody, BlobInfo, BlobStore, ByteRange, ListOptions, ListResult, StagedBlock } from "../../ports/blob-store.js";
 import { BlobStoreError } from "./errors.js";
 import { DEFAULT_MAX_RESULTS, pageEntries, toListResult, validateBlobName, validateContainerName } from "./names.js";
 import type { ListEntry } from "./names.js";
@@ -252,6 +252,29 @@ export class LocalBlobStore implements BlobStore {
       await rm(tmp, { force: true });
       throw e;
     }
+  }
+
+  async stagedBlocks(container: string, name: string): Promise<StagedBlock[]> {
+    validateBlobName(name);
+    await this.requireContainer(container);
+    const dir = this.stagingDir(container, name);
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+    const blocks: StagedBlock[] = [];
+    for (const hex of entries.sort()) {
+      try {
+        blocks.push({ id: Buffer.from(hex, "hex").toString("utf8"), size: Number((await stat(join(dir, hex))).size) });
+      } catch (e) {
+        // Committed (and removed) meanwhile.
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return blocks;
   }
 
   private infoOf(name: string, st: BigIntStats, meta: { contentType?: string; contentMD5?: string } | undefined): BlobInfo {
