@@ -26,7 +26,7 @@ export class RealconvError extends Error {
 
   /** The message with the details, one line: what a command line prints. */
   describe(): string {
-    const details = this.details.map((d) => (d.target ? `${d.target}: ${d.message}` : d.message));
+    const details = this.details.map((d) => `${d.target ? `${d.target}: ` : ""}${d.message} (${d.code})`);
     return [`${this.message} (${this.code}, HTTP ${this.status})`, ...details].join("; ");
   }
 }
