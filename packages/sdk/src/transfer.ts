@@ -6,8 +6,8 @@
  * Uploads: a file up to one block goes in one Put Blob; a larger one in blocks (Put Block, then Put Block List).
  * Block ids are derived from the file's name, size, version (modification time) and the block size, so an upload
  * of the same file that was interrupted is resumed: the blocks the container already holds uncommitted (Get Block
- * List) are not sent again. Azure keeps uncommitted blocks for 7 days, realconv until its sweep; a file whose
- * upload had completed is sent again.
+ * List) are not sent again. Azure and realconv keep uncommitted blocks for 7 days; a file whose upload had
+ * completed is sent again.
  */
 import { ContainerClient } from "@azure/storage-blob";
 import type { BlockBlobClient } from "@azure/storage-blob";
