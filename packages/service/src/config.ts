@@ -24,6 +24,8 @@ export interface Config {
   };
   /** Requests per user per minute. */
   rateLimitPerMinute: number;
+  /** The rate limit's window in ms (a minute; tests shorten it to see a 429 end within seconds). */
+  rateLimitWindowMs?: number;
   /** Worker processes `serve` starts (0: none, for an API-only node). */
   workers: number;
   /** API processes `serve` runs on the one port (node:cluster), to use every core for requests. */
@@ -77,6 +79,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: P
       audience: env.REALCONV_AUTH_AUDIENCE,
     },
     rateLimitPerMinute: overrides.rateLimitPerMinute ?? int(env.REALCONV_RATE_LIMIT_PER_MINUTE, 5000),
+    rateLimitWindowMs: overrides.rateLimitWindowMs,
     workers: overrides.workers ?? int(env.REALCONV_WORKERS, availableParallelism()),
     apiProcesses: Math.max(1, overrides.apiProcesses ?? int(env.REALCONV_API_PROCESSES, availableParallelism())),
     leaseMs: overrides.leaseMs ?? int(env.REALCONV_LEASE_MS, 15_000),

@@ -68,6 +68,7 @@ export async function createServer(
     logger,
     rateLimitPerMinute: config.rateLimitPerMinute,
     rateLimiter: options.rateLimiter,
+    rateLimitWindowMs: config.rateLimitWindowMs,
     publicUrl: config.publicUrl,
     errorDialects: config.azureStorageConnectionString ? [] : [azureErrorDialect(BLOB_PREFIX)],
     healthCheck: async () => {

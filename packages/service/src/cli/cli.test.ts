@@ -26,7 +26,8 @@ function run(args: string[], env: Record<string, string> = {}, timeoutMs = 60_00
 }
 
 it("--help on every command", () => {
-  for (const args of [[], ["serve"], ["worker"], ["token"], ["itwins"], ["itwins", "create"], ["itwins", "add-member"], ["convert"]]) {
+  const remote = [["submit"], ["jobs"], ["jobs", "list"], ["jobs", "wait"], ["data"], ["data", "upload"], ["data", "download"]];
+  for (const args of [[], ["serve"], ["worker"], ["token"], ["itwins"], ["itwins", "create"], ["itwins", "add-member"], ["convert"], ...remote]) {
     const r = run([...args, "--help"]);
     assert.equal(r.code, 0, args.join(" "));
     assert.match(r.out, /Usage: realconv/);

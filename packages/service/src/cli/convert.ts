@@ -25,12 +25,14 @@ import {
   sweepScratch,
   type InputDataset,
   type JobParts,
+  type JobTypeDeclaration,
   type JsonValue,
   type OptionDeclaration,
 } from "@realconv/convert";
 import { loadConfig } from "../config.js";
 import { parseJobCreation } from "../domain/specifications.js";
 import { ApiError } from "../domain/errors.js";
+import { progressBar } from "./progress.js";
 
 /** Reality data type of a local input, from its extension (`--input-type` overrides it). */
 const TYPE_BY_EXTENSION: Record<string, string> = {
@@ -79,6 +81,11 @@ function argumentOf(decl: OptionDeclaration): string {
   }
 }
 
+/** Reality data type of a local input, from its extension (`Unstructured` when unknown). */
+export function realityDataTypeOf(path: string): string {
+  return TYPE_BY_EXTENSION[extname(path).toLowerCase()] ?? "Unstructured";
+}
+
 /** Every declared option once (job types share inputCrs/outputCrs), as `--kebab-case` flags. */
 function optionFlags(): Option[] {
   const seen = new Map<string, OptionDeclaration>();
@@ -105,16 +112,41 @@ function jobTypesHelp(): string {
   return lines.join("\n");
 }
 
+/**
+ * The job flags `convert` and `submit` share: `--format`, `--input-type` and every declared option by its spec
+ * name, with the job types listed in the help.
+ */
+export function addJobFlags(command: Command): Command {
+  command
+    .option("-f, --format <format>", "output format (outputFormat), e.g. LAS; required for job types with formats")
+    .option("--input-type <type>", "reality data type of the inputs (default: from the file extension)");
+  for (const o of optionFlags()) command.addOption(o);
+  return command.addHelpText("after", jobTypesHelp());
+}
+
+/** A job type's declaration by name (any case), or a one-line reason for the user. */
+export function declarationOf(type: string): JobTypeDeclaration | string {
+  return (
+    declarations.find((d) => d.type.toLowerCase() === type.toLowerCase()) ??
+    `unknown job type '${type}' (one of ${declarations.map((d) => d.type).join(", ")})`
+  );
+}
+
+/** The job's `options` from the parsed flags: `outputFormat` from `--format`, and the type's declared options. */
+export function jobOptionsOf(declaration: JobTypeDeclaration, opts: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  if (opts.format !== undefined) options.outputFormat = opts.format;
+  for (const key of Object.keys(declaration.options)) if (opts[key] !== undefined) options[key] = opts[key];
+  return options;
+}
+
 export function convertCommand(): Command {
   const command = new Command("convert")
     .description("run one conversion locally, without a server, with the service's runners")
     .argument("<type>", "job type, e.g. PointCloudConversion")
     .argument("<inputs...>", "input files or folders (a folder is one reality data)")
-    .requiredOption("-o, --output <dir>", "output folder")
-    .option("-f, --format <format>", "output format (outputFormat), e.g. LAS; required for job types with formats")
-    .option("--input-type <type>", "reality data type of the inputs (default: from the file extension)");
-  for (const o of optionFlags()) command.addOption(o);
-  command.addHelpText("after", jobTypesHelp());
+    .requiredOption("-o, --output <dir>", "output folder");
+  addJobFlags(command);
   command.action(async (type: string, inputs: string[], opts: Record<string, unknown>) => {
     process.exitCode = await convertLocally(type, inputs, opts);
   });
@@ -133,14 +165,12 @@ function memoryParts(): JobParts {
 }
 
 export async function convertLocally(type: string, paths: string[], opts: Record<string, unknown>): Promise<number> {
-  const declaration = declarations.find((d) => d.type.toLowerCase() === type.toLowerCase());
-  if (!declaration) {
-    console.error(`realconv: unknown job type '${type}' (one of ${declarations.map((d) => d.type).join(", ")})`);
+  const declaration = declarationOf(type);
+  if (typeof declaration === "string") {
+    console.error(`realconv: ${declaration}`);
     return 1;
   }
-  const options: Record<string, unknown> = {};
-  if (opts.format !== undefined) options.outputFormat = opts.format;
-  for (const key of Object.keys(declaration.options)) if (opts[key] !== undefined) options[key] = opts[key];
+  const options = jobOptionsOf(declaration, opts);
   const ids = paths.map(() => randomUUID());
   let creation;
   try {
@@ -168,7 +198,7 @@ export async function convertLocally(type: string, paths: string[], opts: Record
   }
   const datasets: InputDataset[] = [];
   for (const p of paths) {
-    const t = typeof opts.inputType === "string" ? opts.inputType : (TYPE_BY_EXTENSION[extname(p).toLowerCase()] ?? "Unstructured");
+    const t = typeof opts.inputType === "string" ? opts.inputType : realityDataTypeOf(p);
     datasets.push(await localInputDataset(p, t));
   }
   await mkdir(String(opts.output), { recursive: true });
@@ -181,8 +211,7 @@ export async function convertLocally(type: string, paths: string[], opts: Record
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Error("interrupted"));
   process.once("SIGINT", interrupt);
-  const tty = process.stderr.isTTY === true;
-  let shown = -1;
+  const bar = progressBar();
   const started = Date.now();
   try {
     await runJob(entry, {
@@ -191,22 +220,14 @@ export async function convertLocally(type: string, paths: string[], opts: Record
       options: creation.options,
       inputs: { [declaration.input.key]: datasets },
       output: sink,
-      progress: (pct) => {
-        const p = Math.floor(Math.max(0, Math.min(100, pct)));
-        if (!tty || p === shown) return;
-        shown = p;
-        const bar = "#".repeat(Math.round(p / 4)).padEnd(25, " ");
-        process.stderr.write(`\r[${bar}] ${String(p).padStart(3)}%`);
-      },
-      warn: (m) => {
-        process.stderr.write(`${tty ? "\n" : ""}warning: ${renderMessage(m)}\n`);
-      },
+      progress: (pct) => bar.update(pct),
+      warn: (m) => bar.note(`warning: ${renderMessage(m)}`),
       signal: controller.signal,
       resources: { scratch, threads, memoryBudgetBytes: config.memoryMb * 1024 * 1024 },
       parts: memoryParts(),
     });
   } catch (e) {
-    if (tty) process.stderr.write("\n");
+    bar.end(false);
     console.error(`realconv: ${renderMessage(failureMessage(e))}`);
     return 1;
   } finally {
@@ -215,7 +236,7 @@ export async function convertLocally(type: string, paths: string[], opts: Record
     await threads?.close();
     await scratch.dispose();
   }
-  if (tty) process.stderr.write(`\r[${"#".repeat(25)}] 100%\n`);
+  bar.end(true);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`wrote ${sink.files.length} file(s) to ${String(opts.output)} in ${secs} s${sink.rootDocument ? ` (root document ${sink.rootDocument})` : ""}`);
   for (const f of sink.files) console.log(`  ${f}`);

@@ -1,12 +1,13 @@
 /**
- * `realconv`: serve the API with workers, run a worker, issue local tokens, manage iTwins, and run
- * conversions locally without a server.
+ * `realconv`: serve the API with workers, run a worker, issue local tokens, manage iTwins, run
+ * conversions locally without a server, and submit jobs to a server and manage its jobs and reality data.
  */
 import { Command, Option, InvalidArgumentError } from "commander";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { loadConfig, type Config } from "../config.js";
 import { convertCommand } from "./convert.js";
+import { dataCommand, jobsCommand, submitCommand } from "./remote.js";
 
 const cliPath = resolve(fileURLToPath(import.meta.url), "../../../bin/realconv.js");
 
@@ -116,6 +117,9 @@ itwins
   });
 
 program.addCommand(convertCommand());
+program.addCommand(submitCommand());
+program.addCommand(jobsCommand());
+program.addCommand(dataCommand());
 
 async function withRuntime(config: Config, fn: (rt: import("../runtime.js").Runtime) => Promise<void>): Promise<void> {
   const { openRuntime } = await import("../runtime.js");

@@ -37,6 +37,8 @@ export interface AppDeps {
   rateLimitPerMinute: number;
   /** The per-user budget when it is shared with other processes; a RateLimiter of rateLimitPerMinute otherwise. */
   rateLimiter?: RequestBudget;
+  /** The window the per-minute budget applies to (default a minute). */
+  rateLimitWindowMs?: number;
   /** Base URL for absolute links; from the request's Host when absent. */
   publicUrl?: string;
   /** Liveness/readiness probe of the backing stores. */
@@ -97,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
-  const limiter = deps.rateLimiter ?? new RateLimiter(deps.rateLimitPerMinute);
+  const limiter = deps.rateLimiter ?? new RateLimiter(deps.rateLimitPerMinute, deps.rateLimitWindowMs);
   registerJsonBodyParser(app);
 
   app.addHook("onRequest", async (request, reply) => {

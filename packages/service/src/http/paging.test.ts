@@ -4,10 +4,8 @@
  */
 import { it } from "node:test";
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { api, startTestServer } from "../testing/harness.js";
-import { userIdForEmail } from "../adapters/auth/local-issuer.js";
 
 it("pages 2 500 jobs with $top=1000 while jobs are created concurrently", async () => {
   const s = await startTestServer();
@@ -16,20 +14,7 @@ it("pages 2 500 jobs with $top=1000 while jobs are created concurrently", async 
     const token = await s.token(email);
     const itwin = await s.createITwin("Paging", [email]);
     const input = await s.createRealityData(itwin, "LAS", [sharedData("pointcloud", "1.2-with-color.las")]);
-    const seeded: string[] = [];
-    for (let i = 0; i < 2500; i++) {
-      const job = await s.server.runtime.jobs.create({
-        id: randomUUID(),
-        name: `seed ${i}`,
-        type: "PointCloudConversion",
-        iTwinId: itwin,
-        userId: userIdForEmail(email),
-        email,
-        createdDateTime: new Date().toISOString(),
-        specifications: { inputs: { pointCloud: input }, output: randomUUID(), options: { outputFormat: "LAS" } },
-      });
-      seeded.push(job.id);
-    }
+    const seeded = await s.seedJobs(itwin, email, input, 2500);
 
     let creating = true;
     const created: string[] = [];

@@ -47,7 +47,10 @@ export interface BlobStore {
   put(container: string, name: string, body: BlobBody, options?: { contentType?: string; signal?: AbortSignal }): Promise<BlobInfo>;
   /** Stages one block of a block blob (Azure's Put Block); `blockId` is the client's base64 id. */
   stageBlock(container: string, name: string, blockId: string, body: BlobBody): Promise<void>;
-  /** Sizes in bytes of the blocks staged for a blob and not committed yet, by block id (Azure's Get Block List, uncommitted). */
+  /**
+   * Sizes in bytes of the blocks staged for a blob and not committed yet, by block id (Azure's Get Block List,
+   * uncommitted): what a client resuming an interrupted upload need not send again, and what counts to a quota.
+   */
   stagedBlocks(container: string, name: string): Promise<Map<string, number>>;
   /** Commits staged blocks in order as the blob's content (Azure's Put Block List). */
   commitBlocks(container: string, name: string, blockIds: string[], options?: { contentType?: string }): Promise<BlobInfo>;

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from "../config.js";
 import { createLogger, type LogDestination } from "../logger.js";
 import { createServer, type Server } from "../server.js";
 import { WorkerSupervisor } from "../worker/supervisor.js";
-import { issueToken, loadOrCreateKeys } from "../adapters/auth/local-issuer.js";
+import { issueToken, loadOrCreateKeys, userIdForEmail } from "../adapters/auth/local-issuer.js";
 
 export const CLI_PATH = resolve(fileURLToPath(import.meta.url), "../../../bin/realconv.js");
 
@@ -22,6 +22,11 @@ export interface TestServer {
   server: Server;
   token(email: string, options?: { scope?: string; expiresIn?: number }): Promise<string>;
   createITwin(name: string, members: string[]): Promise<string>;
+  /**
+   * Stores `count` LAS conversion jobs of a user straight in the job store (fast, for listings), oldest first;
+   * returns their ids.
+   */
+  seedJobs(iTwinId: string, email: string, input: string, count: number): Promise<string[]>;
   /** Creates a reality data in an iTwin and puts local files in its container. */
   createRealityData(iTwinId: string, type: string, files: string[], ownerEmail?: string): Promise<string>;
   close(): Promise<void>;
@@ -30,6 +35,8 @@ export interface TestServer {
 export interface TestServerOptions {
   workers?: number;
   rateLimitPerMinute?: number;
+  /** Shortens the rate limit's minute, so a 429's retry-after is a second or two. */
+  rateLimitWindowMs?: number;
   databaseUrl?: string;
   leaseMs?: number;
   home?: string;
@@ -51,6 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       host: "127.0.0.1",
       workers: options.workers ?? 0,
       rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      rateLimitWindowMs: options.rateLimitWindowMs,
       leaseMs: options.leaseMs ?? 3000,
       logLevel: options.logLevel ?? process.env.REALCONV_TEST_LOG_LEVEL ?? "silent",
       auth: { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
@@ -80,6 +88,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       const t = await rt.itwins.create(name);
       for (const m of members) await rt.itwins.addMember(t.id, m);
       return t.id;
+    },
+    async seedJobs(iTwinId, email, input, count) {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const job = await rt.jobs.create({
+          id: randomUUID(),
+          name: `seed ${i}`,
+          type: "PointCloudConversion",
+          iTwinId,
+          userId: userIdForEmail(email),
+          email,
+          createdDateTime: new Date().toISOString(),
+          specifications: { inputs: { pointCloud: input }, output: randomUUID(), options: { outputFormat: "LAS" } },
+        });
+        ids.push(job.id);
+      }
+      return ids;
     },
     async createRealityData(iTwinId, type, files, ownerEmail = "owner@example.com") {
       const id = randomUUID();

@@ -20,10 +20,17 @@ function keyFile(home: string): string {
   return join(home, "keys", "signing-key.json");
 }
 
+/** The home folder's signing key, if it has one. */
+export function loadKeys(home: string): LocalKeys | undefined {
+  const file = keyFile(home);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as LocalKeys) : undefined;
+}
+
 /** Loads the home folder's signing key, creating it the first time. */
 export async function loadOrCreateKeys(home: string): Promise<{ keys: LocalKeys; created: boolean }> {
+  const existing = loadKeys(home);
+  if (existing) return { keys: existing, created: false };
   const file = keyFile(home);
-  if (existsSync(file)) return { keys: JSON.parse(readFileSync(file, "utf8")) as LocalKeys, created: false };
   const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
   const kid = createHash("sha256").update(JSON.stringify(await exportJWK(publicKey))).digest("base64url").slice(0, 16);
   const keys: LocalKeys = {

@@ -156,6 +156,24 @@ describe("embedded Azure Blob endpoint with the real ContainerClient", () => {
     assert.deepEqual(top2, ["tiles/0/"]);
   });
 
+  test("Get Block List: staged blocks until the commit, then none", async () => {
+    const cc = new ContainerClient(await access.containerUrl(container, "Write", inAnHour()));
+    const blob = cc.getBlockBlobClient("resume/part.bin");
+    await assert.rejects(blob.getBlockList("uncommitted"), restError(404, "BlobNotFound"));
+    const ids = ["AAAA", "AAAB", "AAAC"];
+    await blob.stageBlock(ids[0], Buffer.from("first"), 5);
+    await blob.stageBlock(ids[2], Buffer.from("third!"), 6);
+    const staged = await blob.getBlockList("uncommitted");
+    assert.deepEqual(staged.uncommittedBlocks?.map((b) => [b.name, b.size]), [[ids[0], 5], [ids[2], 6]]);
+    assert.deepEqual((await blob.getBlockList("all")).committedBlocks ?? [], []);
+    await blob.stageBlock(ids[1], Buffer.from("2nd"), 3);
+    await blob.commitBlockList(ids);
+    assert.equal((await blob.downloadToBuffer()).toString(), "first2ndthird!");
+    const after = await blob.getBlockList("all");
+    assert.deepEqual(after.uncommittedBlocks ?? [], []);
+    assert.equal(after.blobContentLength, 14);
+  });
+
   test("read SAS reads but cannot write or delete; expired, tampered and foreign SAS are refused", async () => {
     const writer = new ContainerClient(await access.containerUrl(container, "Write", inAnHour()));
     await writer.getBlockBlobClient("auth/a.txt").uploadData(Buffer.from("A"));

@@ -4,7 +4,7 @@
  *
  * Register it with a prefix (the app uses `/blobs`); routes are `{prefix}/{container}` and `{prefix}/{container}/{blob}`
  * (see sas.ts for why this layout suits the SDKs). Operations: Put Blob, Put Block, Put Block List, Get Blob (ranges),
- * Get Blob Properties, Delete Blob, List Blobs (flat and hierarchical, paged), Get Container Properties.
+ * Get Block List, Get Blob Properties, Delete Blob, List Blobs (flat and hierarchical, paged), Get Container Properties.
  * Bodies stream both ways: a content-type parser for every type, registered in this plugin's encapsulated scope only,
  * hands the raw request stream to the handler, so the app's JSON parser and body limit do not apply here.
  * Errors use Azure's XML body and `x-ms-error-code` header.
@@ -358,6 +358,40 @@ function listXml(
   );
 }
 
+/**
+ * Get Block List. Committed block lists are not kept (a committed blob is one piece here), so the committed
+ * list is empty, as Azure's is for a blob written with Put Blob; uncommitted blocks are listed as staged, which
+ * is what a client resuming an interrupted upload asks for.
+ */
+async function sendBlockList(
+  reply: FastifyReply,
+  listType: string,
+  committed: BlobInfo | undefined,
+  staged: () => Promise<Map<string, number>>,
+): Promise<FastifyReply> {
+  const kind = listType.toLowerCase();
+  if (!["committed", "uncommitted", "all"].includes(kind)) {
+    throw new AzureHttpError(400, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.", {
+      "x-ms-invalid-query-parameter-name": "blocklisttype",
+    });
+  }
+  const uncommitted = kind === "committed" ? [] : [...(await staged())].map(([id, size]) => ({ id, size })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (!committed && uncommitted.length === 0) throw fromStoreError(new BlobStoreError("BlobNotFound", ""));
+  const block = (b: { id: string; size: number }) => `<Block><Name>${xmlEscape(b.id)}</Name><Size>${b.size}</Size></Block>`;
+  if (committed) {
+    reply.header("etag", committed.etag);
+    reply.header("last-modified", committed.lastModified.toUTCString());
+  }
+  reply.header("x-ms-blob-content-length", String(committed?.size ?? 0));
+  reply.header("content-type", "application/xml");
+  return reply.send(
+    `<?xml version="1.0" encoding="utf-8"?><BlockList>` +
+      (kind === "uncommitted" ? "" : "<CommittedBlocks />") +
+      (kind === "committed" ? "" : `<UncommittedBlocks>${uncommitted.map(block).join("")}</UncommittedBlocks>`) +
+      `</BlockList>`,
+  );
+}
+
 /** Block ids of a Put Block List body, in order (Latest, Committed and Uncommitted all name staged blocks here). */
 export function parseBlockList(xml: string): string[] {
   if (!/<BlockList\b/.test(xml)) throw new AzureHttpError(400, "InvalidXmlDocument", "XML specified is not syntactically valid.");
@@ -551,6 +585,11 @@ export async function azureBlobEndpoint(app: FastifyInstance, opts: AzureBlobEnd
       }
       case "GET":
       case "HEAD": {
+        if (comp === "blocklist" && method === "GET") {
+          await authorize("read");
+          await requireContainer();
+          return sendBlockList(reply, query.get("blocklisttype") ?? "committed", await store.head(container, blob), () => store.stagedBlocks(container, blob));
+        }
         if (comp !== null) throw new AzureHttpError(400, "UnsupportedQueryParameter", "One of the query parameters specified in the request URI is not supported.", { "x-ms-invalid-query-parameter-name": "comp" });
         await authorize("read");
         await requireContainer();
