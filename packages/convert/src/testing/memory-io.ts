@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { tmpdir } from "node:os";
 import assert from "node:assert/strict";
+import { after } from "node:test";
 import { bytesSource, positionAt, type ColumnName, type PointChunk, type PointCloudReader } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import type { Extent, FilePatch, InputDataset, InputFile, JobMessage, JobParts, JsonValue, OutputSink, RunnerResources } from "../contract/runner.js";
@@ -14,8 +15,10 @@ import { runJob } from "../host/run-job.js";
 import { LazWorkerPool } from "../parallel/laz-pool.js";
 
 let testPool: LazWorkerPool | undefined;
+// Registered when the test file loads this module, so it runs once, after all of the file's tests.
+after(() => testPool?.close());
 
-/** Resources as a host gives them: a two-thread pool (shared by the tests of a file; idle threads hold no ref). */
+/** Resources as a host gives them: a two-thread pool, shared by the tests of a file and closed after them as hosts close theirs. */
 export function testResources(): RunnerResources {
   testPool ??= new LazWorkerPool(2);
   return { scratch: { dir: tmpdir(), budgetBytes: 1 << 30 }, threads: testPool, memoryBudgetBytes: 1 << 30 };
