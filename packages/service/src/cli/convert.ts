@@ -50,6 +50,8 @@ const TYPE_BY_EXTENSION: Record<string, string> = {
   ".tif": "Orthophoto",
   ".tiff": "Orthophoto",
   ".jpg": "Orthophoto",
+  ".jpeg": "Orthophoto",
+  ".png": "Orthophoto",
   ".xml": "ContextScene",
 };
 
