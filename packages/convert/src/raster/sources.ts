@@ -81,11 +81,23 @@ export async function openRasterSources(datasets: readonly InputDataset[], ctx: 
       const sidecar = (names: string[]) => names.map((n) => byPath.get(lower(n))).find((f) => f !== undefined);
       const worldFile = sidecar(worldFileNames(file.path));
       const prjFile = sidecar([file.path.replace(/\.[^./]*$/, "") + ".prj", `${file.path}.prj`]);
+      const prj = async () => (prjFile ? readPrj(await readAll(prjFile), `${dataset.id}/${prjFile.path}`) : undefined);
+      const crsOf = async (fileCrs: string | undefined, problem?: string) => {
+        const crs = sourceCrs(fileCrs ?? (await prj()), ctx.options, label, (m) => ctx.warn(m));
+        if (crs) return crs;
+        throw new ConversionError("InputData_Invalid", "Invalid input data", "The CRS of %1 is unknown%2: give a .prj file beside it or the option inputCrs.", [label, problem ? ` (${problem})` : ""]);
+      };
       let raster: GeoTiffRaster;
+      let crs: string;
       if (isTiff) {
         raster = await GeoTiffRaster.open(named(file, label), epsgDefinitions, ctx.signal);
+        // The GeoTIFF keys first, then the .prj beside the file.
+        crs = await crsOf(raster.info.crs, raster.info.crsProblem);
       } else {
         if (!worldFile) throw new ConversionError("InputData_Invalid", "Invalid input data", "The image %1 has no world file (%2) to place it.", [label, worldFileNames(file.path).join(", ")]);
+        // Georeferencing checked before the image is decoded.
+        crs = await crsOf(undefined);
+        parseWorldFile(await readAll(worldFile), `${dataset.id}/${worldFile.path}`);
         const converted = await toTiledTiff(file, label, ctx.scratch, scratchUsed, ctx.signal);
         scratchUsed += converted.bytes;
         raster = await GeoTiffRaster.open(named(converted.file, label), epsgDefinitions, ctx.signal);
@@ -94,13 +106,6 @@ export async function openRasterSources(datasets: readonly InputDataset[], ctx: 
       const geoTransform = info.geoTransform ?? (worldFile ? parseWorldFile(await readAll(worldFile), `${dataset.id}/${worldFile.path}`) : undefined);
       if (!geoTransform) {
         throw new ConversionError("InputData_Invalid", "Invalid input data", "The image %1 is not georeferenced: no GeoTIFF tags and no world file (%2).", [label, worldFileNames(file.path).join(", ")]);
-      }
-      // The GeoTIFF keys first, then the .prj beside the file.
-      const fileCrs = info.crs ?? (prjFile ? readPrj(await readAll(prjFile), `${dataset.id}/${prjFile.path}`) : undefined);
-      const crs = sourceCrs(fileCrs, ctx.options, label, (m) => ctx.warn(m));
-      if (!crs) {
-        const why = info.crsProblem ? ` (${info.crsProblem})` : "";
-        throw new ConversionError("InputData_Invalid", "Invalid input data", "The CRS of %1 is unknown%2: give a .prj file beside it or the option inputCrs.", [label, why]);
       }
       const scale = needsScale(info) ? await valueRange(raster, ctx.signal) : undefined;
       if (scale) {

@@ -217,17 +217,20 @@ export function sampleIntoTile(p: PlacedSource, win: SourceWindow, z: number, tx
   const native = nativeCells(p, win, sx, sy, minX, maxY, res, ps, nx0, ny0, cells);
   const { rgba } = win;
   const kk = SAMPLES * SAMPLES;
+  // The distinct native cells of each output column/row with how many of its 4 samples fall in each.
+  const { first: cellStart, count: cellCount, weight: cellWeight } = runs(sampleCol);
   let any = false;
   for (let j = 0; j < N; j++) {
     const rowOffset = j * N * 4;
     for (let i = 0; i < N; i++) {
       let r = 0, g = 0, b = 0, a = 0;
-      for (let sj = 0; sj < SAMPLES; sj++) {
-        const cellRow = sampleCol[j * SAMPLES + sj] * cells;
-        for (let si = 0; si < SAMPLES; si++) {
-          const src = native[cellRow + sampleCol[i * SAMPLES + si]];
+      for (let rj = 0; rj < cellCount[j]; rj++) {
+        const cellRow = (cellStart[j] + rj) * cells;
+        const wr = cellWeight[j * SAMPLES + rj];
+        for (let ri = 0; ri < cellCount[i]; ri++) {
+          const src = native[cellRow + cellStart[i] + ri];
           if (src < 0) continue;
-          const al = rgba[src + 3];
+          const al = rgba[src + 3] * wr * cellWeight[i * SAMPLES + ri];
           if (al === 0) continue;
           r += rgba[src] * al;
           g += rgba[src + 1] * al;
@@ -257,6 +260,23 @@ export function sampleIntoTile(p: PlacedSource, win: SourceWindow, z: number, tx
     }
   }
   return any;
+}
+
+/** Per output pixel: the first native cell of its samples, how many consecutive cells they span, and the samples in each. */
+function runs(sampleCol: Int32Array): { first: Int32Array; count: Int32Array; weight: Int32Array } {
+  const first = new Int32Array(N);
+  const count = new Int32Array(N);
+  const weight = new Int32Array(N * SAMPLES);
+  for (let i = 0; i < N; i++) {
+    const c0 = sampleCol[i * SAMPLES];
+    first[i] = c0;
+    for (let s = 0; s < SAMPLES; s++) {
+      const k = sampleCol[i * SAMPLES + s] - c0;
+      weight[i * SAMPLES + k]++;
+      count[i] = Math.max(count[i], k + 1);
+    }
+  }
+  return { first, count, weight };
 }
 
 /**

@@ -102,7 +102,7 @@ export class GeoTiffRaster {
       for (let i = 0; i < count; i++) images.push(await tiff.getImage(i));
     } catch (e) {
       if (signal?.aborted) throw e;
-      throw new FormatError(`cannot read the TIFF directories: ${message(e)}`, file, 0);
+      throw new FormatError(`cannot read the TIFF directories (truncated or damaged file): ${message(e)}`, file, 0);
     }
     const main = images[0];
     const subfile = (im: GeoTIFFImage) => Number(im.fileDirectory.getValue("NewSubfileType") ?? 0);
