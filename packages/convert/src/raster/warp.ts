@@ -190,14 +190,13 @@ const SAMPLES = 4;
 const Q = N * SAMPLES;
 
 /**
- * Samples one source into tile (z, x, y); `acc` (RGBA) receives the source composited over what it holds.
+ * Samples one source into tile (z, x, y): its RGBA layer, or undefined when no pixel of the source lands there.
  * Like gdal2tiles, the tile is cut from the source warped to its native resolution in Web Mercator (the
  * grid GDAL suggests for the warp, at the resolution of the level read): the window of whole native
  * pixels the tile covers is sampled 4 x 4 times per output pixel, nearest native pixel, and averaged.
  * Each native pixel takes the nearest source pixel at the exact inverse projection of its centre.
- * Returns whether any pixel of the source landed in the tile.
  */
-export function sampleIntoTile(p: PlacedSource, win: SourceWindow, z: number, tx: number, ty: number, acc: Uint8Array, first: boolean): boolean {
+export function sampleTile(p: PlacedSource, win: SourceWindow, z: number, tx: number, ty: number): Uint8Array | undefined {
   const [minX, , , maxY] = tileBounds(z, tx, ty);
   const res = resolution(z);
   const levels = p.source.raster.levels;
@@ -219,6 +218,7 @@ export function sampleIntoTile(p: PlacedSource, win: SourceWindow, z: number, tx
   const kk = SAMPLES * SAMPLES;
   // The distinct native cells of each output column/row with how many of its 4 samples fall in each.
   const { first: cellStart, count: cellCount, weight: cellWeight } = runs(sampleCol);
+  const out = new Uint8Array(N * N * 4);
   let any = false;
   for (let j = 0; j < N; j++) {
     const rowOffset = j * N * 4;
@@ -241,25 +241,33 @@ export function sampleIntoTile(p: PlacedSource, win: SourceWindow, z: number, tx
       if (a === 0) continue;
       any = true;
       const o = rowOffset + i * 4;
-      const alpha = a / kk;
-      r /= a;
-      g /= a;
-      b /= a;
-      if (first || acc[o + 3] === 0 || alpha >= 254.5) {
-        acc[o] = Math.round(r); acc[o + 1] = Math.round(g); acc[o + 2] = Math.round(b); acc[o + 3] = Math.round(alpha);
-      } else {
-        // This source over what earlier sources left.
-        const fa = alpha / 255;
-        const da = acc[o + 3] / 255;
-        const oa = fa + da * (1 - fa);
-        acc[o] = Math.round((r * fa + acc[o] * da * (1 - fa)) / oa);
-        acc[o + 1] = Math.round((g * fa + acc[o + 1] * da * (1 - fa)) / oa);
-        acc[o + 2] = Math.round((b * fa + acc[o + 2] * da * (1 - fa)) / oa);
-        acc[o + 3] = Math.round(oa * 255);
-      }
+      out[o] = Math.round(r / a);
+      out[o + 1] = Math.round(g / a);
+      out[o + 2] = Math.round(b / a);
+      out[o + 3] = Math.round(a / kk);
     }
   }
-  return any;
+  return any ? out : undefined;
+}
+
+/** Composites `top` over `bottom` in place (straight alpha). */
+export function composite(bottom: Uint8Array, top: Uint8Array): void {
+  for (let o = 0; o < bottom.length; o += 4) {
+    const ta = top[o + 3];
+    if (ta === 0) continue;
+    const ba = bottom[o + 3];
+    if (ta === 255 || ba === 0) {
+      bottom[o] = top[o]; bottom[o + 1] = top[o + 1]; bottom[o + 2] = top[o + 2]; bottom[o + 3] = ta;
+      continue;
+    }
+    const fa = ta / 255;
+    const da = (ba / 255) * (1 - fa);
+    const oa = fa + da;
+    bottom[o] = Math.round((top[o] * fa + bottom[o] * da) / oa);
+    bottom[o + 1] = Math.round((top[o + 1] * fa + bottom[o + 1] * da) / oa);
+    bottom[o + 2] = Math.round((top[o + 2] * fa + bottom[o + 2] * da) / oa);
+    bottom[o + 3] = Math.round(oa * 255);
+  }
 }
 
 /** Per output pixel: the first native cell of its samples, how many consecutive cells they span, and the samples in each. */

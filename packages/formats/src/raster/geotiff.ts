@@ -191,7 +191,7 @@ async function readInfo(im: GeoTIFFImage, file: string, lookup: EpsgLookup): Pro
   }
   if (photometric === PHOTOMETRIC.cmyk || photometric > PHOTOMETRIC.ycbcr) throw new FormatError(`photometric interpretation ${photometric} is not supported (RGB, grey, palette, YCbCr are)`, file, 0);
   const extra = Array.from((fd.getValue("ExtraSamples") as ArrayLike<number> | undefined) ?? []);
-  const colourSamples = photometric === PHOTOMETRIC.rgb || photometric === PHOTOMETRIC.ycbcr ? 3 : 1;
+  const colourSamples = photometric === PHOTOMETRIC.rgb || photometric === PHOTOMETRIC.ycbcr || samplesPerPixel >= 3 ? 3 : 1;
   const alphaIndex = extra.findIndex((e) => e === 1 || e === 2);
   const alphaSample = alphaIndex >= 0 && colourSamples + alphaIndex < samplesPerPixel ? colourSamples + alphaIndex : undefined;
   const colorMap = photometric === PHOTOMETRIC.palette ? ((await fd.loadValue("ColorMap")) as Uint16Array | undefined) : undefined;

@@ -17,9 +17,11 @@ export function needsScale(info: RasterInfo): boolean {
   return info.photometric !== PHOTOMETRIC.palette && !(info.bitsPerSample === 8 && info.sampleFormat === 1);
 }
 
-/** Samples that carry colour: 3 for RGB and YCbCr (read as RGB), else 1. */
+/** Samples that carry colour: 3 for RGB and YCbCr (read as RGB) and for 3 or more grey samples (as gdal2tiles takes them), else 1. */
 export function colourSamples(info: RasterInfo): number {
-  return info.photometric === PHOTOMETRIC.rgb || info.photometric === PHOTOMETRIC.ycbcr ? Math.min(3, info.samplesPerPixel) : 1;
+  if (info.photometric === PHOTOMETRIC.rgb || info.photometric === PHOTOMETRIC.ycbcr) return Math.min(3, info.samplesPerPixel);
+  const grey = info.photometric === PHOTOMETRIC.minIsBlack || info.photometric === PHOTOMETRIC.minIsWhite;
+  return grey && info.samplesPerPixel >= 3 && (info.alphaSample === undefined || info.alphaSample >= 3) ? 3 : 1;
 }
 
 /** Converts a window to RGBA (4 bytes a pixel, row by row); `scale` is required when `needsScale(info)`. */

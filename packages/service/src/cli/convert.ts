@@ -215,6 +215,8 @@ export async function convertLocally(type: string, paths: string[], opts: Record
   if (tty) process.stderr.write(`\r[${"#".repeat(25)}] 100%\n`);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`wrote ${sink.files.length} file(s) to ${String(opts.output)} in ${secs} s${sink.rootDocument ? ` (root document ${sink.rootDocument})` : ""}`);
-  for (const f of sink.files) console.log(`  ${f}`);
+  const listed = 20;
+  for (const f of sink.files.slice(0, listed)) console.log(`  ${f}`);
+  if (sink.files.length > listed) console.log(`  ... and ${sink.files.length - listed} more`);
   return 0;
 }

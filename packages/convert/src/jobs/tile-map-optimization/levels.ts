@@ -14,8 +14,8 @@ export interface PyramidLevels {
   readonly top: number;
   /** Finest level written. */
   readonly bottom: number;
-  /** Level sampled from the sources (>= bottom); levels above it are 2 x 2 means of the one below. */
-  readonly render: number;
+  /** Level each source (by index) is sampled at (>= bottom); levels above it are 2 x 2 means of the one below. */
+  readonly render: readonly number[];
 }
 
 /** The union of the sources' footprints. */
@@ -48,12 +48,11 @@ export function pyramidLevels(sources: readonly PlacedSource[], topLevel: number
   let top = topLevel ?? Math.min(defaultTop, bottom);
   top = Math.min(top, bottom);
   bottom = Math.max(bottom, top);
-  let render = bottom;
-  for (const s of sources) {
+  const render = sources.map((s) => {
     const levels = s.source.raster.levels;
     const coarsest = s.pixelSize * (levels[0].width / levels[levels.length - 1].width);
     // Overviews cover the ratio down to their own pixel size; beyond it the source is sampled finer.
-    if (resolution(bottom) / coarsest > MAX_SAMPLES_PER_PIXEL) render = Math.max(render, zoomForPixelSize(s.pixelSize));
-  }
+    return resolution(bottom) / coarsest > MAX_SAMPLES_PER_PIXEL ? Math.max(bottom, zoomForPixelSize(s.pixelSize)) : bottom;
+  });
   return { top, bottom, render };
 }

@@ -3,7 +3,7 @@
  * order with later inputs over earlier ones, into one Web Mercator XYZ pyramid `{z}/{x}/{y}.jpg|png`
  * (./pyramid.ts) with a TileJSON 3.0 `tilemap.json` as root document.
  *
- * Memory: source windows per block of tiles within a quarter of the memory budget, one quadtree path of
+ * Memory: source windows per block of tiles within a quarter of the memory budget (at most 48 MB), one quadtree path of
  * tiles, and a bounded number of tiles being encoded. CPU: sampling on this thread, encoding on sharp's.
  */
 import { tileJson, metersToLonLat, type MercatorBounds } from "@realconv/formats";
@@ -22,6 +22,11 @@ type Options = RunnerOptions<typeof tileMapOptimization>;
 const WEB_MERCATOR = "EPSG:3857";
 /** Tiles being encoded or written at once (sharp runs them on the libuv pool). */
 const IN_FLIGHT = 8;
+/**
+ * Largest block of source windows read at once: a window is decoded in one synchronous stretch, which must
+ * stay short for the worker's lease heartbeat; larger budgets only make more, not larger, blocks useful.
+ */
+const MAX_WINDOW_BYTES = 48 << 20;
 
 export const runTileMapOptimization: Runner<Options> = async (ctx: RunnerContext<Options>) => {
   const o = ctx.options;
@@ -62,7 +67,7 @@ export const runTileMapOptimization: Runner<Options> = async (ctx: RunnerContext
     {
       sources,
       levels,
-      windowBudgetBytes: Math.max(16 << 20, Math.floor(ctx.resources.memoryBudgetBytes / 4)),
+      windowBudgetBytes: Math.min(MAX_WINDOW_BYTES, Math.max(16 << 20, Math.floor(ctx.resources.memoryBudgetBytes / 4))),
       signal: ctx.signal,
       progress: (f) => {
         const pct = Math.floor(2 + f * 96);
