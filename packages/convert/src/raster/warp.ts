@@ -1,10 +1,11 @@
 /**
- * Resampling of source rasters into Web Mercator tiles. Each output pixel is the alpha-weighted mean of
- * k x k nearest-neighbour samples of the source (k from the ratio of output to source pixel size, 1..4):
- * an area average like gdal2tiles' default `average`. Source positions come from the exact inverse
- * projection (Web Mercator -> WGS 84 -> source CRS with proj4 -> inverse geotransform) at the nodes of a
- * grid over the tile, interpolated in between; the grid is refined, down to one node per sample, until
- * the interpolation is within 1/8 source pixel of the exact position at every cell centre.
+ * Resampling of source rasters into Web Mercator tiles, as gdal2tiles does it with its default `average`:
+ * a tile is cut from the source warped to its native resolution in Web Mercator (GDAL's suggested warp
+ * grid), each output pixel the mean (weighted by alpha) of 4 x 4 samples of that grid. Each native pixel
+ * takes the nearest source pixel at the exact inverse projection of its centre (Web Mercator -> WGS 84 ->
+ * source CRS with proj4 -> inverse geotransform), computed at the nodes of a grid over the tile and
+ * interpolated in between; the grid is refined, down to one exact projection per native pixel, until the
+ * interpolation is within 1/8 source pixel of the exact position at every cell centre.
  */
 import {
   MAX_LATITUDE,
@@ -31,11 +32,8 @@ export interface PlacedSource {
   readonly source: RasterSource;
   /** WGS 84 degrees to source CRS, in place (NaN where it fails); undefined when the source is in WGS 84. */
   readonly fromLonLat?: (x: Float64Array, y: Float64Array, count?: number) => void;
-  readonly toLonLat?: (x: Float64Array, y: Float64Array, count?: number) => void;
   /** Web Mercator bounds of the data. */
   readonly footprint: MercatorBounds;
-  /** WGS 84 bounds [west, south, east, north]. */
-  readonly lonLatBounds: [number, number, number, number];
   /** Pixel size of the source warped to Web Mercator (GDAL's suggested warp output), in metres. */
   readonly pixelSize: number;
   /** Size in pixels of that warped raster. */
@@ -72,7 +70,6 @@ export function placeSource(source: RasterSource): PlacedSource {
     y[i] = t[3] + cols[i] * t[4] + rows[i] * t[5];
   }
   toLonLat?.(x, y);
-  let w = Infinity, s = Infinity, e = -Infinity, no = -Infinity;
   let mx0 = Infinity, my0 = Infinity, mx1 = -Infinity, my1 = -Infinity;
   const mx = new Float64Array(n);
   const my = new Float64Array(n);
@@ -80,7 +77,6 @@ export function placeSource(source: RasterSource): PlacedSource {
     if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) continue;
     const lon = Math.max(-180, Math.min(180, x[i]));
     const lat = Math.max(-MAX_LATITUDE, Math.min(MAX_LATITUDE, y[i]));
-    w = Math.min(w, lon); e = Math.max(e, lon); s = Math.min(s, lat); no = Math.max(no, lat);
     [mx[i], my[i]] = lonLatToMeters(lon, lat);
     mx0 = Math.min(mx0, mx[i]); mx1 = Math.max(mx1, mx[i]); my0 = Math.min(my0, my[i]); my1 = Math.max(my1, my[i]);
   }
@@ -96,7 +92,7 @@ export function placeSource(source: RasterSource): PlacedSource {
   }
   const pixelSize = Math.hypot(dx, dy) / Math.hypot(width, height);
   const warpSize: [number, number] = [Math.max(1, Math.floor((mx1 - mx0) / pixelSize + 0.5)), Math.max(1, Math.floor((my1 - my0) / pixelSize + 0.5))];
-  return { source, fromLonLat, toLonLat, footprint: [mx0, my0, mx1, my1], lonLatBounds: [w, s, e, no], pixelSize, warpSize, warpOrigin: [mx0, my1] };
+  return { source, fromLonLat, footprint: [mx0, my0, mx1, my1], pixelSize, warpSize, warpOrigin: [mx0, my1] };
 }
 
 export function intersects(a: MercatorBounds, b: MercatorBounds): boolean {
