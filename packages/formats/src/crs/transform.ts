@@ -139,3 +139,30 @@ export function transformPositions(positions: Positions, count: number, t: Point
   t.transform(p.x, p.y, p.z, count);
   return p;
 }
+
+/**
+ * A 2D converter between the horizontal parts of two CRSs for dense grids (raster warping): points that
+ * cannot be converted become NaN instead of failing the whole call. Undefined when nothing changes.
+ */
+export function planarConverter(from: CrsRef, to: CrsRef): ((x: Float64Array, y: Float64Array, count?: number) => void) | undefined {
+  const hf = needHorizontal(from, "source");
+  const ht = needHorizontal(to, "target");
+  if (hf.definition === ht.definition) return undefined;
+  const converter = proj4(hf.definition, ht.definition);
+  const p = [0, 0];
+  return (x, y, count = x.length) => {
+    for (let i = 0; i < count; i++) {
+      p[0] = x[i];
+      p[1] = y[i];
+      let r: number[] | undefined;
+      try {
+        r = Number.isFinite(p[0]) && Number.isFinite(p[1]) ? (converter.forward(p) as number[]) : undefined;
+      } catch {
+        r = undefined;
+      }
+      const ok = r !== undefined && Number.isFinite(r[0]) && Number.isFinite(r[1]);
+      x[i] = ok ? r![0] : NaN;
+      y[i] = ok ? r![1] : NaN;
+    }
+  };
+}

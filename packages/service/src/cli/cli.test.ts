@@ -86,6 +86,40 @@ it("convert runs a conversion locally; a bad input exits 1 with a one-line reaso
   }
 });
 
+it("convert TileMapOptimization makes an XYZ pyramid of every shared raster; a damaged one exits 1 naming it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-tiles-"));
+  try {
+    const cases: [string, string[]][] = [
+      ["RGB.byte.tif", []],
+      ["world.rgb.tif", []],
+      ["cogeo.tif", ["--image-format", "PNG"]],
+      ["wf_100m_klas.tif", ["--image-format", "PNG", "--background-color", "#000080"]],
+      ["autzen-jpg", ["--input-crs", "EPSG:2994", "--bottom-level", "16"]],
+    ];
+    for (const [name, options] of cases) {
+      const out = join(dir, name);
+      const r = run(["convert", "TileMapOptimization", sharedData("raster", name), "-o", out, "--format", "XYZTileMap", ...options], {}, 120_000);
+      assert.equal(r.code, 0, `${name}: ${r.err}`);
+      const doc = JSON.parse(readFileSync(join(out, "tilemap.json"), "utf8"));
+      assert.equal(doc.tilejson, "3.0.0");
+      const ext = options.includes("PNG") ? "png" : "jpg";
+      assert.deepEqual(doc.tiles, [`{z}/{x}/{y}.${ext}`]);
+      for (let z = doc.minzoom; z <= doc.maxzoom; z++) {
+        const columns = readdirSync(join(out, String(z)));
+        assert.ok(columns.length > 0, `${name}: level ${z}`);
+        assert.ok(readdirSync(join(out, String(z), columns[0])).every((f) => f.endsWith(`.${ext}`)));
+      }
+    }
+    const cut = join(dir, "cut.tif");
+    writeFileSync(cut, readFileSync(sharedData("raster", "cogeo.tif")).subarray(0, 150_000));
+    const bad = run(["convert", "TileMapOptimization", cut, "-o", join(dir, "bad"), "--format", "XYZTileMap"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /^realconv: The file .*cut\.tif could not be read at byte \d+: .*truncated/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it("convert --help lists every job type, its formats and every option with its default", () => {
   const r = run(["convert", "--help"]);
   assert.equal(r.code, 0);
@@ -102,15 +136,20 @@ it("convert --help lists every job type, its formats and every option with its d
 it("convert exits, with code 0 and its files written, for every format this server produces", () => {
   const dir = mkdtempSync(join(tmpdir(), "realconv-formats-"));
   try {
-    const src = sharedData("pointcloud", "1.2-with-color.las");
+    // A sample input per job type; tile pyramids are many files under one root document.
+    const inputs: Record<string, { src: string; files?: number }> = { TileMapOptimization: { src: sharedData("raster", "cogeo.tif") } };
     for (const entry of registry) {
+      const { src, files = 1 } = inputs[entry.declaration.type] ?? { src: sharedData("pointcloud", "1.2-with-color.las") };
       for (const format of entry.produces) {
         for (const threads of ["1", "2"]) {
           const out = join(dir, `${entry.declaration.type}-${format}-${threads}`);
           const r = run(["convert", entry.declaration.type, src, "-o", out, "--format", format], { REALCONV_THREADS: threads }, 30_000);
           assert.equal(r.code, 0, `${entry.declaration.type} ${format}: ${r.err}`);
-          assert.match(r.out, /^wrote 1 file/);
-          assert.equal(readdirSync(out).length, 1);
+          if (entry.declaration.type in inputs) assert.match(r.out, /^wrote \d+ file\(s\) .*\(root document tilemap\.json\)/);
+          else {
+            assert.match(r.out, /^wrote 1 file/);
+            assert.equal(readdirSync(out).length, files);
+          }
         }
       }
     }

@@ -52,6 +52,8 @@ const TYPE_BY_EXTENSION: Record<string, string> = {
   ".tif": "Orthophoto",
   ".tiff": "Orthophoto",
   ".jpg": "Orthophoto",
+  ".jpeg": "Orthophoto",
+  ".png": "Orthophoto",
   ".xml": "ContextScene",
 };
 
@@ -239,6 +241,8 @@ export async function convertLocally(type: string, paths: string[], opts: Record
   bar.end(true);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`wrote ${sink.files.length} file(s) to ${String(opts.output)} in ${secs} s${sink.rootDocument ? ` (root document ${sink.rootDocument})` : ""}`);
-  for (const f of sink.files) console.log(`  ${f}`);
+  const listed = 20;
+  for (const f of sink.files.slice(0, listed)) console.log(`  ${f}`);
+  if (sink.files.length > listed) console.log(`  ... and ${sink.files.length - listed} more`);
   return 0;
 }

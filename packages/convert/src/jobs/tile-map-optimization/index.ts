@@ -1,5 +1,8 @@
 import type { RunnerEntry } from "../../contract/declaration.js";
 import { tileMapOptimization } from "./declaration.js";
 
-/** Declared for the API; no format is produced yet (jobs answer 422 UnsupportedFormat). */
-export const tileMapOptimizationEntry: RunnerEntry<typeof tileMapOptimization> = { declaration: tileMapOptimization, produces: [] };
+export const tileMapOptimizationEntry: RunnerEntry<typeof tileMapOptimization> = {
+  declaration: tileMapOptimization,
+  produces: ["XYZTileMap"],
+  load: async () => (await import("./run.js")).runTileMapOptimization,
+};
