@@ -22,3 +22,13 @@ export { parseCrs, CrsError, type CrsErrorCode, type CrsRef, type HorizontalCrs,
 export { createTransform, transformPositions, type PointTransform, type TransformOptions } from "./crs/transform.js";
 export { parseWkt, type WktNode, type WktValue } from "./crs/wkt.js";
 export * from "./pointcloud/copc/hierarchy.js";
+export * from "./vector/feature.js";
+export { openGeoJson, legacyCrsText, type GeoJsonReadOptions } from "./vector/geojson/reader.js";
+export { collectionStart, featureText, featuresText, COLLECTION_END, type CollectionHeader } from "./vector/geojson/writer.js";
+export { openShapefile, decodeShape, ringsToPolygon, type ShapefileSet } from "./vector/shapefile/reader.js";
+export { encodingOfCpg } from "./vector/shapefile/dbf.js";
+export { openKml } from "./vector/kml/reader.js";
+export { decodeWkb, decodeGpkgGeometry } from "./vector/wkb.js";
+export { encodeHeader as encodeFgbHeader, encodeFeature as encodeFgbFeature, decodeFeature as decodeFgbFeature, SchemaBuilder as FgbSchemaBuilder, ColumnType as FgbColumnType, type ColumnSpec as FgbColumnSpec, type HeaderSpec as FgbHeaderSpec, type HeaderInfo as FgbHeaderInfo } from "./vector/flatgeobuf/codec.js";
+export { buildIndex as buildFgbIndex, hilbertValues, DEFAULT_NODE_SIZE as FGB_NODE_SIZE } from "./vector/flatgeobuf/rtree.js";
+export { FlatGeobufFile, openFlatGeobuf } from "./vector/flatgeobuf/reader.js";
