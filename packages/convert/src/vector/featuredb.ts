@@ -4,7 +4,8 @@
  * collection, CRS, extent, layers, property types).
  *
  * Built in two passes over scratch files, so memory holds per feature only its box and two offsets
- * (about 60 bytes): features arrive in any order and are spooled as JSON lines with their boxes; once all
+ * (about 60 bytes). When some features have heights, all get them (0 where they had none): a FlatGeobuf
+ * file has one dimension for all its geometries. Features arrive in any order and are spooled as JSON lines with their boxes; once all
  * are in (and their property types known), they are sorted by the Hilbert value of their box centre,
  * encoded in that order into a second spool, and the file is streamed out: header, index, features.
  */
@@ -185,7 +186,7 @@ export class FeatureStoreBuilder {
       const feature = JSON.parse(buf.toString("utf8", 0, len)) as VectorFeature;
       offsets[k] = out.written;
       sortedBoxes.set(this.boxes.data.subarray(4 * i, 4 * i + 4), 4 * k);
-      out.write(Buffer.from(encodeFgbFeature(feature, columns).buffer));
+      out.write(Buffer.from(encodeFgbFeature(feature, columns, this.hasZ).buffer));
       if ((k & 4095) === 4095) {
         onProgress(k / n);
         await new Promise((r) => setImmediate(r));

@@ -12,7 +12,7 @@ import { Geometry as FgbGeometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry
 import { GeometryType as FgbType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
 import { Header } from "flatgeobuf/lib/mjs/flat-geobuf/header.js";
 import { FormatError } from "../../io/byte-source.js";
-import { geometryBounds, hasHeights, type Geometry, type GeometryType, type Position, type PropertyValue, type VectorFeature } from "../feature.js";
+import { geometryBounds, type Geometry, type GeometryType, type Position, type PropertyValue, type VectorFeature } from "../feature.js";
 
 export { ColumnType };
 
@@ -110,9 +110,10 @@ function flatten(lines: Position[][], xy: number[], z: number[] | undefined, end
   }
 }
 
-function buildGeometry(b: flatbuffers.Builder, g: Geometry): number {
+/** `hasZ`: the file has heights, so every geometry carries them (0 where it has none), as readers expect. */
+function buildGeometry(b: flatbuffers.Builder, g: Geometry, hasZ: boolean): number {
   if (g.type === "MultiPolygon" || g.type === "GeometryCollection") {
-    const parts = g.type === "MultiPolygon" ? g.coordinates.map((c) => buildGeometry(b, { type: "Polygon", coordinates: c })) : g.geometries.map((p) => buildGeometry(b, p));
+    const parts = g.type === "MultiPolygon" ? g.coordinates.map((c) => buildGeometry(b, { type: "Polygon", coordinates: c }, hasZ)) : g.geometries.map((p) => buildGeometry(b, p, hasZ));
     const vector = FgbGeometry.createPartsVector(b, parts);
     FgbGeometry.startGeometry(b);
     FgbGeometry.addParts(b, vector);
@@ -120,7 +121,7 @@ function buildGeometry(b: flatbuffers.Builder, g: Geometry): number {
     return FgbGeometry.endGeometry(b);
   }
   const xy: number[] = [];
-  const z = hasHeights(g) ? [] : undefined;
+  const z = hasZ ? [] : undefined;
   let ends: number[] | undefined;
   switch (g.type) {
     case "Point":
@@ -198,9 +199,9 @@ function encodeProperties(properties: Record<string, PropertyValue>, columns: Re
 const builder = new flatbuffers.Builder(4096);
 
 /** One size-prefixed Feature; an empty geometry is written as none, as GDAL writes it. */
-export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { index: number; type: ColumnType }>): Uint8Array {
+export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { index: number; type: ColumnType }>, hasZ: boolean): Uint8Array {
   builder.clear();
-  const geometry = f.geometry && geometryBounds(f.geometry) ? buildGeometry(builder, f.geometry) : 0;
+  const geometry = f.geometry && geometryBounds(f.geometry) ? buildGeometry(builder, f.geometry, hasZ) : 0;
   const props = encodeProperties(f.properties, columns);
   const properties = props.byteLength > 0 ? Feature.createPropertiesVector(builder, props) : 0;
   Feature.startFeature(builder);

@@ -2,7 +2,8 @@
  * KML 2.2 read as a stream of XML events (saxes): each Placemark becomes a feature as soon as it closes,
  * in a layer named after its innermost Folder (else the Document, else the file), as GDAL's LIBKML driver
  * names layers. Properties follow that driver's names: `Name`, `description`, `timestamp`, `begin`, `end`,
- * `altitudeMode`, `extrude`, `tessellate`, `visibility`, and ExtendedData fields by their own names.
+ * `altitudeMode` (when not the default clampToGround), `extrude`, `tessellate`, `visibility`, and
+ * ExtendedData fields by their own names.
  * Geometries: Point, LineString, LinearRing, Polygon, MultiGeometry (homogeneous ones as Multi*), gx:Track.
  */
 import { SaxesParser, type SaxesTag } from "saxes";
@@ -96,7 +97,8 @@ export function openKml(source: ByteSource, options: { batchSize?: number; block
         if (!placemark) return;
         const parent = placemark.builders[placemark.builders.length - 1];
         if (parent?.kind === "multi") parent.parts.push(g);
-        else if (!placemark.geometry) placemark.geometry = g;
+        // A Placemark holds one geometry: a later one replaces an earlier one, as in libkml.
+        else placemark.geometry = g;
       };
 
       parser.on("error", (e) => {
@@ -175,7 +177,11 @@ export function openKml(source: ByteSource, options: { batchSize?: number; block
         } else if ((name === "value" && parent === "Data") || name === "SimpleData") {
           if (placemark.dataName) placemark.properties[placemark.dataName] = value;
         } else if (parent === "Placemark" || parent === "TimeSpan" || parent === "TimeStamp" || GEOMETRY_ELEMENTS.has(parent ?? "")) {
-          if (name in TEXT_PROPERTIES && !(name === "name" && parent !== "Placemark")) placemark.properties[TEXT_PROPERTIES[name]] = value;
+          if (name in TEXT_PROPERTIES && !(name === "name" && parent !== "Placemark")) {
+            // Times as GDAL writes them back: whole seconds without a zero fraction.
+            if (name === "altitudeMode" && value.trim() === "clampToGround") return;
+            placemark.properties[TEXT_PROPERTIES[name]] = parent === "TimeSpan" || parent === "TimeStamp" ? value.trim().replace(/\.0+(?=Z|[+-]\d\d(:?\d\d)?$|$)/, "") : value;
+          }
           else if (INT_PROPERTIES.has(name)) {
             const v = Number(value.trim() === "true" ? 1 : value.trim() === "false" ? 0 : value.trim());
             if (Number.isInteger(v)) placemark.properties[name] = v;

@@ -164,6 +164,8 @@ function fieldValue(f: DbfField, rec: Uint8Array, encoding: string): PropertyVal
       let start = from;
       // Some writers pad on the left too; GDAL keeps leading blanks, so only NULs go.
       while (start < end && rec[start] === 0) start++;
+      // A blank text is a null, as GDAL reads it.
+      if (start === end) return null;
       return encoding === "utf8" ? Buffer.from(rec.buffer, rec.byteOffset + start, end - start).toString("utf8") : iconv.decode(Buffer.from(rec.subarray(start, end)), encoding);
     }
     case "N":
