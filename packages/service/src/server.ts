@@ -14,6 +14,7 @@ import { CachedITwinRegistry } from "./adapters/cache/cached-itwin-registry.js";
 import { buildApp } from "./http/app.js";
 import { realityDataRoutes } from "./http/routes/reality-data.js";
 import { RealityDataService } from "./services/reality-data-service.js";
+import { FeatureService } from "./services/feature-service.js";
 import { azureBlobEndpoint } from "./adapters/blob/azure-endpoint.js";
 import { LocalContainerAccess, sasVerifier } from "./adapters/blob/sas.js";
 import { loadOrCreateSecret } from "./adapters/auth/secrets.js";
@@ -60,6 +61,7 @@ export async function createServer(config: Config, logger: Logger, options: { no
     logger,
     rateLimitPerMinute: config.rateLimitPerMinute,
     publicUrl: config.publicUrl,
+    featureService: new FeatureService({ realityData: realityDataService, blobs: runtime.blobs }),
     healthCheck: async () => {
       await sql`select 1`.execute(runtime.db.db);
     },

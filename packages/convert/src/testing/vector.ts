@@ -6,6 +6,9 @@
 import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import assert from "node:assert/strict";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { sharedData } from "@realconv/formats/testing/shared-data";
 
 const execFileAsync = promisify(execFile);
 let available: boolean | undefined;
@@ -122,4 +125,60 @@ export function featureKey(f: JsonFeature, digits = 7, padZ = false): string {
   const g = withoutEmpty(f.geometry);
   const props = Object.entries(f.properties ?? {}).filter(([, v]) => v !== null).sort(([a], [b]) => (a < b ? -1 : 1));
   return JSON.stringify([props, g && { type: g.type, c: round(g.coordinates ?? g.geometries) }]);
+}
+
+/**
+ * Our properties against GDAL's: equal values. Values GDAL's LIBKML driver reports where the file has
+ * none (-1 for unset flags, extrude 0, nulls) need not be there.
+ */
+function assertProperties(ours: Record<string, unknown>, gdal: Record<string, unknown>, where: string): void {
+  const { layer, ...mine } = ours;
+  assert.equal(typeof layer, "string", `${where}: layer property`);
+  for (const [k, v] of Object.entries(gdal)) {
+    if (k in mine) assert.deepEqual(mine[k], v, `${where}.${k}`);
+    else assert.ok(v === null || v === -1 || (k === "extrude" && v === 0), `${where}: property ${k}=${JSON.stringify(v)} missing`);
+  }
+  for (const k of Object.keys(mine)) assert.ok(k in gdal, `${where}: property ${k} that GDAL does not have`);
+}
+
+export function compareLayer(ours: JsonFeature[], gdal: JsonFeature[], where: string): void {
+  assert.equal(ours.length, gdal.length, `${where}: feature count`);
+  ours.forEach((f, i) => {
+    assertProperties(f.properties ?? {}, gdal[i].properties ?? {}, `${where} feature ${i}`);
+    assertNear(f.geometry, gdal[i].geometry, 1e-7, `${where} feature ${i} geometry`);
+  });
+}
+
+/** Our GeoJSON output of one sample against GDAL's layers of it (features keep their file order). */
+export function compareWithGdal(name: string, out: JsonFeature[], gdal: { layer: string; features: JsonFeature[] }[]): void {
+  let at = 0;
+  for (const { layer, features } of gdal) {
+    compareLayer(out.slice(at, at + features.length), features, `${name} layer ${layer}`);
+    at += features.length;
+  }
+  assert.ok(at > 0, `${name}: GDAL read features`);
+  assert.equal(at, out.length, `${name}: total features`);
+}
+
+
+export interface VectorSample {
+  name: string;
+  /** What to convert: the file, or the folder of a shapefile set. */
+  input: string;
+  /** What ogr2ogr reads. */
+  ogrPath: string;
+  /** The files of the sample (one, or a shapefile set's). */
+  files: string[];
+}
+
+/** The shared vector samples that convert without options (utm17_1.geojson needs inputCrs). */
+export function vectorSamples(): VectorSample[] {
+  const dir = sharedData("vector");
+  return readdirSync(dir)
+    .filter((n) => n !== "utm17_1.geojson")
+    .map((name) => {
+      const input = join(dir, name);
+      if (!statSync(input).isDirectory()) return { name, input, ogrPath: input, files: [input] };
+      return { name, input, ogrPath: join(input, `${name}.shp`), files: readdirSync(input).map((f) => join(input, f)) };
+    });
 }

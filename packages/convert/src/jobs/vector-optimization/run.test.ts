@@ -7,7 +7,7 @@ import { sharedData } from "@realconv/formats/testing/shared-data";
 import { deserialize } from "flatgeobuf/lib/mjs/geojson.js";
 import yazl from "yazl";
 import { dataset, memoryFile, MemorySink, runInMemory } from "../../testing/memory-io.js";
-import { assertNear, featureKey, inParallel, ogrAllLayers, skipWithoutGdal, withoutEmpty, type JsonFeature } from "../../testing/vector.js";
+import { assertNear, compareLayer, compareWithGdal, featureKey, inParallel, ogrAllLayers, skipWithoutGdal, withoutEmpty, type JsonFeature } from "../../testing/vector.js";
 import { ConversionError, type InputFile } from "../../contract/runner.js";
 import { renderMessage } from "../../host/run-job.js";
 
@@ -42,39 +42,6 @@ async function convert(files: InputFile[], options: Record<string, unknown>) {
 function parse(bytes: Uint8Array | undefined): { name?: string; features: JsonFeature[] } {
   assert.ok(bytes, "output written");
   return JSON.parse(Buffer.from(bytes).toString("utf8"));
-}
-
-/**
- * Our properties against GDAL's: equal values. Values GDAL's LIBKML driver reports where the file has
- * none (-1 for unset flags, extrude 0, nulls) need not be there.
- */
-function assertProperties(ours: Record<string, unknown>, gdal: Record<string, unknown>, where: string): void {
-  const { layer, ...mine } = ours;
-  assert.equal(typeof layer, "string", `${where}: layer property`);
-  for (const [k, v] of Object.entries(gdal)) {
-    if (k in mine) assert.deepEqual(mine[k], v, `${where}.${k}`);
-    else assert.ok(v === null || v === -1 || (k === "extrude" && v === 0), `${where}: property ${k}=${JSON.stringify(v)} missing`);
-  }
-  for (const k of Object.keys(mine)) assert.ok(k in gdal, `${where}: property ${k} that GDAL does not have`);
-}
-
-function compareLayer(ours: JsonFeature[], gdal: JsonFeature[], where: string): void {
-  assert.equal(ours.length, gdal.length, `${where}: feature count`);
-  ours.forEach((f, i) => {
-    assertProperties(f.properties ?? {}, gdal[i].properties ?? {}, `${where} feature ${i}`);
-    assertNear(f.geometry, gdal[i].geometry, 1e-7, `${where} feature ${i} geometry`);
-  });
-}
-
-/** Our GeoJSON output of one sample against GDAL's layers of it (features keep their file order). */
-function compareWithGdal(name: string, out: JsonFeature[], gdal: { layer: string; features: JsonFeature[] }[]): void {
-  let at = 0;
-  for (const { layer, features } of gdal) {
-    compareLayer(out.slice(at, at + features.length), features, `${name} layer ${layer}`);
-    at += features.length;
-  }
-  assert.ok(at > 0, `${name}: GDAL read features`);
-  assert.equal(at, out.length, `${name}: total features`);
 }
 
 test("every shared vector sample converts to GeoJSON as ogr2ogr -t_srs EPSG:4326 reads it", { skip: skipWithoutGdal() }, async () => {
