@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { declarations, optionFlag, registry } from "@realconv/convert";
+import { compareWithGdal, inParallel, ogrAllLayers, skipWithoutGdal, vectorSamples } from "@realconv/convert/testing/vector";
 import { CLI_PATH } from "../testing/harness.js";
 import { readCloud } from "../testing/points.js";
 
@@ -116,6 +117,34 @@ it("convert exits, with code 0 and its files written, for every format this serv
         }
       }
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("convert turns every shared vector sample into GeoJSON as ogr2ogr reads it, and into FeatureDB", { skip: skipWithoutGdal() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-vectors-"));
+  try {
+    const samples = vectorSamples();
+    const gdal = await inParallel(samples.map((sm) => () => ogrAllLayers(sm.ogrPath)));
+    for (const [i, sm] of samples.entries()) {
+      const out = join(dir, `${sm.name}-geojson`);
+      const r = run(["convert", "VectorOptimization", sm.input, "-o", out, "--format", "GeoJSON"], {}, 30_000);
+      assert.equal(r.code, 0, `${sm.name}: ${r.err}`);
+      compareWithGdal(sm.name, JSON.parse(readFileSync(join(out, "features.geojson"), "utf8")).features, gdal[i]);
+      const fdb = join(dir, `${sm.name}-fdb`);
+      const f = run(["convert", "VectorOptimization", sm.input, "-o", fdb, "--format", "FeatureDB", "--feature-class-display-name", "Roads"], {}, 30_000);
+      assert.equal(f.code, 0, `${sm.name}: ${f.err}`);
+      assert.deepEqual(readdirSync(fdb).sort(), ["featuredb.json", "features.fgb"]);
+      const manifest = JSON.parse(readFileSync(join(fdb, "featuredb.json"), "utf8"));
+      assert.equal(manifest.collections[0].title, "Roads");
+      assert.equal(manifest.collections[0].featureCount, gdal[i].reduce((n, l) => n + l.features.length, 0), sm.name);
+    }
+    const bad = join(dir, "bad.geojson");
+    writeFileSync(bad, '{"type":"FeatureCollection","features":[');
+    const b = run(["convert", "VectorOptimization", bad, "-o", join(dir, "bad"), "--format", "GeoJSON"]);
+    assert.equal(b.code, 1);
+    assert.match(b.err, /^realconv: .*bad\.geojson/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
