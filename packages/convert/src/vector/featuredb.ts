@@ -3,11 +3,12 @@
  * bbox query is a few ranged reads) and `featuredb.json`, the manifest the query endpoint reads (its
  * collection, CRS, extent, layers, property types).
  *
- * Built in two passes over scratch files, so memory holds per feature only its box and two offsets
- * (about 60 bytes). When some features have heights, all get them (0 where they had none): a FlatGeobuf
- * file has one dimension for all its geometries. Features arrive in any order and are spooled as JSON lines with their boxes; once all
- * are in (and their property types known), they are sorted by the Hilbert value of their box centre,
- * encoded in that order into a second spool, and the file is streamed out: header, index, features.
+ * Built in two passes over scratch files, so memory holds per feature only its box, offsets and sort key
+ * (about 60 bytes). Features are encoded as they arrive and spooled with their boxes; once all are in,
+ * they are sorted by the Hilbert value of their box centre and copied in that order into a second spool
+ * (re-encoded when a property's type or the heights changed after they were written: FgbSchemaBuilder's
+ * epochs), and the file is streamed out: header, index, features. When some features have heights, all
+ * get them (0 where they had none): a FlatGeobuf file has one dimension for all its geometries.
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,6 +16,7 @@ import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import {
   buildFgbIndex,
+  decodeFgbFeature,
   encodeFgbFeature,
   encodeFgbHeader,
   FGB_NODE_SIZE,
@@ -23,6 +25,7 @@ import {
   geometryBounds,
   hasHeights,
   hilbertValues,
+  type FgbHeaderInfo,
   type GeometryType,
   type VectorFeature,
 } from "@realconv/formats";
@@ -72,23 +75,49 @@ class F64 {
   }
 }
 
+class U16 {
+  data = new Uint16Array(1024);
+  set(at: number, v: number): void {
+    if (at >= this.data.length) {
+      const next = new Uint16Array(Math.max(at + 1, this.data.length * 2));
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[at] = v;
+  }
+}
+
+/** Appends to a file through a 4 MiB buffer (features are small: one write call per many of them). */
 class SpoolWriter {
-  private parts: Buffer[] = [];
+  private readonly buf = Buffer.allocUnsafe(4 << 20);
   private pending = 0;
   written = 0;
   constructor(readonly fd: number) {}
-  write(b: Buffer): void {
-    this.parts.push(b);
-    this.pending += b.byteLength;
+  write(b: Uint8Array): void {
+    if (this.pending + b.byteLength > this.buf.byteLength) this.flush();
+    if (b.byteLength > this.buf.byteLength) {
+      this.writeOut(b);
+    } else {
+      this.buf.set(b, this.pending);
+      this.pending += b.byteLength;
+    }
     this.written += b.byteLength;
-    if (this.pending >= 4 << 20) this.flush();
+  }
+  writeText(text: string): void {
+    if (this.pending + 3 * text.length > this.buf.byteLength) {
+      this.flush();
+      if (3 * text.length > this.buf.byteLength) return this.write(Buffer.from(text));
+    }
+    const n = this.buf.write(text, this.pending);
+    this.pending += n;
+    this.written += n;
   }
   flush(): void {
-    if (this.pending === 0) return;
-    const all = Buffer.concat(this.parts, this.pending);
-    for (let o = 0; o < all.byteLength; ) o += writeSync(this.fd, all, o, all.byteLength - o);
-    this.parts = [];
+    this.writeOut(this.buf.subarray(0, this.pending));
     this.pending = 0;
+  }
+  private writeOut(b: Uint8Array): void {
+    for (let o = 0; o < b.byteLength; ) o += writeSync(this.fd, b, o, b.byteLength - o);
   }
 }
 
@@ -97,9 +126,9 @@ export class FeatureStoreBuilder {
   private readonly boxes = new F64();
   private readonly spoolAt = new F64();
   private readonly schema = new FgbSchemaBuilder();
+  private readonly epochs = new U16();
   private readonly types = new Set<GeometryType>();
   private readonly layers = new Map<string, number>();
-  private hasZ = false;
   private readonly extent = [Infinity, Infinity, -Infinity, -Infinity];
   private spool!: SpoolWriter;
   private dir!: string;
@@ -138,13 +167,12 @@ export class FeatureStoreBuilder {
         if (b[2] > this.extent[2]) this.extent[2] = b[2];
         if (b[3] > this.extent[3]) this.extent[3] = b[3];
       } else this.boxes.push4(Infinity, Infinity, -Infinity, -Infinity, this.count);
-      if (f.geometry) {
-        this.types.add(f.geometry.type);
-        if (!this.hasZ && hasHeights(f.geometry)) this.hasZ = true;
-      }
-      this.schema.observe(f.properties);
+      if (f.geometry) this.types.add(f.geometry.type);
+      const epoch = this.schema.observe(f.properties, f.geometry !== null && !this.schema.hasZ && hasHeights(f.geometry));
+      if (epoch > 0xffff) throw new ConversionError("InputData_Invalid", "Invalid input data", "The properties change type more than %1 times across the features.", ["65535"]);
+      this.epochs.set(this.count, epoch);
       this.spoolAt.set(this.count, this.spool.written);
-      this.spool.write(Buffer.from(`${JSON.stringify(f)}\n`));
+      this.spool.write(encodeFgbFeature(f, this.schema.columns, this.schema.hasZ));
       this.count++;
     }
     this.layers.set(layer, (this.layers.get(layer) ?? 0) + features.length);
@@ -170,6 +198,18 @@ export class FeatureStoreBuilder {
     }
     const specs = this.schema.specs();
     const columns = this.schema.columns;
+    const hasZ = this.schema.hasZ;
+    const last = this.schema.epoch;
+    const decoders = new Map<number, FgbHeaderInfo>();
+    const decoderOf = (epoch: number): FgbHeaderInfo => {
+      let h = decoders.get(epoch);
+      if (!h) {
+        const state = this.schema.epochState(epoch);
+        h = { name: "", geometryType: "Unknown", hasZ: state.hasZ, columns: state.columns, featuresCount: 0, indexNodeSize: 0, headerEnd: 0 };
+        decoders.set(epoch, h);
+      }
+      return h;
+    };
     const encodedPath = join(this.dir, "features.bin");
     const out = new SpoolWriter(openSync(encodedPath, "w"));
     const offsets = new Float64Array(n);
@@ -183,10 +223,11 @@ export class FeatureStoreBuilder {
       const len = end - start;
       if (len > buf.byteLength) buf = Buffer.alloc(len * 2);
       readSync(this.spool.fd, buf, 0, len, start);
-      const feature = JSON.parse(buf.toString("utf8", 0, len)) as VectorFeature;
       offsets[k] = out.written;
       sortedBoxes.set(this.boxes.data.subarray(4 * i, 4 * i + 4), 4 * k);
-      out.write(Buffer.from(encodeFgbFeature(feature, columns, this.hasZ).buffer));
+      const epoch = this.epochs.data[i];
+      if (epoch === last) out.write(buf.subarray(0, len));
+      else out.write(encodeFgbFeature(decodeFgbFeature(buf.subarray(4, len), decoderOf(epoch), "spool", start), columns, hasZ));
       if ((k & 4095) === 4095) {
         onProgress(k / n);
         await new Promise((r) => setImmediate(r));
@@ -202,7 +243,7 @@ export class FeatureStoreBuilder {
       title: meta.title,
       metadata: JSON.stringify({ layers: Object.fromEntries(this.layers) }),
       geometryType: types.length === 1 ? types[0] : "Unknown",
-      hasZ: this.hasZ,
+      hasZ,
       columns: specs,
       featuresCount: n,
       indexNodeSize: hasIndex ? FGB_NODE_SIZE : 0,

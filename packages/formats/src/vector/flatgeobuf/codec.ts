@@ -151,54 +151,64 @@ function buildGeometry(b: flatbuffers.Builder, g: Geometry, hasZ: boolean): numb
 
 const textEncoder = new TextEncoder();
 
+/** Reused buffer for property bytes (grown as needed). */
+let propBuf = new Uint8Array(1 << 16);
+let propView = new DataView(propBuf.buffer);
+
+function ensureProps(n: number): void {
+  if (n <= propBuf.byteLength) return;
+  const next = new Uint8Array(Math.max(n, propBuf.byteLength * 2));
+  next.set(propBuf);
+  propBuf = next;
+  propView = new DataView(next.buffer);
+}
+
 /** Property bytes: per non-null value, the u16 column index then the value in its column's type. */
 function encodeProperties(properties: Record<string, PropertyValue>, columns: ReadonlyMap<string, { index: number; type: ColumnType }>): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (const [name, value] of Object.entries(properties)) {
+  let o = 0;
+  for (const name in properties) {
+    const value = properties[name];
     if (value === null || value === undefined) continue;
     const col = columns.get(name);
     if (!col) throw new Error(`property ${name} has no column`);
-    let bytes: Uint8Array;
+    ensureProps(o + 10);
+    propView.setUint16(o, col.index, true);
+    o += 2;
     switch (col.type) {
       case ColumnType.Bool:
-        bytes = new Uint8Array([0, 0, value ? 1 : 0]);
+        propBuf[o++] = value ? 1 : 0;
         break;
       case ColumnType.Int:
-        bytes = new Uint8Array(6);
-        new DataView(bytes.buffer).setInt32(2, value as number, true);
+        propView.setInt32(o, value as number, true);
+        o += 4;
         break;
       case ColumnType.Long:
-        bytes = new Uint8Array(10);
-        new DataView(bytes.buffer).setBigInt64(2, BigInt(value as number), true);
+        propView.setBigInt64(o, BigInt(value as number), true);
+        o += 8;
         break;
       case ColumnType.Double:
-        bytes = new Uint8Array(10);
-        new DataView(bytes.buffer).setFloat64(2, value as number, true);
+        propView.setFloat64(o, value as number, true);
+        o += 8;
         break;
       default: {
-        const text = textEncoder.encode(col.type === ColumnType.Json ? JSON.stringify(value) : String(value));
-        bytes = new Uint8Array(6 + text.byteLength);
-        new DataView(bytes.buffer).setUint32(2, text.byteLength, true);
-        bytes.set(text, 6);
+        const text = col.type === ColumnType.Json ? JSON.stringify(value) : String(value);
+        // UTF-8 takes at most 3 bytes per UTF-16 unit.
+        ensureProps(o + 4 + 3 * text.length);
+        const { written } = textEncoder.encodeInto(text, propBuf.subarray(o + 4));
+        propView.setUint32(o, written, true);
+        o += 4 + written;
       }
     }
-    new DataView(bytes.buffer).setUint16(0, col.index, true);
-    parts.push(bytes);
-    size += bytes.byteLength;
   }
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
+  return propBuf.subarray(0, o);
 }
 
 const builder = new flatbuffers.Builder(4096);
 
-/** One size-prefixed Feature; an empty geometry is written as none, as GDAL writes it. */
+/**
+ * One size-prefixed Feature; an empty geometry is written as none, as GDAL writes it. The bytes are a view
+ * of a buffer the next call reuses: copy them before encoding another feature.
+ */
 export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { index: number; type: ColumnType }>, hasZ: boolean): Uint8Array {
   builder.clear();
   const geometry = f.geometry && geometryBounds(f.geometry) ? buildGeometry(builder, f.geometry, hasZ) : 0;
@@ -208,7 +218,7 @@ export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { i
   if (geometry) Feature.addGeometry(builder, geometry);
   if (properties) Feature.addProperties(builder, properties);
   Feature.finishSizePrefixedFeatureBuffer(builder, Feature.endFeature(builder));
-  return builder.asUint8Array().slice();
+  return builder.asUint8Array();
 }
 
 export interface HeaderInfo {
@@ -406,28 +416,54 @@ export function decodeFeature(bytes: Uint8Array, header: HeaderInfo, file: strin
   return { geometry, properties };
 }
 
-/** Column types inferred from the values seen, as values arrive (first-seen order kept). */
+/**
+ * Column types inferred from the values seen, as values arrive (first-seen order kept). Features can be
+ * encoded as they arrive: while no column changes type (and heights do not appear), they stay in one
+ * epoch, whose columns decode them; a change starts a new epoch, and features of earlier ones are
+ * re-encoded with the final columns.
+ */
 export class SchemaBuilder {
   readonly columns = new Map<string, { index: number; type: ColumnType }>();
+  hasZ = false;
+  /** Columns and heights of each epoch before the last (the last is the builder's current state). */
+  private readonly closed: { columns: ColumnSpec[]; hasZ: boolean }[] = [];
 
-  observe(properties: Record<string, PropertyValue>): void {
-    for (const [name, value] of Object.entries(properties)) {
-      if (value === null || value === undefined) {
-        if (!this.columns.has(name)) this.columns.set(name, { index: this.columns.size, type: -1 as ColumnType });
-        continue;
-      }
-      const type = typeOf(value);
-      const col = this.columns.get(name);
-      if (!col) this.columns.set(name, { index: this.columns.size, type });
-      else col.type = merge(col.type, type);
-    }
+  get epoch(): number {
+    return this.closed.length;
   }
 
-  /** Columns in index order; a column that only ever held nulls is a String. */
-  specs(): ColumnSpec[] {
+  /** Takes in a feature's properties (and whether it has heights); returns the epoch it is encoded in. */
+  observe(properties: Record<string, PropertyValue>, hasZ = false): number {
+    let changes = hasZ && !this.hasZ;
+    for (const name in properties) {
+      const value = properties[name];
+      if (value === null || value === undefined) continue;
+      const col = this.columns.get(name);
+      if (col && (col.type as number) !== -1 && merge(col.type, typeOf(value)) !== col.type) changes = true;
+    }
+    if (changes) this.closed.push({ columns: this.specs(false), hasZ: this.hasZ });
+    if (hasZ) this.hasZ = true;
+    for (const name in properties) {
+      const value = properties[name];
+      const col = this.columns.get(name);
+      if (value === null || value === undefined) {
+        if (!col) this.columns.set(name, { index: this.columns.size, type: -1 as ColumnType });
+      } else if (!col) this.columns.set(name, { index: this.columns.size, type: typeOf(value) });
+      else col.type = merge(col.type, typeOf(value));
+    }
+    return this.closed.length;
+  }
+
+  /** Columns and heights features of an earlier epoch were encoded with. */
+  epochState(epoch: number): { columns: ColumnSpec[]; hasZ: boolean } {
+    return this.closed[epoch] ?? { columns: this.specs(false), hasZ: this.hasZ };
+  }
+
+  /** Columns in index order; `final`: a column that only ever held nulls becomes a String. */
+  specs(final = true): ColumnSpec[] {
     const out: ColumnSpec[] = [];
     for (const [name, c] of this.columns) {
-      if ((c.type as number) === -1) c.type = ColumnType.String;
+      if (final && (c.type as number) === -1) c.type = ColumnType.String;
       out[c.index] = { name, type: c.type };
     }
     return out;
