@@ -35,3 +35,13 @@ export { tileJson, type TileJson, type TileJsonInput } from "./raster/tilejson.j
 export { GeoTiffRaster, looksLikeTiff, PHOTOMETRIC, type RasterInfo, type RasterLevel, type RasterWindow } from "./raster/geotiff.js";
 export { crsFromGeoKeys, type GeoKeyCrs, type GeoKeyDirectory } from "./raster/geokeys.js";
 export { toRgba, needsScale, extendRange, colourSamples, type SampleScale } from "./raster/rgba.js";
+export * from "./vector/feature.js";
+export { openGeoJson, legacyCrsText, type GeoJsonReadOptions } from "./vector/geojson/reader.js";
+export { collectionStart, featureText, featuresText, COLLECTION_END, type CollectionHeader } from "./vector/geojson/writer.js";
+export { openShapefile, decodeShape, ringsToPolygon, type ShapefileSet } from "./vector/shapefile/reader.js";
+export { encodingOfCpg } from "./vector/shapefile/dbf.js";
+export { openKml } from "./vector/kml/reader.js";
+export { decodeWkb, decodeGpkgGeometry } from "./vector/wkb.js";
+export { encodeHeader as encodeFgbHeader, encodeFeature as encodeFgbFeature, decodeFeature as decodeFgbFeature, SchemaBuilder as FgbSchemaBuilder, ColumnType as FgbColumnType, type ColumnSpec as FgbColumnSpec, type HeaderSpec as FgbHeaderSpec, type HeaderInfo as FgbHeaderInfo } from "./vector/flatgeobuf/codec.js";
+export { buildIndex as buildFgbIndex, hilbertValues, DEFAULT_NODE_SIZE as FGB_NODE_SIZE } from "./vector/flatgeobuf/rtree.js";
+export { FlatGeobufFile, openFlatGeobuf } from "./vector/flatgeobuf/reader.js";

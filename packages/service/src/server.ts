@@ -15,6 +15,7 @@ import { buildApp } from "./http/app.js";
 import { realityDataRoutes } from "./http/routes/reality-data.js";
 import { RealityDataService } from "./services/reality-data-service.js";
 import { azureBlobEndpoint, azureErrorDialect } from "./adapters/blob/azure-endpoint.js";
+import { FeatureService } from "./services/feature-service.js";
 import { LocalContainerAccess, sasVerifier } from "./adapters/blob/sas.js";
 import { loadOrCreateSecret } from "./adapters/auth/secrets.js";
 import type { ContainerAccess } from "./ports/blob-store.js";
@@ -71,6 +72,7 @@ export async function createServer(
     rateLimitWindowMs: config.rateLimitWindowMs,
     publicUrl: config.publicUrl,
     errorDialects: config.azureStorageConnectionString ? [] : [azureErrorDialect(BLOB_PREFIX)],
+    featureService: new FeatureService({ realityData: realityDataService, blobs: runtime.blobs }),
     healthCheck: async () => {
       await sql`select 1`.execute(runtime.db.db);
     },

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { declarations, optionFlag, registry } from "@realconv/convert";
+import { compareWithGdal, inParallel, ogrAllLayers, skipWithoutGdal, vectorSamples } from "@realconv/convert/testing/vector";
 import { CLI_PATH } from "../testing/harness.js";
 import { readCloud } from "../testing/points.js";
 
@@ -136,19 +137,23 @@ it("convert --help lists every job type, its formats and every option with its d
 it("convert exits, with code 0 and its files written, for every format this server produces", () => {
   const dir = mkdtempSync(join(tmpdir(), "realconv-formats-"));
   try {
-    // A sample input per job type; tile pyramids are many files under one root document.
-    const inputs: Record<string, { src: string; files?: number }> = { TileMapOptimization: { src: sharedData("raster", "cogeo.tif") } };
+    // A sample input per job type (point clouds by default); tile pyramids are many files under one root document.
+    const samples: Record<string, string> = {
+      TileMapOptimization: sharedData("raster", "cogeo.tif"),
+      VectorOptimization: sharedData("vector", "trio.geojson"),
+    };
     for (const entry of registry) {
-      const { src, files = 1 } = inputs[entry.declaration.type] ?? { src: sharedData("pointcloud", "1.2-with-color.las") };
+      const src = samples[entry.declaration.type] ?? sharedData("pointcloud", "1.2-with-color.las");
       for (const format of entry.produces) {
         for (const threads of ["1", "2"]) {
           const out = join(dir, `${entry.declaration.type}-${format}-${threads}`);
           const r = run(["convert", entry.declaration.type, src, "-o", out, "--format", format], { REALCONV_THREADS: threads }, 30_000);
           assert.equal(r.code, 0, `${entry.declaration.type} ${format}: ${r.err}`);
-          if (entry.declaration.type in inputs) assert.match(r.out, /^wrote \d+ file\(s\) .*\(root document tilemap\.json\)/);
+          if (entry.declaration.type === "TileMapOptimization") assert.match(r.out, /^wrote \d+ file\(s\) .*\(root document tilemap\.json\)/);
           else {
-            assert.match(r.out, /^wrote 1 file/);
-            assert.equal(readdirSync(out).length, files);
+            const written = Number(/^wrote (\d+) file/.exec(r.out)?.[1]);
+            assert.ok(written >= 1, r.out);
+            assert.equal(readdirSync(out).length, written);
           }
         }
       }
@@ -170,6 +175,34 @@ it("convert ContextSceneTiler writes the cameras tileset; an object kind not til
     const refused = run(["convert", "ContextSceneTiler", scene, "-o", join(dir, "t"), "--object-to-tile", "TiePoints"], {}, 30_000);
     assert.equal(refused.code, 1);
     assert.match(refused.err, /TiePoints is not tiled/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("convert turns every shared vector sample into GeoJSON as ogr2ogr reads it, and into FeatureDB", { skip: skipWithoutGdal() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-vectors-"));
+  try {
+    const samples = vectorSamples();
+    const gdal = await inParallel(samples.map((sm) => () => ogrAllLayers(sm.ogrPath)));
+    for (const [i, sm] of samples.entries()) {
+      const out = join(dir, `${sm.name}-geojson`);
+      const r = run(["convert", "VectorOptimization", sm.input, "-o", out, "--format", "GeoJSON"], {}, 30_000);
+      assert.equal(r.code, 0, `${sm.name}: ${r.err}`);
+      compareWithGdal(sm.name, JSON.parse(readFileSync(join(out, "features.geojson"), "utf8")).features, gdal[i]);
+      const fdb = join(dir, `${sm.name}-fdb`);
+      const f = run(["convert", "VectorOptimization", sm.input, "-o", fdb, "--format", "FeatureDB", "--feature-class-display-name", "Roads"], {}, 30_000);
+      assert.equal(f.code, 0, `${sm.name}: ${f.err}`);
+      assert.deepEqual(readdirSync(fdb).sort(), ["featuredb.json", "features.fgb"]);
+      const manifest = JSON.parse(readFileSync(join(fdb, "featuredb.json"), "utf8"));
+      assert.equal(manifest.collections[0].title, "Roads");
+      assert.equal(manifest.collections[0].featureCount, gdal[i].reduce((n, l) => n + l.features.length, 0), sm.name);
+    }
+    const bad = join(dir, "bad.geojson");
+    writeFileSync(bad, '{"type":"FeatureCollection","features":[');
+    const b = run(["convert", "VectorOptimization", bad, "-o", join(dir, "bad"), "--format", "GeoJSON"]);
+    assert.equal(b.code, 1);
+    assert.match(b.err, /^realconv: .*bad\.geojson/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

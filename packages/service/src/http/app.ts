@@ -18,6 +18,8 @@ import { renderError, familyOf, MAX_HEADER_BYTES, type ErrorDialect, type Render
 import { registerJsonBodyParser } from "./json-body.js";
 import { RateLimiter, type RequestBudget } from "./rate-limit.js";
 import { jobRoutes } from "./routes/jobs.js";
+import { featureRoutes } from "./routes/features.js";
+import type { FeatureService } from "../services/feature-service.js";
 import { toOpenApi30 } from "./schemas.js";
 
 declare module "fastify" {
@@ -43,6 +45,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** Liveness/readiness probe of the backing stores. */
   healthCheck?: () => Promise<void>;
+  /** FeatureDB queries (OGC API Features style) on reality data. */
+  featureService?: FeatureService;
   /** Extra plugins (reality management, blob endpoint, web UI) registered after the core. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** Error bodies for paths that do not speak the JSON envelope (the blob endpoint's XML). */
@@ -169,6 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(jobRoutes, { jobService: deps.jobService, authenticate, publicUrl: deps.publicUrl });
+  if (deps.featureService) await app.register(featureRoutes, { service: deps.featureService, authenticate, publicUrl: deps.publicUrl });
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

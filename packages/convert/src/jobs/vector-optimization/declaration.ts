@@ -9,7 +9,8 @@ export const vectorOptimization = declareJobType({
   input: {
     key: "vectors",
     many: true,
-    accepts: ["SHP", "GeoJSON", "KML", "OVF", "OVT", "ContextScene"],
+    // GeoPackage, FlatGeobuf and zip archives have no registered type: Unstructured (files are recognised by content).
+    accepts: ["SHP", "GeoJSON", "KML", "OVF", "OVT", "ContextScene", "Unstructured"],
     description: "Reality data ids of the vectors to consolidate.",
   },
   options: {

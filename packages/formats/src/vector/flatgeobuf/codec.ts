@@ -1,0 +1,491 @@
+/**
+ * FlatGeobuf headers and features (FlatBuffers tables, through the flatgeobuf package's generated schema
+ * classes) to and from the vector model. Layout of a file: magic (8 bytes), size-prefixed Header, the
+ * packed R-tree (rtree.ts), then size-prefixed Features in index order.
+ */
+import * as flatbuffers from "flatbuffers";
+import { Column } from "flatgeobuf/lib/mjs/flat-geobuf/column.js";
+import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
+import { Crs } from "flatgeobuf/lib/mjs/flat-geobuf/crs.js";
+import { Feature } from "flatgeobuf/lib/mjs/flat-geobuf/feature.js";
+import { Geometry as FgbGeometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
+import { GeometryType as FgbType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
+import { Header } from "flatgeobuf/lib/mjs/flat-geobuf/header.js";
+import { FormatError } from "../../io/byte-source.js";
+import { geometryBounds, type Geometry, type GeometryType, type Position, type PropertyValue, type VectorFeature } from "../feature.js";
+
+export { ColumnType };
+
+export const MAGIC = new Uint8Array([0x66, 0x67, 0x62, 0x03, 0x66, 0x67, 0x62, 0x00]);
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+}
+
+export interface HeaderSpec {
+  name: string;
+  title?: string;
+  description?: string;
+  /** A JSON text of what the store adds (layers and their counts). */
+  metadata?: string;
+  geometryType: GeometryType | "Unknown";
+  hasZ: boolean;
+  columns: readonly ColumnSpec[];
+  featuresCount: number;
+  indexNodeSize: number;
+  envelope?: readonly number[];
+  crs?: { code?: number; wkt?: string };
+}
+
+const TYPE_CODES: Record<GeometryType | "Unknown", FgbType> = {
+  Unknown: FgbType.Unknown,
+  Point: FgbType.Point,
+  LineString: FgbType.LineString,
+  Polygon: FgbType.Polygon,
+  MultiPoint: FgbType.MultiPoint,
+  MultiLineString: FgbType.MultiLineString,
+  MultiPolygon: FgbType.MultiPolygon,
+  GeometryCollection: FgbType.GeometryCollection,
+};
+const TYPE_NAMES = new Map<number, GeometryType>(Object.entries(TYPE_CODES).filter(([k]) => k !== "Unknown").map(([k, v]) => [v, k as GeometryType]));
+
+/** Magic and size-prefixed header. */
+export function encodeHeader(h: HeaderSpec): Uint8Array {
+  const b = new flatbuffers.Builder(1024);
+  const columns = h.columns.map((c) => {
+    const name = b.createString(c.name);
+    Column.startColumn(b);
+    Column.addName(b, name);
+    Column.addType(b, c.type);
+    Column.addNullable(b, true);
+    return Column.endColumn(b);
+  });
+  const name = b.createString(h.name);
+  const title = h.title !== undefined ? b.createString(h.title) : 0;
+  const description = h.description !== undefined ? b.createString(h.description) : 0;
+  const metadata = h.metadata !== undefined ? b.createString(h.metadata) : 0;
+  let crs = 0;
+  if (h.crs) {
+    const wkt = h.crs.wkt ? b.createString(h.crs.wkt) : 0;
+    const org = h.crs.code !== undefined ? b.createString("EPSG") : 0;
+    Crs.startCrs(b);
+    if (org) Crs.addOrg(b, org);
+    if (h.crs.code !== undefined) Crs.addCode(b, h.crs.code);
+    if (wkt) Crs.addWkt(b, wkt);
+    crs = Crs.endCrs(b);
+  }
+  const columnsVector = columns.length > 0 ? Header.createColumnsVector(b, columns) : 0;
+  const envelope = h.envelope ? Header.createEnvelopeVector(b, [...h.envelope]) : 0;
+  Header.startHeader(b);
+  Header.addName(b, name);
+  if (envelope) Header.addEnvelope(b, envelope);
+  Header.addGeometryType(b, TYPE_CODES[h.geometryType]);
+  Header.addHasZ(b, h.hasZ);
+  if (columnsVector) Header.addColumns(b, columnsVector);
+  Header.addFeaturesCount(b, BigInt(h.featuresCount));
+  Header.addIndexNodeSize(b, h.indexNodeSize);
+  if (crs) Header.addCrs(b, crs);
+  if (title) Header.addTitle(b, title);
+  if (description) Header.addDescription(b, description);
+  if (metadata) Header.addMetadata(b, metadata);
+  Header.finishSizePrefixedHeaderBuffer(b, Header.endHeader(b));
+  const body = b.asUint8Array();
+  const out = new Uint8Array(MAGIC.byteLength + body.byteLength);
+  out.set(MAGIC);
+  out.set(body, MAGIC.byteLength);
+  return out;
+}
+
+/** Flat coordinates of one simple geometry: xy interleaved, z when the positions have heights. */
+function flatten(lines: Position[][], xy: number[], z: number[] | undefined, ends: number[] | undefined): void {
+  let count = 0;
+  for (const line of lines) {
+    for (const p of line) {
+      xy.push(p[0], p[1]);
+      if (z) z.push(p.length > 2 ? p[2] : 0);
+    }
+    count += line.length;
+    ends?.push(count);
+  }
+}
+
+/** `hasZ`: the file has heights, so every geometry carries them (0 where it has none), as readers expect. */
+function buildGeometry(b: flatbuffers.Builder, g: Geometry, hasZ: boolean): number {
+  if (g.type === "MultiPolygon" || g.type === "GeometryCollection") {
+    const parts = g.type === "MultiPolygon" ? g.coordinates.map((c) => buildGeometry(b, { type: "Polygon", coordinates: c }, hasZ)) : g.geometries.map((p) => buildGeometry(b, p, hasZ));
+    const vector = FgbGeometry.createPartsVector(b, parts);
+    FgbGeometry.startGeometry(b);
+    FgbGeometry.addParts(b, vector);
+    FgbGeometry.addType(b, TYPE_CODES[g.type]);
+    return FgbGeometry.endGeometry(b);
+  }
+  const xy: number[] = [];
+  const z = hasZ ? [] : undefined;
+  let ends: number[] | undefined;
+  switch (g.type) {
+    case "Point":
+      if (g.coordinates.length > 0) flatten([[g.coordinates]], xy, z, undefined);
+      break;
+    case "MultiPoint":
+    case "LineString":
+      flatten([g.coordinates], xy, z, undefined);
+      break;
+    case "MultiLineString":
+    case "Polygon":
+      ends = [];
+      flatten(g.coordinates, xy, z, ends);
+      if (ends.length <= 1) ends = undefined;
+      break;
+  }
+  const xyOffset = FgbGeometry.createXyVector(b, xy);
+  const zOffset = z ? FgbGeometry.createZVector(b, z) : 0;
+  const endsOffset = ends ? FgbGeometry.createEndsVector(b, ends) : 0;
+  FgbGeometry.startGeometry(b);
+  if (endsOffset) FgbGeometry.addEnds(b, endsOffset);
+  FgbGeometry.addXy(b, xyOffset);
+  if (zOffset) FgbGeometry.addZ(b, zOffset);
+  FgbGeometry.addType(b, TYPE_CODES[g.type]);
+  return FgbGeometry.endGeometry(b);
+}
+
+const textEncoder = new TextEncoder();
+
+/** Reused buffer for property bytes (grown as needed). */
+let propBuf = new Uint8Array(1 << 16);
+let propView = new DataView(propBuf.buffer);
+
+function ensureProps(n: number): void {
+  if (n <= propBuf.byteLength) return;
+  const next = new Uint8Array(Math.max(n, propBuf.byteLength * 2));
+  next.set(propBuf);
+  propBuf = next;
+  propView = new DataView(next.buffer);
+}
+
+/** Property bytes: per non-null value, the u16 column index then the value in its column's type. */
+function encodeProperties(properties: Record<string, PropertyValue>, columns: ReadonlyMap<string, { index: number; type: ColumnType }>): Uint8Array {
+  let o = 0;
+  for (const name in properties) {
+    const value = properties[name];
+    if (value === null || value === undefined) continue;
+    const col = columns.get(name);
+    if (!col) throw new Error(`property ${name} has no column`);
+    ensureProps(o + 10);
+    propView.setUint16(o, col.index, true);
+    o += 2;
+    switch (col.type) {
+      case ColumnType.Bool:
+        propBuf[o++] = value ? 1 : 0;
+        break;
+      case ColumnType.Int:
+        propView.setInt32(o, value as number, true);
+        o += 4;
+        break;
+      case ColumnType.Long:
+        propView.setBigInt64(o, BigInt(value as number), true);
+        o += 8;
+        break;
+      case ColumnType.Double:
+        propView.setFloat64(o, value as number, true);
+        o += 8;
+        break;
+      default: {
+        const text = col.type === ColumnType.Json ? JSON.stringify(value) : String(value);
+        // UTF-8 takes at most 3 bytes per UTF-16 unit.
+        ensureProps(o + 4 + 3 * text.length);
+        const { written } = textEncoder.encodeInto(text, propBuf.subarray(o + 4));
+        propView.setUint32(o, written, true);
+        o += 4 + written;
+      }
+    }
+  }
+  return propBuf.subarray(0, o);
+}
+
+const builder = new flatbuffers.Builder(4096);
+
+/**
+ * One size-prefixed Feature; an empty geometry is written as none, as GDAL writes it. The bytes are a view
+ * of a buffer the next call reuses: copy them before encoding another feature.
+ */
+export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { index: number; type: ColumnType }>, hasZ: boolean): Uint8Array {
+  builder.clear();
+  const geometry = f.geometry && geometryBounds(f.geometry) ? buildGeometry(builder, f.geometry, hasZ) : 0;
+  const props = encodeProperties(f.properties, columns);
+  const properties = props.byteLength > 0 ? Feature.createPropertiesVector(builder, props) : 0;
+  Feature.startFeature(builder);
+  if (geometry) Feature.addGeometry(builder, geometry);
+  if (properties) Feature.addProperties(builder, properties);
+  Feature.finishSizePrefixedFeatureBuffer(builder, Feature.endFeature(builder));
+  return builder.asUint8Array();
+}
+
+export interface HeaderInfo {
+  name: string;
+  title?: string;
+  description?: string;
+  metadata?: string;
+  geometryType: GeometryType | "Unknown";
+  hasZ: boolean;
+  columns: ColumnSpec[];
+  featuresCount: number;
+  indexNodeSize: number;
+  envelope?: number[];
+  crs?: { code?: number; wkt?: string };
+  /** Bytes of magic and header: the index starts here. */
+  headerEnd: number;
+}
+
+/** Size of magic and header, from the first 12 bytes of a file. */
+export function headerLength(first12: Uint8Array, file: string): number {
+  if (first12.byteLength < 12) throw new FormatError("too short for a FlatGeobuf file", file, 0);
+  for (let i = 0; i < 3; i++) if (first12[i] !== MAGIC[i] || first12[i + 4] !== MAGIC[i + 4]) throw new FormatError("not a FlatGeobuf file (bad magic bytes)", file, 0);
+  if (first12[3] !== 3) throw new FormatError(`FlatGeobuf version ${first12[3]} is not supported (3 is)`, file, 3);
+  return 12 + new DataView(first12.buffer, first12.byteOffset, 12).getUint32(8, true);
+}
+
+export function decodeHeader(bytes: Uint8Array, file: string): HeaderInfo {
+  const end = headerLength(bytes, file);
+  if (bytes.byteLength < end) throw new FormatError("the header is cut short", file, bytes.byteLength);
+  let h: Header;
+  try {
+    h = Header.getRootAsHeader(new flatbuffers.ByteBuffer(bytes.subarray(12, end)));
+  } catch (e) {
+    throw new FormatError(`bad header: ${(e as Error).message}`, file, 12);
+  }
+  const columns: ColumnSpec[] = [];
+  for (let i = 0; i < h.columnsLength(); i++) {
+    const c = h.columns(i)!;
+    columns.push({ name: c.name() ?? `column${i}`, type: c.type() });
+  }
+  const crs = h.crs();
+  const envelope = h.envelopeArray();
+  return {
+    name: h.name() ?? "",
+    title: h.title() ?? undefined,
+    description: h.description() ?? undefined,
+    metadata: h.metadata() ?? undefined,
+    geometryType: TYPE_NAMES.get(h.geometryType()) ?? "Unknown",
+    hasZ: h.hasZ(),
+    columns,
+    featuresCount: Number(h.featuresCount()),
+    indexNodeSize: h.indexNodeSize(),
+    envelope: envelope && envelope.length >= 4 ? [...envelope] : undefined,
+    crs: crs ? { code: crs.code() || undefined, wkt: crs.wkt() ?? undefined } : undefined,
+    headerEnd: end,
+  };
+}
+
+function positions(xy: Float64Array, z: Float64Array | null, from: number, to: number): Position[] {
+  const out: Position[] = new Array(to - from);
+  for (let i = from; i < to; i++) out[i - from] = z ? [xy[2 * i], xy[2 * i + 1], z[i]] : [xy[2 * i], xy[2 * i + 1]];
+  return out;
+}
+
+function lines(g: FgbGeometry): Position[][] {
+  const xy = g.xyArray() ?? new Float64Array(0);
+  const z = g.zArray();
+  const n = xy.length / 2;
+  const ends = g.endsArray();
+  if (!ends || ends.length === 0) return [positions(xy, z, 0, n)];
+  const out: Position[][] = [];
+  let start = 0;
+  for (const end of ends) {
+    out.push(positions(xy, z, start, end));
+    start = end;
+  }
+  return out;
+}
+
+function decodeGeometry(g: FgbGeometry, type: number, file: string, offset: number): Geometry {
+  const name = TYPE_NAMES.get(type);
+  switch (name) {
+    case "Point": {
+      const [p] = lines(g)[0];
+      return { type: "Point", coordinates: p ?? [] };
+    }
+    case "MultiPoint":
+      return { type: "MultiPoint", coordinates: lines(g)[0] };
+    case "LineString":
+      return { type: "LineString", coordinates: lines(g)[0] };
+    case "MultiLineString":
+      return { type: "MultiLineString", coordinates: lines(g) };
+    case "Polygon":
+      return { type: "Polygon", coordinates: lines(g) };
+    case "MultiPolygon": {
+      const polys: Position[][][] = [];
+      for (let i = 0; i < g.partsLength(); i++) polys.push(lines(g.parts(i)!));
+      return { type: "MultiPolygon", coordinates: polys };
+    }
+    case "GeometryCollection": {
+      const parts: Geometry[] = [];
+      for (let i = 0; i < g.partsLength(); i++) {
+        const p = g.parts(i)!;
+        parts.push(decodeGeometry(p, p.type(), file, offset));
+      }
+      return { type: "GeometryCollection", geometries: parts };
+    }
+    default:
+      throw new FormatError(`geometry type ${type} is not supported`, file, offset);
+  }
+}
+
+const textDecoder = new TextDecoder();
+
+/** A Feature table (without its size prefix); `offset` places it in the file for messages. */
+export function decodeFeature(bytes: Uint8Array, header: HeaderInfo, file: string, offset: number): VectorFeature {
+  let f: Feature;
+  try {
+    f = Feature.getRootAsFeature(new flatbuffers.ByteBuffer(bytes));
+  } catch (e) {
+    throw new FormatError(`bad feature: ${(e as Error).message}`, file, offset);
+  }
+  const g = f.geometry();
+  const type = header.geometryType === "Unknown" ? g?.type() : TYPE_CODES[header.geometryType];
+  const geometry = g && type !== undefined ? decodeGeometry(g, type, file, offset) : null;
+  const properties: Record<string, PropertyValue> = {};
+  const p = f.propertiesArray();
+  if (p) {
+    const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    let o = 0;
+    while (o + 2 <= p.byteLength) {
+      const col = header.columns[dv.getUint16(o, true)];
+      if (!col) throw new FormatError("a property names a column the header does not have", file, offset);
+      o += 2;
+      switch (col.type) {
+        case ColumnType.Bool:
+          properties[col.name] = p[o] !== 0;
+          o += 1;
+          break;
+        case ColumnType.Byte:
+          properties[col.name] = dv.getInt8(o);
+          o += 1;
+          break;
+        case ColumnType.UByte:
+          properties[col.name] = p[o];
+          o += 1;
+          break;
+        case ColumnType.Short:
+          properties[col.name] = dv.getInt16(o, true);
+          o += 2;
+          break;
+        case ColumnType.UShort:
+          properties[col.name] = dv.getUint16(o, true);
+          o += 2;
+          break;
+        case ColumnType.Int:
+          properties[col.name] = dv.getInt32(o, true);
+          o += 4;
+          break;
+        case ColumnType.UInt:
+          properties[col.name] = dv.getUint32(o, true);
+          o += 4;
+          break;
+        case ColumnType.Long:
+          properties[col.name] = Number(dv.getBigInt64(o, true));
+          o += 8;
+          break;
+        case ColumnType.ULong:
+          properties[col.name] = Number(dv.getBigUint64(o, true));
+          o += 8;
+          break;
+        case ColumnType.Float:
+          properties[col.name] = dv.getFloat32(o, true);
+          o += 4;
+          break;
+        case ColumnType.Double:
+          properties[col.name] = dv.getFloat64(o, true);
+          o += 8;
+          break;
+        default: {
+          const len = dv.getUint32(o, true);
+          o += 4;
+          if (o + len > p.byteLength) throw new FormatError("a property value runs past its feature", file, offset);
+          const raw = p.subarray(o, o + len);
+          o += len;
+          if (col.type === ColumnType.Binary) properties[col.name] = Buffer.from(raw).toString("hex").toUpperCase();
+          else {
+            const text = textDecoder.decode(raw);
+            properties[col.name] = col.type === ColumnType.Json ? (JSON.parse(text) as PropertyValue) : text;
+          }
+        }
+      }
+    }
+  }
+  return { geometry, properties };
+}
+
+/**
+ * Column types inferred from the values seen, as values arrive (first-seen order kept). Features can be
+ * encoded as they arrive: while no column changes type (and heights do not appear), they stay in one
+ * epoch, whose columns decode them; a change starts a new epoch, and features of earlier ones are
+ * re-encoded with the final columns.
+ */
+export class SchemaBuilder {
+  readonly columns = new Map<string, { index: number; type: ColumnType }>();
+  hasZ = false;
+  /** Columns and heights of each epoch before the last (the last is the builder's current state). */
+  private readonly closed: { columns: ColumnSpec[]; hasZ: boolean }[] = [];
+
+  get epoch(): number {
+    return this.closed.length;
+  }
+
+  /** Takes in a feature's properties (and whether it has heights); returns the epoch it is encoded in. */
+  observe(properties: Record<string, PropertyValue>, hasZ = false): number {
+    let changes = hasZ && !this.hasZ;
+    for (const name in properties) {
+      const value = properties[name];
+      if (value === null || value === undefined) continue;
+      const col = this.columns.get(name);
+      if (col && (col.type as number) !== -1 && merge(col.type, typeOf(value)) !== col.type) changes = true;
+    }
+    if (changes) this.closed.push({ columns: this.specs(false), hasZ: this.hasZ });
+    if (hasZ) this.hasZ = true;
+    for (const name in properties) {
+      const value = properties[name];
+      const col = this.columns.get(name);
+      if (value === null || value === undefined) {
+        if (!col) this.columns.set(name, { index: this.columns.size, type: -1 as ColumnType });
+      } else if (!col) this.columns.set(name, { index: this.columns.size, type: typeOf(value) });
+      else col.type = merge(col.type, typeOf(value));
+    }
+    return this.closed.length;
+  }
+
+  /** Columns and heights features of an earlier epoch were encoded with. */
+  epochState(epoch: number): { columns: ColumnSpec[]; hasZ: boolean } {
+    return this.closed[epoch] ?? { columns: this.specs(false), hasZ: this.hasZ };
+  }
+
+  /** Columns in index order; `final`: a column that only ever held nulls becomes a String. */
+  specs(final = true): ColumnSpec[] {
+    const out: ColumnSpec[] = [];
+    for (const [name, c] of this.columns) {
+      if (final && (c.type as number) === -1) c.type = ColumnType.String;
+      out[c.index] = { name, type: c.type };
+    }
+    return out;
+  }
+}
+
+function typeOf(v: PropertyValue): ColumnType {
+  if (typeof v === "boolean") return ColumnType.Bool;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v)) return ColumnType.Double;
+    return v >= -2147483648 && v <= 2147483647 ? ColumnType.Int : Number.isSafeInteger(v) ? ColumnType.Long : ColumnType.Double;
+  }
+  if (typeof v === "string") return ColumnType.String;
+  return ColumnType.Json;
+}
+
+const NUMERIC = [ColumnType.Int, ColumnType.Long, ColumnType.Double];
+
+/** The type that holds values of both: the wider number, else JSON (which keeps every value as it is). */
+function merge(a: ColumnType, b: ColumnType): ColumnType {
+  if ((a as number) === -1) return b;
+  if (a === b) return a;
+  if (NUMERIC.includes(a) && NUMERIC.includes(b)) return NUMERIC[Math.max(NUMERIC.indexOf(a), NUMERIC.indexOf(b))];
+  return ColumnType.Json;
+}
