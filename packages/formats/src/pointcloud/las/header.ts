@@ -3,7 +3,7 @@
  * header and the (E)VLR areas through the ByteSource, never the point records.
  */
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
-import { PDRF_BASE_LENGTH } from "./records.js";
+import { PDRF_BASE_LENGTH } from "./pdrf.js";
 
 export interface LasVlr {
   userId: string;

@@ -6,7 +6,8 @@ import type { ColumnName, ExtraAttribute, PointChunk, PointSchema } from "../chu
 import type { LasHeader } from "./header.js";
 
 /** Bytes of each format's standard fields (waveform packets included for 4, 5, 9, 10). */
-export const PDRF_BASE_LENGTH = [20, 28, 26, 34, 57, 63, 30, 36, 38, 59, 67] as const;
+export { PDRF_BASE_LENGTH } from "./pdrf.js";
+import { PDRF_BASE_LENGTH } from "./pdrf.js";
 
 export function pdrfHasGpsTime(f: number): boolean {
   return f !== 0 && f !== 2;
