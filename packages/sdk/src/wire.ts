@@ -15,7 +15,7 @@ export type JobInputs = {
   pointClouds?: string[];
   /** Reality data ids of the tile maps to consolidate. Accepted reality data types: Orthophoto, OrthophotoDSM, OMI, OVF, OVT, Unstructured. */
   tileMaps?: string[];
-  /** Reality data ids of the vectors to consolidate. Accepted reality data types: SHP, GeoJSON, KML, OVF, OVT, ContextScene. */
+  /** Reality data ids of the vectors to consolidate. Accepted reality data types: SHP, GeoJSON, KML, OVF, OVT, ContextScene, Unstructured. */
   vectors?: string[];
   /** Reality data ids of the meshes to sample. Accepted reality data types: Cesium3DTiles, RealityMesh3DTiles, 3MX, OBJ, PLY, GLB, GLTF, 3SM. */
   meshes?: string[];
@@ -287,7 +287,7 @@ export type VectorOptimizationOptions = {
 /** VectorOptimization: Consolidates vector layers into one, reprojected to one CRS. */
 export type VectorOptimizationSpecifications = {
   inputs: {
-    /** Reality data ids of the vectors to consolidate. Accepted reality data types: SHP, GeoJSON, KML, OVF, OVT, ContextScene. */
+    /** Reality data ids of the vectors to consolidate. Accepted reality data types: SHP, GeoJSON, KML, OVF, OVT, ContextScene, Unstructured. */
     vectors: string[];
   };
   options?: VectorOptimizationOptions;
