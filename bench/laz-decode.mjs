@@ -14,7 +14,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const f = await import("../packages/formats/dist/index.js");
 const { decodeChunk } = await import("../packages/formats/dist/pointcloud/lazdec/chunk.js");
 const { rawLimits } = await import("../packages/formats/dist/pointcloud/laz/reader.js");
-const { lazPerf } = await import("../packages/formats/dist/pointcloud/lazenc/lazperf-decode.js");
+const { lazPerf } = await import("../packages/formats/dist/testing/lazperf-decode.js");
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: "string", default: "3" } } });
 const path = positionals[0] ?? join(HERE, "data", "synthetic-5m.laz");

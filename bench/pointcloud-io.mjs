@@ -163,7 +163,7 @@ async function runChild(op, input, output, threads) {
     result.tally = tally;
   } else if (op === "lazperf-read") {
     // laz-perf's documented Node usage: the whole file in WASM memory, then LASZip.getPoint per point.
-    const { lazPerf } = await import("../packages/formats/dist/pointcloud/lazenc/lazperf-decode.js");
+    const { lazPerf } = await import("../packages/formats/dist/testing/lazperf-decode.js");
     const m = await lazPerf();
     const fh = await open(input, "r");
     const { size } = await fh.stat();

@@ -2,6 +2,8 @@
 // Runs every compiled test file (`*.test.js` under packages/*/dist) and the repository checks
 // (`scripts/*.test.mjs`) with node's test runner.
 // Usage: node scripts/run-tests.mjs [substring ...]  (only files whose path contains one of the substrings)
+// Test fixtures (`@realconv/formats/testing/*`) resolve only under the "realconv-test" condition; run a single
+// file with `node --conditions=realconv-test --test <file>`.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -31,5 +33,5 @@ if (selected.length === 0) {
   console.error("no test files found; did the build run?");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...selected], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--conditions=realconv-test", "--test", "--test-concurrency=2", ...selected], { stdio: "inherit" });
 process.exit(r.status ?? 1);

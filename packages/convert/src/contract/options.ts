@@ -5,7 +5,7 @@
  * (glTF-Transform's `XOptions` + `X_DEFAULTS`, as data).
  */
 import { CrsError, parseCrs } from "@realconv/formats";
-import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
+import { epsgDefinitions } from "@realconv/formats/crs";
 
 interface OptionBase {
   /** One sentence for the API reference and the CLI help. */

@@ -1,10 +1,10 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { bytesSource, FormatError, openLaz, openPointCloud } from "@realconv/formats";
-import { writeLazFile } from "@realconv/formats/pointcloud/lazenc/index";
-import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/pointcloud/lazenc/parallel";
-import { decodeWithLazPerf } from "@realconv/formats/pointcloud/lazenc/lazperf-decode";
-import { firstDifference, makeLas } from "@realconv/formats/pointcloud/lazenc/test-support";
+import { writeLazFile } from "@realconv/formats/laz";
+import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/laz";
+import { decodeWithLazPerf } from "@realconv/formats/testing/lazperf-decode";
+import { firstDifference, makeLas } from "@realconv/formats/testing/laz-records";
 import { assertSameRecords, shared } from "../testing/memory-io.js";
 import { createLazPool, LazWorkerPool, lazReadOptions, lazWriteOptions } from "./laz-pool.js";
 

@@ -10,8 +10,8 @@
  */
 import { Worker } from "node:worker_threads";
 import type { LasReadOptions } from "@realconv/formats";
-import { LazChunkError, type LazChunkDecompressor, type RawLimits } from "@realconv/formats/pointcloud/laz/decompressor";
-import { inThreadLazCompressor, type LazChunkCompressor, type ParallelLazOptions } from "@realconv/formats/pointcloud/lazenc/parallel";
+import { LazChunkError, type LazChunkDecompressor, type RawLimits } from "@realconv/formats/laz";
+import { inThreadLazCompressor, type LazChunkCompressor, type ParallelLazOptions } from "@realconv/formats/laz";
 import type { LazTaskRequest, LazTaskResponse } from "./laz-protocol.js";
 
 type TaskMessage = LazTaskRequest extends infer T ? (T extends unknown ? Omit<T, "id"> : never) : never;

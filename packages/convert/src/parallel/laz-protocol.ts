@@ -3,7 +3,7 @@
  * buffer the main thread sends comes back (`spare`, or under the result), so buffers are freed by the
  * thread that allocated them and can be reused.
  */
-import type { RawLimits } from "@realconv/formats/pointcloud/laz/decompressor";
+import type { RawLimits } from "@realconv/formats/laz";
 
 export type LazTaskRequest =
   | { id: number; op: "compress"; pointFormat: number; recordLength: number; count: number; bytes: Uint8Array; out: Uint8Array }

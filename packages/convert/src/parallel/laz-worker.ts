@@ -4,9 +4,9 @@
  * buffer the request brought, and transfers every buffer back.
  */
 import { parentPort } from "node:worker_threads";
-import { inThreadLazCompressor, type LazChunkCompressor } from "@realconv/formats/pointcloud/lazenc/parallel";
-import { LazChunkError } from "@realconv/formats/pointcloud/laz/decompressor";
-import { decodeChunk } from "@realconv/formats/pointcloud/lazdec/chunk";
+import { inThreadLazCompressor, type LazChunkCompressor } from "@realconv/formats/laz";
+import { LazChunkError } from "@realconv/formats/laz";
+import { decodeChunk } from "@realconv/formats/laz";
 import type { LazTaskRequest, LazTaskResponse } from "./laz-protocol.js";
 
 const port = parentPort;

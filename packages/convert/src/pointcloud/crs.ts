@@ -11,7 +11,7 @@ import {
   type CrsRef,
   type PointTransform,
 } from "@realconv/formats";
-import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
+import { epsgDefinitions } from "@realconv/formats/crs";
 import { ConversionError, type Extent, type JobMessage } from "../contract/runner.js";
 
 /** A comparable key: "EPSG:n[+m]" for codes and for WKT with a top-level EPSG id, else the WKT without blanks. */

@@ -31,8 +31,8 @@ import {
   type PointTransform,
   type LasRecordBlock,
 } from "@realconv/formats";
-import { LasToLazTransformer, lasToLazStream } from "@realconv/formats/pointcloud/lazenc/index";
-import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/pointcloud/lazenc/parallel";
+import { LasToLazTransformer, lasToLazStream } from "@realconv/formats/laz";
+import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/laz";
 import { lazWriteOptions } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type FilePatch, type RunnerContext } from "../contract/runner.js";
 import { crsAsWkt } from "./crs.js";

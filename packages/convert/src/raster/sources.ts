@@ -23,7 +23,7 @@ import {
   type GeoTransform,
   type SampleScale,
 } from "@realconv/formats";
-import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
+import { epsgDefinitions } from "@realconv/formats/crs";
 import { ConversionError, throwIfAborted, type InputDataset, type InputFile, type JobMessage, type ScratchSpace } from "../contract/runner.js";
 import { sourceCrs } from "../pointcloud/crs.js";
 import { localInputFile } from "../host/local-io.js";

@@ -19,8 +19,8 @@ import {
   parseCrs,
   type PointCloudReader,
 } from "@realconv/formats";
-import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
-import { decodeWithLazPerf } from "@realconv/formats/pointcloud/lazenc/lazperf-decode";
+import { epsgDefinitions } from "@realconv/formats/crs";
+import { decodeWithLazPerf } from "@realconv/formats/testing/lazperf-decode";
 import { parse } from "@loaders.gl/core";
 import { LASLoader } from "@loaders.gl/las";
 import { ConversionError, type InputDataset, type InputFile, type OutputSink } from "../../contract/runner.js";

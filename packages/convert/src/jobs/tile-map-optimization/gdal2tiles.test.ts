@@ -14,7 +14,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import type { TileJson } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
-import { epsgDefinitions } from "@realconv/formats/crs/epsg-definitions";
+import { epsgDefinitions } from "@realconv/formats/crs";
 import { dataset, memoryFile, MemorySink, runInMemory } from "../../testing/memory-io.js";
 
 const gdal2tiles = ["gdal2tiles.py", "gdal2tiles"].find((c) => spawnSync(c, ["--version"], { encoding: "utf8" }).status === 0);

@@ -100,7 +100,7 @@ test("a JPEG with a world file and inputCrs, and a mosaic of two reality data, l
 async function splitRgbByte() {
   const { GeoTiffRaster } = await import("@realconv/formats");
   const { bytesSource } = await import("@realconv/formats");
-  const { epsgDefinitions } = await import("@realconv/formats/crs/epsg-definitions");
+  const { epsgDefinitions } = await import("@realconv/formats/crs");
   const r = await GeoTiffRaster.open(bytesSource(rasterBytes("RGB.byte.tif"), "RGB.byte.tif"), epsgDefinitions);
   const t = r.info.geoTransform!;
   const parts: [number, number][] = [[0, 420], [380, 791]];

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { bytesSource } from "../../io/byte-source.js";
 import { sharedData } from "../../testing/shared-data.js";
 import type { PointChunk, PointSchema } from "../chunk.js";
-import { lazPerf } from "../lazenc/lazperf-decode.js";
+import { lazPerf } from "../../testing/lazperf-decode.js";
 import { openPointCloud } from "./open.js";
 import type { LasReader } from "./reader.js";
 import { chooseLasFormat, chooseScaleOffset, encodeLas, LasWriter, writeLasOnePass, writeLasStream } from "./writer.js";

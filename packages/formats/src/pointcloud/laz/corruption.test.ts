@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { bytesSource, FormatError } from "../../io/byte-source.js";
 import { sharedData } from "../../testing/shared-data.js";
-import { firstDifference, lazRecords, prng } from "../lazenc/test-support.js";
+import { firstDifference, lazRecords, prng } from "../../testing/laz-records.js";
 import { openLaz } from "./reader.js";
 
 const SAMPLES = ["autzen_trim.laz", "indoor.laz", "append-bug.laz", "1.2-with-color.copc.laz"];

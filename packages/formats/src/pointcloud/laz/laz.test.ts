@@ -7,7 +7,7 @@ import type { ColumnName, PointChunk } from "../chunk.js";
 import { openPointCloud } from "../las/open.js";
 import { decodeRecords } from "../las/records.js";
 import type { LasReader } from "../las/reader.js";
-import { decodeWithLazPerf } from "../lazenc/lazperf-decode.js";
+import { decodeWithLazPerf } from "../../testing/lazperf-decode.js";
 import { openLaz } from "./reader.js";
 
 const bytesOf = (name: string) => new Uint8Array(readFileSync(sharedData("pointcloud", name)));

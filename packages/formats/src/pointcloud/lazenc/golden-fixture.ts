@@ -1,5 +1,5 @@
 /**
- * Expected LAZ bytes for `goldenLas()` (test-support.ts): 20 point-format-3 records, one chunk.
+ * Expected LAZ bytes for `goldenLas()` (testing/laz-records.ts): 20 point-format-3 records, one chunk.
  *
  * How it was produced and verified (2026-11-28): generated once with `writeLazFile(goldenLas())`;
  * the same bytes were decoded with laz-perf 0.0.7 (LASzip's C++ decoder as WASM) back to exactly the

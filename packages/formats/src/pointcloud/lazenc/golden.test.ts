@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeWithLazPerf } from "./lazperf-decode.js";
+import { decodeWithLazPerf } from "../../testing/lazperf-decode.js";
 import { writeLazFile } from "./laz-file.js";
 import { GOLDEN_PF3_20_LAZ_BASE64 } from "./golden-fixture.js";
-import { firstDifference, goldenLas, lasRecords, toBase64 } from "./test-support.js";
+import { firstDifference, goldenLas, lasRecords, toBase64 } from "../../testing/laz-records.js";
 
 test("golden: 20-point PF3 LAS encodes to the checked-in LAZ bytes", async () => {
   const las = goldenLas();

@@ -2,10 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { sharedData } from "../../testing/shared-data.js";
-import { decodeWithLazPerf } from "./lazperf-decode.js";
+import { decodeWithLazPerf } from "../../testing/lazperf-decode.js";
 import { writeLazFile } from "./laz-file.js";
 import { LazLayeredEncoder } from "./layered.js";
-import { firstDifference, lasRecords, makeLas, prng, roundTrip } from "./test-support.js";
+import { firstDifference, lasRecords, makeLas, prng, roundTrip } from "../../testing/laz-records.js";
 
 const BASE: Record<number, number> = { 6: 30, 7: 36, 8: 38 };
 

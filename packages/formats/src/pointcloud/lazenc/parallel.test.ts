@@ -8,7 +8,7 @@ import { openLaz } from "../laz/reader.js";
 import { inThreadLazDecompressor, LazChunkError, type LazChunkDecompressor } from "../laz/decompressor.js";
 import { writeLazFile } from "./laz-file.js";
 import { ChunkingLasToLazTransformer, inThreadLazCompressor, lasToLazStreamParallel, type LazChunkCompressor, type ParallelLazOptions } from "./parallel.js";
-import { firstDifference, prng } from "./test-support.js";
+import { firstDifference, prng } from "../../testing/laz-records.js";
 
 const shared = (name: string) => new Uint8Array(readFileSync(sharedData("pointcloud", name)));
 

@@ -2,10 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { sharedData } from "../../testing/shared-data.js";
-import { decodeWithLazPerf } from "./lazperf-decode.js";
+import { decodeWithLazPerf } from "../../testing/lazperf-decode.js";
 import { LasToLazTransformer, lasToLazStream, writeLazFile } from "./laz-file.js";
 import { LazPointwiseEncoder } from "./encoder.js";
-import { firstDifference, lasRecords, makeLas, prng, roundTrip } from "./test-support.js";
+import { firstDifference, lasRecords, makeLas, prng, roundTrip } from "../../testing/laz-records.js";
 
 const BASE: Record<number, number> = { 0: 20, 1: 28, 2: 26, 3: 34 };
 

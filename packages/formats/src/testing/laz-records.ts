@@ -2,11 +2,11 @@
  * Helpers for the encoder tests: a deterministic PRNG, a minimal LAS file builder, and a round trip
  * through laz-perf and our own reader. Kept out of the package index.
  */
-import { bytesSource } from "../../io/byte-source.js";
-import { openLaz } from "../laz/reader.js";
+import { bytesSource } from "../io/byte-source.js";
+import { openLaz } from "../pointcloud/laz/reader.js";
 import { decodeWithLazPerf } from "./lazperf-decode.js";
-import { writeLazFile } from "./laz-file.js";
-import type { LazEncoderOptions } from "./encoder.js";
+import { writeLazFile } from "../pointcloud/lazenc/laz-file.js";
+import type { LazEncoderOptions } from "../pointcloud/lazenc/encoder.js";
 
 /** mulberry32: small deterministic PRNG so synthetic tests are reproducible. */
 export function prng(seed: number): () => number {
