@@ -5,26 +5,14 @@
  * FeatureDB store is not found.
  */
 import { FlatGeobufFile, FormatError, type ByteSource, type PropertyValue, type VectorFeature } from "@realconv/formats";
+import { FEATUREDB_FORMAT, FEATUREDB_MANIFEST, type CollectionManifest } from "@realconv/convert";
 import { ApiError, errors } from "../domain/errors.js";
 import type { Principal } from "../ports/auth.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { RealityDataService } from "./reality-data-service.js";
 
-/** The manifest a FeatureDB output holds as its root document (written by VectorOptimization). */
-export interface CollectionManifest {
-  id: string;
-  title: string;
-  file: string;
-  crs: string;
-  featureCount: number;
-  bbox?: number[];
-  geometryTypes: string[];
-  layers: { name: string; featureCount: number }[];
-  properties: { name: string; type: string }[];
-}
-
-const MANIFEST = "featuredb.json";
-const FORMAT = "realconv-featuredb";
+const MANIFEST = FEATUREDB_MANIFEST;
+const FORMAT = FEATUREDB_FORMAT;
 const MAX_MANIFEST_BYTES = 4 << 20;
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 10_000;

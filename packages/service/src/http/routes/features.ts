@@ -6,7 +6,8 @@
  * numberReturned and a `next` link while more match.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { CollectionManifest, FeatureService } from "../../services/feature-service.js";
+import type { CollectionManifest } from "@realconv/convert";
+import type { FeatureService } from "../../services/feature-service.js";
 import { baseUrl } from "../base-url.js";
 
 export interface FeatureRoutesOptions {
