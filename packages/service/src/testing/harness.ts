@@ -48,6 +48,8 @@ export interface TestServerOptions {
   logLevel?: string;
   /** The web app's folder, authority and client id (default: the repository's packages/web/dist). */
   web?: Partial<WebConfig>;
+  /** Tokens from an external issuer instead of the local one (default: the local issuer). */
+  auth?: Config["auth"];
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -63,7 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       rateLimitWindowMs: options.rateLimitWindowMs,
       leaseMs: options.leaseMs ?? 3000,
       logLevel: options.logLevel ?? process.env.REALCONV_TEST_LOG_LEVEL ?? "silent",
-      auth: { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
+      auth: options.auth ?? { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { databaseUrl: undefined }),
       azureStorageConnectionString: options.azureStorageConnectionString,
       ...(options.maxRealityDataMb !== undefined ? { maxRealityDataMb: options.maxRealityDataMb } : {}),
