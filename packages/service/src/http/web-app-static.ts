@@ -50,6 +50,8 @@ export async function webAppStatic(app: FastifyInstance, o: WebAppStaticOptions)
   const csp = contentSecurityPolicy(o.connectOrigins);
   await app.register(async (scope) => {
     scope.addHook("onSend", async (_request, reply, payload) => {
+      // A miss falls through to the API's 404, which is no page.
+      if (reply.statusCode >= 400) return payload;
       reply.headers({
         "content-security-policy": csp,
         "x-content-type-options": "nosniff",
