@@ -1,0 +1,227 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import {
+  boxFromBounds,
+  buildExplicitTileset,
+  childSubtreeCount,
+  createAvailability,
+  encodePnts,
+  encodePointGlb,
+  encodeSubtree,
+  encodeTilesetJson,
+  enuToEcef,
+  implicitTileBounds,
+  mortonIndex3,
+  setAvailable,
+  subtreeTileCount,
+  subtreeTileIndex,
+  tilesetOf,
+  transformPoint,
+  type PointTileContent,
+  type Tileset,
+  type Vec3,
+} from "@realconv/formats";
+import { checkTileset } from "./tileset-check.js";
+
+const scratch = await mkdtemp(join(tmpdir(), "realconv-tileset-check-"));
+after(() => rm(scratch, { recursive: true, force: true }));
+let folders = 0;
+
+async function writeFolder(files: Record<string, Uint8Array | Tileset>): Promise<string> {
+  const dir = join(scratch, String(folders++));
+  for (const [name, value] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), value instanceof Uint8Array ? value : encodeTilesetJson(value));
+  }
+  return dir;
+}
+
+/** n points spread over [min, max], as content relative to the box centre. */
+function pointsIn(min: Vec3, max: Vec3, n: number, seed: number): PointTileContent {
+  const centre: Vec3 = [0, 1, 2].map((a) => (min[a] + max[a]) / 2) as Vec3;
+  const positions = new Float32Array(3 * n);
+  const rgb = new Uint8Array(3 * n);
+  const intensity = new Uint16Array(n);
+  const classification = new Uint8Array(n);
+  let s = seed;
+  const next = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < 3; a++) positions[3 * i + a] = Math.fround(min[a] + next() * (max[a] - min[a]) - centre[a]);
+    rgb.set([i % 256, (7 * i) % 256, 200], 3 * i);
+    intensity[i] = i;
+    classification[i] = i % 10;
+  }
+  return { count: n, positions, rtcCenter: centre, rgb, intensity, classification, precision: 0.001 };
+}
+
+const ROOT_TRANSFORM = enuToEcef(7.44, 46.95, 540);
+const options = { version: "1.0" as const, refine: "ADD" as const, transform: ROOT_TRANSFORM };
+
+/** A good explicit tree: root 0..40 with 2 children (0..20, 20..40 along x), .pnts and .glb contents. */
+async function explicitFiles() {
+  const root = pointsIn([0, 0, 0], [40, 40, 10], 50, 1);
+  const left = pointsIn([0, 0, 0], [20, 40, 10], 40, 2);
+  const right = pointsIn([20, 0, 0], [40, 40, 10], 30, 3);
+  const tileset = buildExplicitTileset(
+    {
+      min: [0, 0, 0], max: [40, 40, 10], geometricError: 2, contentUri: "r.pnts",
+      children: [
+        { min: [0, 0, 0], max: [20, 40, 10], geometricError: 0, contentUri: "c/0.pnts" },
+        { min: [20, 0, 0], max: [40, 40, 10], geometricError: 0, contentUri: "c/1.glb" },
+      ],
+    },
+    options,
+  );
+  return { contents: [root, left, right], files: { "tileset.json": tileset, "r.pnts": encodePnts(root), "c/0.pnts": encodePnts(left), "c/1.glb": await encodePointGlb(right) } as Record<string, Uint8Array | Tileset> };
+}
+
+/** World (ECEF) coordinates of every input point, sorted, for order-free comparison. */
+function worldOf(contents: PointTileContent[]): number[][] {
+  const out: number[][] = [];
+  for (const c of contents) for (let i = 0; i < c.count; i++) out.push(transformPoint(ROOT_TRANSFORM, [0, 1, 2].map((a) => c.positions[3 * i + a] + c.rtcCenter[a])));
+  return out.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+}
+
+function sortedTriples(p: Float64Array): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < p.length; i += 3) out.push([p[i], p[i + 1], p[i + 2]]);
+  return out.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+}
+
+/** Implicit octree, subtreeLevels 2, availableLevels 3: root subtree (levels 0-1) and one child subtree at level 2. */
+async function implicitFiles() {
+  const min: Vec3 = [0, 0, 0];
+  const max: Vec3 = [16, 16, 16];
+  const tiles: Array<[number, number, number, number]> = [[0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 1, 0], [2, 3, 3, 1]];
+  const files: Record<string, Uint8Array | Tileset> = {};
+  const contents: PointTileContent[] = [];
+  for (const [l, x, y, z] of tiles) {
+    const b = implicitTileBounds(min, max, l, x, y, z);
+    const c = pointsIn(b.min, b.max, 20 + l, 10 + l + x);
+    contents.push(c);
+    files[`content/${l}/${x}/${y}/${z}.glb`] = await encodePointGlb(c);
+  }
+  const rootTiles = createAvailability(subtreeTileCount(2));
+  const rootContent = createAvailability(subtreeTileCount(2));
+  for (const [l, x, y, z] of tiles.slice(0, 3)) {
+    setAvailable(rootTiles, subtreeTileIndex(l, x, y, z));
+    setAvailable(rootContent, subtreeTileIndex(l, x, y, z));
+  }
+  const rootChildren = createAvailability(childSubtreeCount(2));
+  setAvailable(rootChildren, mortonIndex3(3, 3, 1)); // under level-1 tile (1,1,0)
+  files["subtrees/0/0/0/0.subtree"] = encodeSubtree({ subtreeLevels: 2, tileAvailability: rootTiles, contentAvailability: [rootContent], childSubtreeAvailability: rootChildren });
+  const childTiles = createAvailability(subtreeTileCount(2));
+  setAvailable(childTiles, 0);
+  files["subtrees/2/3/3/1.subtree"] = encodeSubtree({ subtreeLevels: 2, tileAvailability: childTiles, contentAvailability: [childTiles], childSubtreeAvailability: createAvailability(childSubtreeCount(2)) });
+  const root = { boundingVolume: boxFromBounds(min, max), geometricError: 4, content: { uri: "content/{level}/{x}/{y}/{z}.glb" }, implicitTiling: { subdivisionScheme: "OCTREE" as const, subtreeLevels: 2, availableLevels: 3, subtrees: { uri: "subtrees/{level}/{x}/{y}/{z}.subtree" } } };
+  files["tileset.json"] = tilesetOf(root, 8, { ...options, version: "1.1" });
+  return { files, contents };
+}
+
+describe("tileset checker", () => {
+  it("passes a good explicit tileset and returns every point in ECEF", async () => {
+    const { files, contents } = await explicitFiles();
+    const r = await checkTileset(await writeFolder(files), { collectPositions: true });
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.tiles, 3);
+    assert.equal(r.contents, 3);
+    assert.equal(r.points, 120);
+    const expected = worldOf(contents);
+    const got = sortedTriples(r.positions!);
+    assert.equal(got.length, expected.length);
+    for (let i = 0; i < got.length; i++) for (let a = 0; a < 3; a++) assert.ok(Math.abs(got[i][a] - expected[i][a]) < 0.001, `point ${i} axis ${a}: ${got[i][a]} vs ${expected[i][a]}`);
+    assert.ok(Math.hypot(...got[0]) > 6.3e6, "positions are geocentric");
+  });
+
+  it("passes a good implicit octree", async () => {
+    const { files, contents } = await implicitFiles();
+    const r = await checkTileset(await writeFolder(files), { collectPositions: true });
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.tiles, 4);
+    assert.equal(r.points, contents.reduce((s, c) => s + c.count, 0));
+  });
+
+  it("catches a bounding volume that does not hold its points or its child", async () => {
+    const { files } = await explicitFiles();
+    const tileset = structuredClone(files["tileset.json"]) as Tileset;
+    tileset.root.children![1].boundingVolume = boxFromBounds([20, 0, 0], [39, 40, 10]); // right tile 1 m short
+    tileset.root.children![0].boundingVolume = boxFromBounds([0, 0, 0], [20, 40, 12]); // sticks out of the root
+    const r = await checkTileset(await writeFolder({ ...files, "tileset.json": tileset }));
+    assert.ok(r.errors.some((e) => /root\/children\[1\]: \d+ of 30 points of c\/1\.glb lie outside/.test(e)), r.errors.join("\n"));
+    assert.ok(r.errors.some((e) => /root\/children\[0\]: bounding volume .* is not inside its parent's/.test(e)), r.errors.join("\n"));
+  });
+
+  it("catches a missing file", async () => {
+    const { files } = await explicitFiles();
+    delete files["c/0.pnts"];
+    const r = await checkTileset(await writeFolder(files));
+    assert.deepEqual(r.errors, ["tileset.json root/children[0]: uri c/0.pnts does not resolve (c/0.pnts missing)"]);
+    assert.equal(r.points, 80);
+  });
+
+  it("catches a wrong padding and a wrong length in a .pnts", async () => {
+    const { files, contents } = await explicitFiles();
+    // The same tile with its feature table JSON unpadded: the binary starts off 8-byte alignment.
+    const good = files["c/0.pnts"] as Uint8Array;
+    const v = new DataView(good.buffer, good.byteOffset);
+    const jsonLength = v.getUint32(12, true);
+    const json = new TextDecoder().decode(good.subarray(28, 28 + jsonLength)).trimEnd();
+    const jsonBytes = new TextEncoder().encode(json);
+    const rest = good.subarray(28 + jsonLength);
+    const bad = new Uint8Array(28 + jsonBytes.byteLength + rest.byteLength);
+    bad.set(good.subarray(0, 28));
+    bad.set(jsonBytes, 28);
+    bad.set(rest, 28 + jsonBytes.byteLength);
+    const bv = new DataView(bad.buffer);
+    bv.setUint32(8, bad.byteLength, true);
+    bv.setUint32(12, jsonBytes.byteLength, true);
+    assert.notEqual(jsonBytes.byteLength, jsonLength);
+    const longer = new Uint8Array(good.byteLength + 8);
+    longer.set(good);
+    const r = await checkTileset(await writeFolder({ ...files, "c/0.pnts": bad, "r.pnts": longer }));
+    assert.ok(r.errors.some((e) => /children\[0\]: c\/0\.pnts: .*(not 8-aligned|not a multiple of 8)/.test(e)), r.errors.join("\n"));
+    assert.ok(r.errors.some((e) => /root: r\.pnts: header byteLength \d+ differs/.test(e)), r.errors.join("\n"));
+    assert.equal(r.points, contents[2].count);
+  });
+
+  it("catches geometric errors that grow or do not reach 0 at leaves", async () => {
+    const { files } = await explicitFiles();
+    const tileset = structuredClone(files["tileset.json"]) as Tileset;
+    tileset.root.children![0].geometricError = 3;
+    tileset.root.children![1].geometricError = 0.5;
+    const r = await checkTileset(await writeFolder({ ...files, "tileset.json": tileset }));
+    assert.ok(r.errors.some((e) => /children\[0\]: geometricError 3 exceeds its parent's 2/.test(e)), r.errors.join("\n"));
+    assert.ok(r.errors.some((e) => /children\[1\]: leaf geometricError is 0.5, expected 0/.test(e)), r.errors.join("\n"));
+  });
+
+  it("catches implicit availability that disagrees with the files", async () => {
+    const { files } = await implicitFiles();
+    // Content announced but its file gone; a content file for a tile whose content is unavailable; a stray subtree.
+    const missing = { ...files };
+    delete missing["content/1/1/1/0.glb"];
+    missing["content/1/0/1/0.glb"] = files["content/1/0/0/0.glb"];
+    missing["subtrees/2/0/0/0.subtree"] = files["subtrees/2/3/3/1.subtree"];
+    const r = await checkTileset(await writeFolder(missing));
+    assert.deepEqual(r.errors, [
+      "tileset.json root tile 1/1/1/0: uri content/1/1/1/0.glb does not resolve (content/1/1/1/0.glb missing)",
+      "tileset.json root subtree 0/0/0/0: child subtree 2/0/0/0 unavailable but subtrees/2/0/0/0.subtree exists",
+      "content/1/0/1/0.glb: file matches an implicit template but no available tile or subtree names it",
+    ]);
+    // A child subtree announced whose file is missing.
+    const noChild = { ...files };
+    delete noChild["subtrees/2/3/3/1.subtree"];
+    const r2 = await checkTileset(await writeFolder(noChild));
+    assert.ok(r2.errors.some((e) => /subtree 2\/3\/3\/1: uri subtrees\/2\/3\/3\/1\.subtree does not resolve/.test(e)), r2.errors.join("\n"));
+    // Content available on a tile that is not.
+    const contentOnly = createAvailability(subtreeTileCount(2));
+    setAvailable(contentOnly, 0);
+    setAvailable(contentOnly, subtreeTileIndex(1, 1, 0, 0));
+    const tilesOnly = createAvailability(subtreeTileCount(2));
+    setAvailable(tilesOnly, 0);
+    const r3 = await checkTileset(await writeFolder({ ...files, "subtrees/0/0/0/0.subtree": encodeSubtree({ subtreeLevels: 2, tileAvailability: tilesOnly, contentAvailability: [contentOnly], childSubtreeAvailability: createAvailability(childSubtreeCount(2)) }) }));
+    assert.ok(r3.errors.some((e) => /tile 1\/1\/0\/0: content available but the tile is not/.test(e)), r3.errors.join("\n"));
+  });
+});
