@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
   boxFromBounds,
+  buildImplicitSubtrees,
   buildExplicitTileset,
   childSubtreeCount,
   createAvailability,
@@ -13,6 +14,7 @@ import {
   encodeSubtree,
   encodeTilesetJson,
   enuToEcef,
+  implicitOctreeRoot,
   implicitTileBounds,
   mortonIndex3,
   setAvailable,
@@ -142,6 +144,35 @@ describe("tileset checker", () => {
     assert.deepEqual(r.errors, []);
     assert.equal(r.tiles, 4);
     assert.equal(r.points, contents.reduce((s, c) => s + c.count, 0));
+  });
+
+  it("passes an implicit octree made by buildImplicitSubtrees, .pnts contents, 5 levels", async () => {
+    const min: Vec3 = [-50, -50, -10];
+    const max: Vec3 = [50, 50, 90];
+    const keys: Array<{ level: number; x: number; y: number; z: number }> = [];
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    for (let i = 0; i < 25; i++) {
+      const level = next(5);
+      keys.push({ level, x: next(2 ** level), y: next(2 ** level), z: next(2 ** level) });
+    }
+    const unique = [...new Map(keys.map((k) => [`${k.level}/${k.x}/${k.y}/${k.z}`, k])).values()];
+    const files: Record<string, Uint8Array | Tileset> = {};
+    let points = 0;
+    for (const k of unique) {
+      const b = implicitTileBounds(min, max, k.level, k.x, k.y, k.z);
+      const c = pointsIn(b.min, b.max, 10 + k.level, k.x + 3 * k.y + 5 * k.z);
+      points += c.count;
+      files[`content/${k.level}/${k.x}/${k.y}/${k.z}.pnts`] = encodePnts(c);
+    }
+    const { subtrees, availableLevels } = buildImplicitSubtrees(unique, 2);
+    for (const s of subtrees) files[`subtrees/${s.level}/${s.x}/${s.y}/${s.z}.subtree`] = s.bytes;
+    const root = implicitOctreeRoot({ min, max, geometricError: 8, subtreeLevels: 2, availableLevels, contentUri: "content/{level}/{x}/{y}/{z}.pnts" });
+    const r = await checkTileset(await writeFolder({ ...files, "tileset.json": tilesetOf(root, 16, { ...options, version: "1.1" }) }));
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.contents, unique.length);
+    assert.equal(r.points, points);
+    assert.ok(r.tiles >= unique.length);
   });
 
   it("catches a bounding volume that does not hold its points or its child", async () => {

@@ -173,3 +173,27 @@ export function ecefToGeodetic(x: number, y: number, z: number): Vec3 {
   }
   return [lon, lat, h];
 }
+
+export interface ImplicitOctreeRootOptions {
+  /** Root cube (or box) in the tileset frame; tiles split it evenly along x, y, z. */
+  min: Vec3;
+  max: Vec3;
+  /** Of level 0; level L has geometricError / 2^L. */
+  geometricError: number;
+  subtreeLevels: number;
+  availableLevels: number;
+  /** Default `content/{level}/{x}/{y}/{z}.glb`. */
+  contentUri?: string;
+  /** Default `subtrees/{level}/{x}/{y}/{z}.subtree`. */
+  subtreesUri?: string;
+}
+
+/** The root tile of an implicit octree (3D Tiles 1.1), for `tilesetOf`. */
+export function implicitOctreeRoot(o: ImplicitOctreeRootOptions): Tile {
+  return {
+    boundingVolume: boxFromBounds(o.min, o.max),
+    geometricError: o.geometricError,
+    content: { uri: o.contentUri ?? "content/{level}/{x}/{y}/{z}.glb" },
+    implicitTiling: { subdivisionScheme: "OCTREE", subtreeLevels: o.subtreeLevels, availableLevels: o.availableLevels, subtrees: { uri: o.subtreesUri ?? "subtrees/{level}/{x}/{y}/{z}.subtree" } },
+  };
+}
