@@ -20,8 +20,7 @@ export function cubeContent(n: number, size: number, precision?: number): PointT
   const rgb = new Uint8Array(3 * n);
   const intensity = new Uint16Array(n);
   const classification = new Uint8Array(n);
-  let seed = 12345;
-  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const next = mulberry32(12345);
   for (let i = 0; i < n; i++) {
     for (let a = 0; a < 3; a++) positions[3 * i + a] = Math.fround((next() - 0.5) * size);
     for (let a = 0; a < 3; a++) rgb[3 * i + a] = Math.floor(next() * 256);
@@ -29,4 +28,16 @@ export function cubeContent(n: number, size: number, precision?: number): PointT
     classification[i] = Math.floor(next() * 20);
   }
   return { count: n, positions, rtcCenter: [1000.5, -2000.25, 300.125], precision, rgb, intensity, classification };
+}
+
+/** mulberry32: a small, well-mixed 32-bit generator (a plain LCG repeats patterns across the draws of a point). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
