@@ -126,7 +126,7 @@ async function implicitFiles() {
 describe("tileset checker", () => {
   it("passes a good explicit tileset and returns every point in ECEF", async () => {
     const { files, contents } = await explicitFiles();
-    const r = await checkTileset(await writeFolder(files), { collectPositions: true });
+    const r = await checkTileset(await writeFolder(files), { collectPositions: true, loadersGl: true });
     assert.deepEqual(r.errors, []);
     assert.equal(r.tiles, 3);
     assert.equal(r.contents, 3);
@@ -140,7 +140,7 @@ describe("tileset checker", () => {
 
   it("passes a good implicit octree", async () => {
     const { files, contents } = await implicitFiles();
-    const r = await checkTileset(await writeFolder(files), { collectPositions: true });
+    const r = await checkTileset(await writeFolder(files), { collectPositions: true, loadersGl: true });
     assert.deepEqual(r.errors, []);
     assert.equal(r.tiles, 4);
     assert.equal(r.points, contents.reduce((s, c) => s + c.count, 0));

@@ -42,6 +42,11 @@ export interface TilesetCheckOptions {
   tolerance?: number;
   /** Explicit leaves must have geometric error 0 (realconv's tilesets do). Default true. */
   leavesAtZero?: boolean;
+  /**
+   * Also parse every content with loaders.gl (`@loaders.gl/3d-tiles` for .pnts, `@loaders.gl/gltf` for GLB)
+   * and compare its point count and positions with ours. Default false (slower).
+   */
+  loadersGl?: boolean;
 }
 
 export interface TilesetCheckResult {
@@ -232,6 +237,10 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
       return;
     }
     result.contents++;
+    if (options.loadersGl) {
+      const mismatch = await compareWithLoadersGl(bytes, tile.positions, tile.count, tile.format).catch((e: unknown) => `loaders.gl does not parse it: ${(e as Error).message}`);
+      if (mismatch) errors.push(`${where}: ${rel(path)}: ${mismatch}`);
+    }
     const world = new Float64Array(3 * tile.count);
     const outside = volumes.map(() => 0);
     const first: Array<number[] | undefined> = volumes.map(() => undefined);
@@ -440,6 +449,58 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
   const out: TilesetCheckResult = { errors: [...new Set(errors)], ...result };
   if (positions) out.positions = positions.slice(0, 3 * result.points);
   return out;
+}
+
+/** loaders.gl's reading of a point content against ours (same file order): undefined when they agree. */
+async function compareWithLoadersGl(bytes: Uint8Array, ours: Float64Array, count: number, format: "pnts" | "glb"): Promise<string | undefined> {
+  const { parse } = await import("@loaders.gl/core");
+  const theirs = new Float64Array(3 * count);
+  let theirCount: number;
+  if (format === "pnts") {
+    const { Tiles3DLoader } = await import("@loaders.gl/3d-tiles");
+    const tile = (await parse(bytes.slice().buffer, Tiles3DLoader, { "3d-tiles": { loadGLTF: false, decodeQuantizedPositions: true } })) as unknown as { pointsLength: number; rtcCenter?: number[]; attributes: { positions: ArrayLike<number> } };
+    theirCount = tile.pointsLength;
+    const rtc = tile.rtcCenter ?? [0, 0, 0];
+    const p = tile.attributes.positions;
+    for (let i = 0; i < Math.min(3 * count, p.length); i++) theirs[i] = p[i] + rtc[i % 3];
+  } else {
+    const { GLTFLoader, postProcessGLTF } = await import("@loaders.gl/gltf");
+    const gltf = postProcessGLTF(await parse(bytes.slice().buffer, GLTFLoader, { gltf: { decompressMeshes: true } }));
+    theirCount = 0;
+    type GltfNode = { translation?: number[]; rotation?: number[]; scale?: number[]; matrix?: number[]; mesh?: { primitives: Array<{ attributes: Record<string, { value: ArrayLike<number>; count: number }> }> }; children?: GltfNode[] };
+    const visit = (node: GltfNode, parent: readonly number[]) => {
+      const m = multiplyMatrices(parent, node.matrix ?? trsMatrix(node.translation, node.rotation, node.scale));
+      for (const primitive of node.mesh?.primitives ?? []) {
+        const position = primitive.attributes.POSITION;
+        const k = position.count;
+        const stride = k > 0 ? position.value.length / k : 3; // 3, or 4 when a padded u16 vec3 is kept as is
+        for (let i = 0; i < k; i++) {
+          const gl = transformPoint(m, [position.value[stride * i], position.value[stride * i + 1], position.value[stride * i + 2]]);
+          const at = 3 * (theirCount + i);
+          if (at + 2 < theirs.length) theirs.set([gl[0], -gl[2], gl[1]], at); // y-up -> z-up
+        }
+        theirCount += k;
+      }
+      for (const child of node.children ?? []) visit(child, m);
+    };
+    const scene = (gltf.scene ?? gltf.scenes?.[0] ?? { nodes: gltf.nodes }) as unknown as { nodes: GltfNode[] };
+    for (const node of scene.nodes ?? []) visit(node, IDENTITY_MATRIX);
+  }
+  if (theirCount !== count) return `loaders.gl reads ${theirCount} points, we read ${count}`;
+  for (let i = 0; i < 3 * count; i++) {
+    if (Math.abs(theirs[i] - ours[i]) > 1e-3 + 1e-7 * Math.abs(ours[i])) return `point ${Math.floor(i / 3)} is at ${theirs.subarray(i - (i % 3), i - (i % 3) + 3).join(",")} for loaders.gl, ${ours.subarray(i - (i % 3), i - (i % 3) + 3).join(",")} for us`;
+  }
+  return undefined;
+}
+
+function trsMatrix(t: number[] = [0, 0, 0], r: number[] = [0, 0, 0, 1], s: number[] = [1, 1, 1]): number[] {
+  const [x, y, z, w] = r;
+  return [
+    (1 - 2 * (y * y + z * z)) * s[0], 2 * (x * y + z * w) * s[0], 2 * (x * z - y * w) * s[0], 0,
+    2 * (x * y - z * w) * s[1], (1 - 2 * (x * x + z * z)) * s[1], 2 * (y * z + x * w) * s[1], 0,
+    2 * (x * z + y * w) * s[2], 2 * (y * z - x * w) * s[2], (1 - 2 * (x * x + y * y)) * s[2], 0,
+    t[0], t[1], t[2], 1,
+  ];
 }
 
 async function listFiles(dir: string): Promise<string[]> {
