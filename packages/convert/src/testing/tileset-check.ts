@@ -85,11 +85,15 @@ function boxVolume(box: readonly number[], m: Mat4): WorldVolume {
     size,
     describe: `box centre ${c.map((v) => v.toFixed(3)).join(",")} half-lengths ${lengths.map((v) => v.toFixed(3)).join(",")}`,
     contains(p, tolerance) {
-      const d = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
+      const d0 = p[0] - c[0];
+      const d1 = p[1] - c[1];
+      const d2 = p[2] - c[2];
       for (let i = 0; i < 3; i++) {
+        const u = axes[i];
         if (lengths[i] > 0) {
-          if (Math.abs(dot(d, axes[i])) / lengths[i] > lengths[i] + tolerance) return false;
+          if (Math.abs(d0 * u[0] + d1 * u[1] + d2 * u[2]) / lengths[i] > lengths[i] + tolerance) return false;
         } else {
+          const d = [d0, d1, d2];
           // Flat box: the point must lie in the plane of the other two axes.
           const n = cross(axes[(i + 1) % 3], axes[(i + 2) % 3]);
           const nl = Math.sqrt(dot(n, n));
@@ -244,19 +248,24 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
     const world = new Float64Array(3 * tile.count);
     const outside = volumes.map(() => 0);
     const first: Array<number[] | undefined> = volumes.map(() => undefined);
-    const p = [0, 0, 0];
+    const tolerances = volumes.map(tolerance);
+    const w = [0, 0, 0];
     for (let i = 0; i < tile.count; i++) {
-      p[0] = tile.positions[3 * i];
-      p[1] = tile.positions[3 * i + 1];
-      p[2] = tile.positions[3 * i + 2];
-      const w = transformPoint(m, p);
-      world.set(w, 3 * i);
-      volumes.forEach((v, k) => {
-        if (!v.contains(w, tolerance(v))) {
+      const x = tile.positions[3 * i];
+      const y = tile.positions[3 * i + 1];
+      const z = tile.positions[3 * i + 2];
+      w[0] = m[0] * x + m[4] * y + m[8] * z + m[12];
+      w[1] = m[1] * x + m[5] * y + m[9] * z + m[13];
+      w[2] = m[2] * x + m[6] * y + m[10] * z + m[14];
+      world[3 * i] = w[0];
+      world[3 * i + 1] = w[1];
+      world[3 * i + 2] = w[2];
+      for (let k = 0; k < volumes.length; k++) {
+        if (!volumes[k].contains(w, tolerances[k])) {
           outside[k]++;
-          first[k] ??= w;
+          first[k] ??= [...w];
         }
-      });
+      }
     }
     volumes.forEach((v, k) => {
       if (outside[k] > 0) errors.push(`${where}: ${outside[k]} of ${tile.count} points of ${rel(path)} lie outside the ${v.describe} (first at ${first[k]!.map((c) => c.toFixed(3)).join(",")})`);
@@ -474,10 +483,14 @@ async function compareWithLoadersGl(bytes: Uint8Array, ours: Float64Array, count
         const position = primitive.attributes.POSITION;
         const k = position.count;
         const stride = k > 0 ? position.value.length / k : 3; // 3, or 4 when a padded u16 vec3 is kept as is
-        for (let i = 0; i < k; i++) {
-          const gl = transformPoint(m, [position.value[stride * i], position.value[stride * i + 1], position.value[stride * i + 2]]);
+        const v = position.value;
+        for (let i = 0; i < k && 3 * (theirCount + i) + 2 < theirs.length; i++) {
+          const [x, y, z] = [v[stride * i], v[stride * i + 1], v[stride * i + 2]];
           const at = 3 * (theirCount + i);
-          if (at + 2 < theirs.length) theirs.set([gl[0], -gl[2], gl[1]], at); // y-up -> z-up
+          // y-up -> z-up: (x, y, z)_gl -> (x, -z, y)
+          theirs[at] = m[0] * x + m[4] * y + m[8] * z + m[12];
+          theirs[at + 1] = -(m[2] * x + m[6] * y + m[10] * z + m[14]);
+          theirs[at + 2] = m[1] * x + m[5] * y + m[9] * z + m[13];
         }
         theirCount += k;
       }

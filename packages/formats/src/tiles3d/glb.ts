@@ -205,9 +205,14 @@ export async function decodePointGlb(bytes: Uint8Array, file = "tile.glb"): Prom
       if (!position) throw new FormatError("POINTS primitive without POSITION", file, 0);
       const k = position.getCount();
       const world = new Float64Array(3 * k);
-      const el: number[] = [];
+      const raw = position.getNormalized() ? undefined : position.getArray();
+      const el: number[] = [0, 0, 0];
       for (let i = 0; i < k; i++) {
-        position.getElement(i, el);
+        if (raw) {
+          el[0] = raw[3 * i];
+          el[1] = raw[3 * i + 1];
+          el[2] = raw[3 * i + 2];
+        } else position.getElement(i, el);
         const x = m[0] * el[0] + m[4] * el[1] + m[8] * el[2] + m[12];
         const y = m[1] * el[0] + m[5] * el[1] + m[9] * el[2] + m[13];
         const z = m[2] * el[0] + m[6] * el[1] + m[10] * el[2] + m[14];
@@ -247,8 +252,17 @@ export async function decodePointGlb(bytes: Uint8Array, file = "tile.glb"): Prom
   };
 }
 
+let linearU16ToSrgb8: Uint8Array | undefined;
+
 function readColours(accessor: Accessor, count: number): Uint8Array {
   const out = new Uint8Array(3 * count);
+  const raw = accessor.getArray();
+  const size = accessor.getElementSize();
+  if (accessor.getNormalized() && raw instanceof Uint16Array) {
+    linearU16ToSrgb8 ??= Uint8Array.from({ length: 65536 }, (_, v) => linearToSrgb8(v / 65535));
+    for (let i = 0; i < count; i++) for (let a = 0; a < 3; a++) out[3 * i + a] = linearU16ToSrgb8[raw[size * i + a]];
+    return out;
+  }
   const el: number[] = [];
   for (let i = 0; i < count; i++) {
     accessor.getElement(i, el); // normalised values come back in [0, 1]
