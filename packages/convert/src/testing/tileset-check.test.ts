@@ -14,6 +14,7 @@ import {
   encodeSubtree,
   encodeTilesetJson,
   enuToEcef,
+  geodeticToEcef,
   implicitOctreeRoot,
   implicitTileBounds,
   mortonIndex3,
@@ -183,6 +184,39 @@ describe("tileset checker", () => {
     const r = await checkTileset(await writeFolder({ ...files, "tileset.json": tileset }));
     assert.ok(r.errors.some((e) => /root\/children\[1\]: \d+ of 30 points of c\/1\.glb lie outside/.test(e)), r.errors.join("\n"));
     assert.ok(r.errors.some((e) => /root\/children\[0\]: bounding volume .* is not inside its parent's/.test(e)), r.errors.join("\n"));
+  });
+
+  it("checks region and sphere volumes in ECEF (no root transform)", async () => {
+    // Points 100 m around a place, content RTC centre in ECEF; root region, child sphere.
+    const centre = geodeticToEcef(7.44, 46.95, 540);
+    const local = pointsIn([-50, -50, -5], [50, 50, 5], 60, 4);
+    const enu = enuToEcef(7.44, 46.95, 540);
+    const ecef = new Float32Array(3 * local.count);
+    for (let i = 0; i < local.count; i++) {
+      const w = transformPoint(enu, [0, 1, 2].map((a) => local.positions[3 * i + a]));
+      for (let a = 0; a < 3; a++) ecef[3 * i + a] = w[a] - centre[a];
+    }
+    const content: PointTileContent = { ...local, positions: ecef, rtcCenter: centre };
+    const rad = Math.PI / 180;
+    const dLon = 80 / (6378137 * Math.cos(46.95 * rad));
+    const dLat = 80 / 6378137;
+    const region = [7.44 * rad - dLon, 46.95 * rad - dLat, 7.44 * rad + dLon, 46.95 * rad + dLat, 460, 620];
+    const tileset = (regionValue: number[], radius: number): Tileset => ({
+      asset: { version: "1.0" },
+      geometricError: 4,
+      root: { boundingVolume: { region: regionValue }, geometricError: 2, refine: "ADD", children: [{ boundingVolume: { sphere: [...centre, radius] }, geometricError: 0, content: { uri: "p.pnts" } }] },
+    });
+    const good = await checkTileset(await writeFolder({ "tileset.json": tileset(region, 75), "p.pnts": encodePnts(content) }), { collectPositions: true });
+    assert.deepEqual(good.errors, []);
+    assert.equal(good.points, 60);
+    const narrow = [region[0], region[1], region[2], region[3], 530, 541];
+    const bad = await checkTileset(await writeFolder({ "tileset.json": tileset(narrow, 60), "p.pnts": encodePnts(content) }));
+    assert.ok(bad.errors.some((e) => /root\/children\[0\]: \d+ of 60 points of p\.pnts lie outside the sphere/.test(e)), bad.errors.join("\n"));
+    const withRootContent = tileset(narrow, 75);
+    withRootContent.root.content = { uri: "p.pnts" };
+    const badRegion = await checkTileset(await writeFolder({ "tileset.json": withRootContent, "p.pnts": encodePnts(content) }));
+    assert.ok(badRegion.errors.some((e) => /root: \d+ of 60 points of p\.pnts lie outside the region/.test(e)), badRegion.errors.join("\n"));
+    assert.ok(bad.errors.some((e) => /root\/children\[0\]: bounding volume \(sphere .*\) is not inside its parent's \(region/.test(e)), bad.errors.join("\n"));
   });
 
   it("catches a missing file", async () => {
