@@ -61,7 +61,7 @@ function pointsIn(min: Vec3, max: Vec3, n: number, seed: number): PointTileConte
 }
 
 const ROOT_TRANSFORM = enuToEcef(7.44, 46.95, 540);
-const options = { version: "1.0" as const, refine: "ADD" as const, transform: ROOT_TRANSFORM };
+const options = { version: "1.1" as const, refine: "ADD" as const, transform: ROOT_TRANSFORM };
 
 /** A good explicit tree: root 0..40 with 2 children (0..20, 20..40 along x), .pnts and .glb contents. */
 async function explicitFiles() {
@@ -252,12 +252,38 @@ describe("tileset checker", () => {
     assert.equal(r.points, contents[2].count);
   });
 
-  it("catches geometric errors that grow or do not reach 0 at leaves", async () => {
+  it("catches a GLB whose header length is wrong and a subtree whose JSON is not padded", async () => {
+    const { files } = await explicitFiles();
+    const glb = (files["c/1.glb"] as Uint8Array).slice();
+    new DataView(glb.buffer).setUint32(8, glb.byteLength + 4, true);
+    const r = await checkTileset(await writeFolder({ ...files, "c/1.glb": glb }));
+    assert.deepEqual(r.errors, [`tileset.json root/children[1]: c/1.glb: header length ${glb.byteLength + 4} differs from the file's ${glb.byteLength} bytes (at byte 8)`]);
+
+    const implicit = (await implicitFiles()).files;
+    const subtree = implicit["subtrees/2/3/3/1.subtree"] as Uint8Array;
+    const v = new DataView(subtree.buffer, subtree.byteOffset);
+    const jsonLength = Number(v.getBigUint64(8, true));
+    const json = new TextDecoder().decode(subtree.subarray(24, 24 + jsonLength)) + " "; // one space too many
+    const unpadded = new Uint8Array(24 + json.length + (subtree.byteLength - 24 - jsonLength));
+    unpadded.set(subtree.subarray(0, 24));
+    unpadded.set(new TextEncoder().encode(json), 24);
+    unpadded.set(subtree.subarray(24 + jsonLength), 24 + json.length);
+    new DataView(unpadded.buffer).setBigUint64(8, BigInt(json.length), true);
+    assert.notEqual(json.length % 8, 0);
+    const r2 = await checkTileset(await writeFolder({ ...implicit, "subtrees/2/3/3/1.subtree": unpadded }));
+    assert.ok(r2.errors.some((e) => /subtree 2\/3\/3\/1: subtrees\/2\/3\/3\/1\.subtree: JSON length \d+ leaves the binary chunk unaligned/.test(e)), r2.errors.join("\n"));
+  });
+
+  it("catches geometric errors that grow or do not reach 0 at leaves, GLB in 1.0, no root refine", async () => {
     const { files } = await explicitFiles();
     const tileset = structuredClone(files["tileset.json"]) as Tileset;
     tileset.root.children![0].geometricError = 3;
     tileset.root.children![1].geometricError = 0.5;
+    tileset.asset.version = "1.0";
+    delete tileset.root.refine;
     const r = await checkTileset(await writeFolder({ ...files, "tileset.json": tileset }));
+    assert.ok(r.errors.includes('tileset.json root/children[1]: GLB content c/1.glb needs asset.version "1.1" (or 3DTILES_content_gltf in extensionsUsed)'), r.errors.join("\n"));
+    assert.ok(r.errors.includes("tileset.json: the root tile has no refine (required at the root)"), r.errors.join("\n"));
     assert.ok(r.errors.some((e) => /children\[0\]: geometricError 3 exceeds its parent's 2/.test(e)), r.errors.join("\n"));
     assert.ok(r.errors.some((e) => /children\[1\]: leaf geometricError is 0.5, expected 0/.test(e)), r.errors.join("\n"));
   });

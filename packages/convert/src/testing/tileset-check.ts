@@ -295,10 +295,12 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
       return;
     }
     if (tileset.root.geometricError > tileset.geometricError) errors.push(`${name}: root geometricError ${tileset.root.geometricError} exceeds the tileset's ${tileset.geometricError}`);
-    await walkTile(tileset.root, dirname(path), parentMatrix, parentVolume, Math.min(parentError, tileset.geometricError), `${name} root`);
+    if (tileset.root.refine === undefined) errors.push(`${name}: the root tile has no refine (required at the root)`);
+    const version = tileset.asset?.version === "1.0" ? "1.0" : "1.1";
+    await walkTile(tileset.root, dirname(path), parentMatrix, parentVolume, Math.min(parentError, tileset.geometricError), `${name} root`, version, new Set(tileset.extensionsUsed ?? []));
   };
 
-  const walkTile = async (tile: Tile, baseDir: string, parentMatrix: Mat4, parentVolume: WorldVolume | undefined, parentError: number, where: string): Promise<void> => {
+  const walkTile = async (tile: Tile, baseDir: string, parentMatrix: Mat4, parentVolume: WorldVolume | undefined, parentError: number, where: string, version: "1.0" | "1.1", extensions: Set<string>): Promise<void> => {
     result.tiles++;
     let m = parentMatrix;
     if (tile.transform !== undefined) {
@@ -316,6 +318,7 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
     if (tile.refine !== undefined && tile.refine !== "ADD" && tile.refine !== "REPLACE") errors.push(`${where}: refine ${JSON.stringify(tile.refine)} is not ADD or REPLACE`);
 
     if (tile.implicitTiling) {
+      if (version === "1.0" && !extensions.has("3DTILES_implicit_tiling")) errors.push(`${where}: implicitTiling needs asset.version "1.1" (or 3DTILES_implicit_tiling in extensionsUsed)`);
       await walkImplicit(tile, tile.implicitTiling, baseDir, m, where);
       return;
     }
@@ -333,6 +336,7 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
         if (typeof cv === "string") errors.push(`${where}: content ${cv}`);
         else volumes.push(cv);
       }
+      if (version === "1.0" && path.endsWith(".glb") && !extensions.has("3DTILES_content_gltf")) errors.push(`${where}: GLB content ${rel(path)} needs asset.version "1.1" (or 3DTILES_content_gltf in extensionsUsed)`);
       await checkContent(path, m, volumes, where);
     }
     const children = tile.children ?? [];
@@ -343,7 +347,7 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
     if (children.length === 0 && leavesAtZero && tile.geometricError !== 0 && !contents.some((c) => c?.uri?.endsWith(".json"))) {
       errors.push(`${where}: leaf geometricError is ${tile.geometricError}, expected 0`);
     }
-    for (let i = 0; i < children.length; i++) await walkTile(children[i], baseDir, m, volume, tile.geometricError, `${where}/children[${i}]`);
+    for (let i = 0; i < children.length; i++) await walkTile(children[i], baseDir, m, volume, tile.geometricError, `${where}/children[${i}]`, version, extensions);
   };
 
   const walkImplicit = async (tile: Tile, tiling: ImplicitTiling, baseDir: string, m: Mat4, where: string) => {
