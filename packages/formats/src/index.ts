@@ -1,6 +1,6 @@
 /**
  * `@realconv/formats`: every codec family in one import. Each family also has its own entry point
- * (`@realconv/formats/las`, `/laz`, `/e57`, `/ply`, `/text`, `/opc`, `/copc`, `/crs`, `/raster`, `/vector`, `/scene`).
+ * (`@realconv/formats/las`, `/laz`, `/e57`, `/ply`, `/text`, `/opc`, `/copc`, `/crs`, `/raster`, `/vector`, `/scene`, `/tiles3d`).
  */
 export * from "./io/byte-source.js";
 export * from "./pointcloud/chunk.js";
@@ -15,3 +15,4 @@ export * from "./crs/index.js";
 export * from "./scene/index.js";
 export * from "./raster/index.js";
 export * from "./vector/index.js";
+export * from "./tiles3d/index.js";
