@@ -45,3 +45,8 @@ export { decodeWkb, decodeGpkgGeometry } from "./vector/wkb.js";
 export { encodeHeader as encodeFgbHeader, encodeFeature as encodeFgbFeature, decodeFeature as decodeFgbFeature, SchemaBuilder as FgbSchemaBuilder, ColumnType as FgbColumnType, type ColumnSpec as FgbColumnSpec, type HeaderSpec as FgbHeaderSpec, type HeaderInfo as FgbHeaderInfo } from "./vector/flatgeobuf/codec.js";
 export { buildIndex as buildFgbIndex, hilbertValues, DEFAULT_NODE_SIZE as FGB_NODE_SIZE } from "./vector/flatgeobuf/rtree.js";
 export { FlatGeobufFile, openFlatGeobuf } from "./vector/flatgeobuf/reader.js";
+export { type PointTileContent, srgbToLinear, linearToSrgb8 } from "./tiles3d/content.js";
+export { encodePnts, decodePnts, PNTS_HEADER_LENGTH, PNTS_INTENSITY, PNTS_CLASSIFICATION, type DecodedPnts } from "./tiles3d/pnts.js";
+export { enuToEcef, geodeticToEcef, transformPoint, multiplyMatrices, IDENTITY_MATRIX, boxFromBounds, buildExplicitTileset, tilesetOf, encodeTilesetJson, type Tileset, type Tile, type TileContent, type BoundingVolume, type ImplicitTiling, type Refine, type Vec3, type ExplicitTileNode, type TilesetOptions } from "./tiles3d/tileset.js";
+export { encodeSubtree, decodeSubtree, mortonIndex3, mortonDecode3, subtreeTileCount, childSubtreeCount, subtreeTileIndex, createAvailability, setAvailable, isAvailable, availableCount, expandTemplate, implicitTileBounds, SUBTREE_MAGIC, SUBTREE_HEADER_LENGTH, type SubtreeInput, type DecodedSubtree } from "./tiles3d/subtree.js";
+export { encodePointGlb, decodePointGlb, GLB_INTENSITY_ATTRIBUTE, GLB_CLASSIFICATION_ATTRIBUTE, type DecodedPointGlb } from "./tiles3d/glb.js";
