@@ -15,8 +15,8 @@
  *
  * Memory budget split (`memoryBudgetBytes` = B): distribution buffers B/4 (points waiting for their cell's
  * block); chunk builds B/2 across the threads (a chunk's points with its working arrays, ~3x its block
- * bytes, so a chunk holds at most B/2 / threads / (3 · bytes per point) points); the rest for the merge and
- * the output encoders. A single cell of level G denser than that is built whole (it cannot be split
+ * bytes, so a chunk holds at most B/8 / (3 · bytes per point) points); the rest for the merge and
+ * the output encoders (chunks are sized for 4 builds at once, never from the thread count). A single cell of level G denser than that is built whole (it cannot be split
  * further without a deeper G), the one case memory may exceed the budget.
  *
  * Determinism: chunk boundaries come from the counts alone, points keep input order within a cell, and a
@@ -102,6 +102,8 @@ function gridLevel(expected: number, maxChunk: number): number {
 }
 
 const FLUSH_POINTS = 32_768;
+/** Chunks the build half of the budget is sized for. */
+const CHUNKS_IN_BUDGET = 4;
 
 interface CellIndex {
   counts: Map<number, number>;
@@ -334,7 +336,10 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   const threads = Math.max(1, resources.threads?.size ?? 1);
   const budget = resources.memoryBudgetBytes;
   const bpp = bytesPerPoint(options.specs);
-  const maxChunk = Math.max(100_000, Math.floor(budget / 2 / threads / (3 * bpp)));
+  // Chunk size from the budget alone (never from the thread count, so the tree is the same whatever it
+  // is): B/2 for up to 4 chunks at once; more threads than fit run fewer chunks at a time.
+  const maxChunk = Math.max(50_000, Math.floor(budget / 2 / CHUNKS_IN_BUDGET / (3 * bpp)));
+  const concurrent = Math.max(1, Math.min(threads, Math.floor(budget / 2 / (maxChunk * 3 * bpp))));
   const bufferPoints = Math.max(FLUSH_POINTS, Math.floor(budget / 4 / bpp));
   const grid = gridLevel(options.expectedPoints, maxChunk);
   const dir = join(resources.partsDir ?? join(resources.scratch.dir, "parts"), options.name);
@@ -373,7 +378,7 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   const mode = options.mode;
   const taskMode: ChunkTask["mode"] = mode.kind === "additive" ? mode : { kind: "opc", layout: mode.layout, colorShift };
   const built: { root: NodeKey; file: string; nodes: StoredNode[] }[] = new Array(planned.length);
-  const pool = new ChunkPool(threads);
+  const pool = new ChunkPool(concurrent);
   let donePoints = 0;
   try {
     await Promise.all(

@@ -21,9 +21,9 @@ export interface BuiltNode {
 
 /**
  * Picks one point per occupied sampling cell of a node at `level` among `candidates` (indices into the
- * fine coordinates): marks them in `chosen` and returns them in candidate order.
+ * fine coordinates): returns them in candidate order, and `picked` (1 per candidate position picked).
  */
-function sampleCells(level: number, fx: Uint32Array, fy: Uint32Array, fz: Uint32Array, candidates: Uint32Array, chosen: Uint8Array): Uint32Array {
+function sampleCells(level: number, fx: Uint32Array, fy: Uint32Array, fz: Uint32Array, candidates: Uint32Array): { mine: Uint32Array; picked: Uint8Array } {
   const n = candidates.length;
   const shift = FINE_BITS - level - CELL_BITS;
   const mask = (1 << CELL_BITS) - 1;
@@ -65,20 +65,16 @@ function sampleCells(level: number, fx: Uint32Array, fy: Uint32Array, fz: Uint32
   const picked = new Uint8Array(n);
   for (let h = 0; h < size; h++) if (slotKey[h] !== -1) picked[slotBest[h]] = 1;
   const out = new Uint32Array(cells);
-  for (let k = 0, m = 0; k < n; k++) {
-    if (picked[k]) {
-      out[m++] = candidates[k];
-      chosen[candidates[k]] = 1;
-    }
-  }
-  return out;
+  for (let k = 0, m = 0; k < n; k++) if (picked[k]) out[m++] = candidates[k];
+  return { mine: out, picked };
 }
 
-function without(list: Uint32Array, chosen: Uint8Array): Uint32Array {
+/** The entries of `list` (candidates `from`.. of a sampling) that were not picked. */
+function notPicked(list: Uint32Array, picked: Uint8Array, from: number): Uint32Array {
   let m = 0;
-  for (let k = 0; k < list.length; k++) if (!chosen[list[k]]) m++;
+  for (let k = 0; k < list.length; k++) if (!picked[from + k]) m++;
   const out = new Uint32Array(m);
-  for (let k = 0, j = 0; k < list.length; k++) if (!chosen[list[k]]) out[j++] = list[k];
+  for (let k = 0, j = 0; k < list.length; k++) if (!picked[from + k]) out[j++] = list[k];
   return out;
 }
 
@@ -88,7 +84,6 @@ function without(list: Uint32Array, chosen: Uint8Array): Uint32Array {
  */
 export function buildAdditive(specs: readonly AttributeSpec[], frame: TreeFrame, root: NodeKey, block: PointBlock, maxLeaf: number): BuiltNode[] {
   const [fx, fy, fz] = fineCoordinates(frame, block);
-  const chosen = new Uint8Array(block.count);
   const nodes: BuiltNode[] = [];
   const octant = new Uint8Array(block.count);
 
@@ -121,9 +116,11 @@ export function buildAdditive(specs: readonly AttributeSpec[], frame: TreeFrame,
       candidates.set(c.idx, at);
       at += c.idx.length;
     }
-    const mine = sampleCells(key.level, fx, fy, fz, candidates, chosen);
+    const { mine, picked } = sampleCells(key.level, fx, fy, fz, candidates);
+    let from = 0;
     for (const c of kept) {
-      const rest = without(c.idx, chosen);
+      const rest = notPicked(c.idx, picked, from);
+      from += c.idx.length;
       if (rest.length > 0) nodes.push({ key: c.key, block: gatherBlock(specs, block, rest) });
     }
     return mine;
@@ -166,13 +163,12 @@ export function mergeAbove(specs: readonly AttributeSpec[], frame: TreeFrame, ro
       const [fx, fy, fz] = fineCoordinates(frame, candidates);
       const idx = new Uint32Array(candidates.count);
       for (let i = 0; i < idx.length; i++) idx[i] = i;
-      const chosen = new Uint8Array(candidates.count);
-      const mine = sampleCells(p.key.level, fx, fy, fz, idx, chosen);
+      const { mine, picked } = sampleCells(p.key.level, fx, fy, fz, idx);
       let at = 0;
       for (const c of p.children) {
         const own = idx.subarray(at, at + c.block.count);
+        const rest = notPicked(own, picked, at);
         at += c.block.count;
-        const rest = without(own, chosen);
         if (rest.length > 0) out.push({ key: c.key, block: rest.length === c.block.count ? c.block : gatherBlock(specs, candidates, rest) });
       }
       add({ key: p.key, block: gatherBlock(specs, candidates, mine) });

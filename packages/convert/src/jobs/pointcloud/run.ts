@@ -31,7 +31,7 @@ const WITHOUT_WAVEFORM: Record<number, number> = { 4: 1, 5: 3, 9: 6, 10: 8 };
 /** The formats these runners write (the registry entry lists them, so a job asks only for these). */
 function outputFormat(ctx: RunnerContext<ConversionOptions | OptimizationOptions>): PointCloudFormat | TiledFormat {
   const f = ctx.options.outputFormat;
-  if (f === "LAS" || f === "LAZ" || f === "E57" || f === "COPC" || f === "OPC") return f;
+  if (f === "LAS" || f === "LAZ" || f === "E57" || f === "COPC" || f === "OPC" || f === "3DTilesPnts" || f === "3DTilesGlbc") return f;
   throw new ConversionError("UnsupportedFormat", "Unsupported format", "outputFormat %1 is not produced by this runner.", [f]);
 }
 
@@ -46,10 +46,18 @@ function warnSources(ctx: RunnerContext, sources: readonly PointSource[]): void 
 }
 
 /** Output path from a base name: the format's extension, unique in the output (case-insensitively). */
-const TILED_EXTENSION: Record<TiledFormat, string> = { COPC: "copc.laz", OPC: "opc" };
+const TILED_EXTENSION: Record<TiledFormat, string> = { COPC: "copc.laz", OPC: "opc", "3DTilesPnts": "json", "3DTilesGlbc": "json" };
 
 function isTiled(format: PointCloudFormat | TiledFormat): format is TiledFormat {
-  return format === "COPC" || format === "OPC";
+  return format === "COPC" || format === "OPC" || format === "3DTilesPnts" || format === "3DTilesGlbc";
+}
+
+/** A tileset's root document: `tileset.json` at the root for one output, else `<base>/tileset.json`. */
+function tilesetPath(base: string, single: boolean, used: Set<string>): string {
+  let path = single ? "tileset.json" : `${base}/tileset.json`;
+  for (let k = 2; used.has(path.toLowerCase()); k++) path = `${base}_${k}/tileset.json`;
+  used.add(path.toLowerCase());
+  return path;
 }
 
 function uniquePath(base: string, format: PointCloudFormat | TiledFormat, used: Set<string>): string {
@@ -181,7 +189,7 @@ export const runConversion: Runner<ConversionOptions> = async (ctx) => {
     }
     const las = source.las;
     return {
-      path: uniquePath(source.baseName, format, used),
+      path: format === "3DTilesPnts" || format === "3DTilesGlbc" ? tilesetPath(source.baseName, sources.length === 1, used) : uniquePath(source.baseName, format, used),
       format: isTiled(format) ? "LAS" : format,
       parts: [{ source, transform, crs: from }],
       schema: source.schema,
@@ -244,7 +252,7 @@ export const runOptimization: Runner<OptimizationOptions> = async (ctx) => {
   }
   const extended = readers.some((r) => r.header.versionMinor >= 4);
   const spec: OutputSpec = {
-    path: `merged.${isTiled(format) ? TILED_EXTENSION[format] : EXTENSION[format]}`,
+    path: format === "3DTilesPnts" || format === "3DTilesGlbc" ? "tileset.json" : `merged.${isTiled(format) ? TILED_EXTENSION[format] : EXTENSION[format]}`,
     format: isTiled(format) ? "LAS" : format,
     parts,
     schema,
