@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { CLI_PATH } from "../testing/harness.js";
-import { fileBytes, inputCounts, readCopc, readOpc } from "../testing/streamable.js";
+import { fileBytes, inputCounts, readCopc, readOpc, readTileset } from "../testing/streamable.js";
 
 const SAMPLES = readdirSync(sharedData("pointcloud")).filter((f) => /\.(las|laz|e57|ply|pts|xyz)$/i.test(f)).sort();
 
@@ -39,9 +39,11 @@ function outputs(dir: string, ext: string): string[] {
     .sort();
 }
 
-for (const format of ["COPC", "OPC"] as const) {
+const EXTENSION = { COPC: ".copc.laz", OPC: ".opc", "3DTilesPnts": "tileset.json", "3DTilesGlbc": "tileset.json" };
+
+for (const format of ["COPC", "OPC", "3DTilesPnts", "3DTilesGlbc"] as const) {
   it(`every sample to ${format} through realconv convert`, { timeout: 900_000 }, async () => {
-    const ext = format === "COPC" ? ".copc.laz" : ".opc";
+    const ext = EXTENSION[format];
     for (const sample of SAMPLES) {
       const out = mkdtempSync(join(tmpdir(), "realconv-tiling-"));
       try {
@@ -59,6 +61,10 @@ for (const format of ["COPC", "OPC"] as const) {
             assert.equal(c.nodeCount, c.headerCount, `${sample}: the nodes hold the header's count`);
             assert.ok(c.rootDecoded > 0 && c.rootInCube, `${sample}: the root decodes, inside the cube`);
             total += c.headerCount;
+          } else if (format !== "OPC") {
+            const t = await readTileset(out, f);
+            assert.equal(t.version, format === "3DTilesPnts" ? "1.0" : "1.1");
+            total += t.points;
           } else {
             const o = await readOpc(bytes);
             assert.ok(o.levelCount >= 2, `${sample}: at least 2 levels`);

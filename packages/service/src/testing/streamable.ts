@@ -5,6 +5,7 @@
  */
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/pointcloud/opc/orbitgt-oracle";
 import { localInputFile } from "@realconv/convert/host/local-io";
 import { openSources } from "@realconv/convert/pointcloud/sources";
@@ -98,3 +99,71 @@ export async function inputCounts(path: string): Promise<number[]> {
 }
 
 export const fileBytes = (path: string) => new Uint8Array(readFileSync(path));
+
+interface TileJson {
+  boundingVolume: { box: number[] };
+  geometricError: number;
+  content?: { uri: string };
+  children?: TileJson[];
+  transform?: number[];
+}
+
+export interface TilesetSummary {
+  points: number;
+  tiles: number;
+  contents: number;
+  version: string;
+  transform?: number[];
+}
+
+/**
+ * Walks a tileset from its tileset.json: every content decoded by the strict readers of
+ * @realconv/formats/tiles3d (headers, lengths, paddings), its points inside its tile's box, every child box
+ * inside its parent's, geometric errors not increasing downwards and 0 at leaves, every URI resolving.
+ */
+export async function readTileset(dir: string, root = "tileset.json"): Promise<TilesetSummary> {
+  const { decodePnts, decodePointGlb } = await import("@realconv/formats");
+  const json = JSON.parse(readFileSync(join(dir, root), "utf8")) as { asset: { version: string }; root: TileJson };
+  const base = root.includes("/") ? root.slice(0, root.lastIndexOf("/") + 1) : "";
+  const out: TilesetSummary = { points: 0, tiles: 0, contents: 0, version: json.asset.version, transform: json.root.transform };
+  const boxOf = (t: TileJson) => {
+    const b = t.boundingVolume.box;
+    return { lo: [b[0] - b[3], b[1] - b[7], b[2] - b[11]], hi: [b[0] + b[3], b[1] + b[7], b[2] + b[11]] };
+  };
+  const visit = async (t: TileJson, parentError: number, parent?: { lo: number[]; hi: number[] }) => {
+    out.tiles++;
+    const box = boxOf(t);
+    const eps = 1e-6 * Math.max(1, ...box.hi.map((h, a) => h - box.lo[a]));
+    if (parent) for (let a = 0; a < 3; a++) if (box.lo[a] < parent.lo[a] - eps || box.hi[a] > parent.hi[a] + eps) throw new Error(`a child box leaves its parent's (axis ${a})`);
+    if (!(t.geometricError <= parentError)) throw new Error(`geometric error ${t.geometricError} above its parent's ${parentError}`);
+    if (!t.children?.length && t.geometricError !== 0) throw new Error(`leaf with geometric error ${t.geometricError}`);
+    if (t.content) {
+      out.contents++;
+      const bytes = fileBytes(join(dir, base + t.content.uri));
+      let xyz: ArrayLike<number>;
+      let count: number;
+      let centre = [0, 0, 0];
+      if (t.content.uri.endsWith(".pnts")) {
+        const p = decodePnts(bytes, t.content.uri);
+        xyz = p.positions;
+        count = p.count;
+        centre = p.rtcCenter;
+      } else {
+        const g = await decodePointGlb(bytes, t.content.uri);
+        xyz = g.positions;
+        count = g.count;
+      }
+      const slack = eps + 1e-3;
+      for (let i = 0; i < count; i++) {
+        for (let a = 0; a < 3; a++) {
+          const v = xyz[3 * i + a] + centre[a];
+          if (v < box.lo[a] - slack || v > box.hi[a] + slack) throw new Error(`${t.content.uri}: point ${i} lies outside its tile (axis ${a}: ${v} not in ${box.lo[a]}..${box.hi[a]})`);
+        }
+      }
+      out.points += count;
+    }
+    for (const c of t.children ?? []) await visit(c, t.geometricError, box);
+  };
+  await visit(json.root, Infinity);
+  return out;
+}
