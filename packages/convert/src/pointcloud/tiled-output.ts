@@ -24,6 +24,7 @@ import {
   type PointChunk,
   type PointSchema,
   type PointTransform,
+  createTransform,
   encodePnts,
   encodePointGlb,
   encodeTilesetJson,
@@ -39,7 +40,7 @@ import type { AttributeSpec, PointBlock } from "../tiling/block.js";
 import { buildOctree, OutsideRootBox, type Octree, type TreeMode } from "../tiling/engine.js";
 import type { TreeFrame } from "../tiling/frame.js";
 import { compareKeys, keyId, levelSpacing, nodeBox, type NodeKey } from "../tiling/frame.js";
-import { crsAsWkt, crsKey, transformBetween, wgs84Extent } from "./crs.js";
+import { crsAsWkt, crsKey, parseJobCrs, transformBetween, wgs84Extent } from "./crs.js";
 import { quantiseBounds, type OutputPart } from "./output.js";
 import { chooseLasScaleOffset } from "@realconv/formats";
 
@@ -312,6 +313,31 @@ async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octre
   await ctx.output.write(spec.path, encodeTilesetJson(tileset), ctx.signal);
 }
 
+/**
+ * The transformation that places a tileset on the globe. Heights in a vertical datum that needs a geoid
+ * grid are taken as ellipsoidal (the tileset sits off by the geoid separation, tens of metres at most),
+ * with a warning, rather than failing the job; a CRS that cannot reach ECEF leaves the tileset local.
+ */
+function globeTransform(ctx: RunnerContext, crs: string, to: string, path: string): PointTransform | undefined {
+  try {
+    return transformBetween(crs, to, path, (m) => ctx.warn(m));
+  } catch (e) {
+    if (!(e instanceof ConversionError)) throw e;
+    try {
+      const t = createTransform(parseJobCrs(crs, path), parseJobCrs(to, path), { ignoreVerticalDatum: true });
+      ctx.warn({
+        code: "InputData_Warning",
+        title: "Input data warning",
+        message: "%1: %2 The tileset was placed with its heights taken as ellipsoidal.",
+        params: [path, e.message.replace(/%(\d+)/g, (_, i: string) => e.params[Number(i) - 1] ?? "")],
+      });
+      return t.identity ? undefined : t;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 /** Builds the tree of one output and writes it; returns the points' bounds (output CRS) and count. */
 export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: (fraction: number) => void): Promise<{ bounds: Float64Array; count: number }> {
   const specs = specsOf(spec);
@@ -323,7 +349,7 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
       const crs = spec.crs;
       const around = headerBounds(spec) ?? (await measuredBounds(ctx, spec));
       crsBounds = around;
-      spec = { ...spec, enu: enuFrameFor(crs, around, (to) => transformBetween(crs, to, spec.path, (m) => ctx.warn(m))) };
+      spec = { ...spec, enu: enuFrameFor(crs, around, (to) => globeTransform(ctx, crs, to, spec.path)) };
     }
     if (!spec.enu) {
       ctx.warn({

@@ -21,7 +21,7 @@ interface CopcPage {
 }
 type Getter = (begin: number, end: number) => Promise<Uint8Array>;
 interface CopcFile {
-  header: { pointCount: number; min: number[]; max: number[] };
+  header: { pointCount: number; min: number[]; max: number[]; scale: number[] };
   info: { cube: number[]; spacing: number; rootHierarchyPage: CopcPage };
   wkt?: string;
 }
@@ -70,7 +70,8 @@ export async function readCopc(bytes: Uint8Array): Promise<CopcSummary> {
     rootDecoded = view.pointCount;
     const [minX, minY, minZ, maxX, maxY, maxZ] = file.info.cube;
     const gx = view.getter("X"), gy = view.getter("Y"), gz = view.getter("Z");
-    const slack = 1e-6 * (maxX - minX);
+    // The writer allows half a quantisation step outside a node's cube (rounding of the integers).
+    const slack = Math.max(1e-6 * (maxX - minX), 0.5 * Math.max(...file.header.scale));
     for (let i = 0; i < view.pointCount; i++) {
       const x = gx(i), y = gy(i), z = gz(i);
       if (x < minX - slack || x > maxX + slack || y < minY - slack || y > maxY + slack || z < minZ - slack || z > maxZ + slack) rootInCube = false;
