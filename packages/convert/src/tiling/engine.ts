@@ -311,8 +311,11 @@ interface PlannedChunk {
   ranges: FileRange[];
 }
 
-/** Cells merged top-down into chunks: a node is a chunk when its points fit, or when it is a cell. */
-function planChunks(d: Distribution, maxChunk: number): PlannedChunk[] {
+/**
+ * Cells merged top-down into chunks: a node is a chunk when its points fit, or when it is a cell, or at
+ * `deepest` (OPC: a chunk is never smaller than a level-0 tile, whatever its points).
+ */
+function planChunks(d: Distribution, maxChunk: number, deepest: number): PlannedChunk[] {
   const g = d.grid;
   const side = 2 ** g;
   const levelCounts: Map<string, number>[] = [];
@@ -330,7 +333,7 @@ function planChunks(d: Distribution, maxChunk: number): PlannedChunk[] {
   const visit = (key: NodeKey) => {
     const n = levelCounts[key.level].get(`${key.x}-${key.y}-${key.z}`) ?? 0;
     if (n === 0) return;
-    if (n <= maxChunk || key.level === g) {
+    if (n <= maxChunk || key.level === g || key.level === deepest) {
       const s = g - key.level;
       const ranges: FileRange[] = [];
       for (const [cell] of cellList) {
@@ -402,7 +405,7 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   }
   const colorShift = dist.colorMax > 255 ? 8 : 0;
 
-  const planned = planChunks(dist, maxChunk);
+  const planned = planChunks(dist, maxChunk, options.mode.kind === "opc" ? options.mode.layout.levelCount - 1 : FINE_BITS);
   const mode = options.mode;
   const taskMode: ChunkTask["mode"] = mode.kind === "additive" ? mode : { kind: "opc", layout: mode.layout, colorShift };
   const built: { root: NodeKey; file: string; nodes: StoredNode[] }[] = new Array(planned.length);
