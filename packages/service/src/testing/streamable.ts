@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "@loaders.gl/core";
 import { Tiles3DLoader } from "@loaders.gl/3d-tiles";
-import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/pointcloud/opc/orbitgt-oracle";
+import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/testing/orbitgt-oracle";
 import { localInputFile } from "@realconv/convert/host/local-io";
 import { openSources } from "@realconv/convert/pointcloud/sources";
 

@@ -8,7 +8,7 @@ import { rng } from "../../testing/synthetic.js";
 import { positionAt } from "../chunk.js";
 import { openPointCloud } from "../las/open.js";
 import { compareOpcTiles, type OpcLayout, opcLayout, type OpcPoints, opcTileSize } from "./layout.js";
-import { readWithOrbitGt } from "./orbitgt-oracle.js";
+import { readWithOrbitGt } from "../../testing/orbitgt-oracle.js";
 import { buildOpcLevels } from "./pyramid.js";
 import { thinOpcTile } from "./thin.js";
 import { encodeOpc, OpcWriter, type OpcAttribute, type OpcWriterOptions } from "./writer.js";
