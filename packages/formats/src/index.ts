@@ -43,5 +43,5 @@ export { encodingOfCpg } from "./vector/shapefile/dbf.js";
 export { openKml } from "./vector/kml/reader.js";
 export { decodeWkb, decodeGpkgGeometry } from "./vector/wkb.js";
 export { encodeHeader as encodeFgbHeader, encodeFeature as encodeFgbFeature, decodeFeature as decodeFgbFeature, SchemaBuilder as FgbSchemaBuilder, ColumnType as FgbColumnType, type ColumnSpec as FgbColumnSpec, type HeaderSpec as FgbHeaderSpec, type HeaderInfo as FgbHeaderInfo } from "./vector/flatgeobuf/codec.js";
-export { buildIndex as buildFgbIndex, hilbertValues, DEFAULT_NODE_SIZE as FGB_NODE_SIZE } from "./vector/flatgeobuf/rtree.js";
+export { buildIndex as buildFgbIndex, buildInnerNodes as buildFgbInnerNodes, encodeLeaves as encodeFgbLeaves, hilbertValues, sortByKeys, DEFAULT_NODE_SIZE as FGB_NODE_SIZE, NODE_BYTES as FGB_NODE_BYTES } from "./vector/flatgeobuf/rtree.js";
 export { FlatGeobufFile, openFlatGeobuf } from "./vector/flatgeobuf/reader.js";

@@ -8,7 +8,7 @@ import { Column } from "flatgeobuf/lib/mjs/flat-geobuf/column.js";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { Crs } from "flatgeobuf/lib/mjs/flat-geobuf/crs.js";
 import { Feature } from "flatgeobuf/lib/mjs/flat-geobuf/feature.js";
-import { Geometry as FgbGeometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
+import type { Geometry as FgbGeometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
 import { GeometryType as FgbType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
 import { Header } from "flatgeobuf/lib/mjs/flat-geobuf/header.js";
 import { FormatError } from "../../io/byte-source.js";
@@ -97,58 +97,6 @@ export function encodeHeader(h: HeaderSpec): Uint8Array {
   return out;
 }
 
-/** Flat coordinates of one simple geometry: xy interleaved, z when the positions have heights. */
-function flatten(lines: Position[][], xy: number[], z: number[] | undefined, ends: number[] | undefined): void {
-  let count = 0;
-  for (const line of lines) {
-    for (const p of line) {
-      xy.push(p[0], p[1]);
-      if (z) z.push(p.length > 2 ? p[2] : 0);
-    }
-    count += line.length;
-    ends?.push(count);
-  }
-}
-
-/** `hasZ`: the file has heights, so every geometry carries them (0 where it has none), as readers expect. */
-function buildGeometry(b: flatbuffers.Builder, g: Geometry, hasZ: boolean): number {
-  if (g.type === "MultiPolygon" || g.type === "GeometryCollection") {
-    const parts = g.type === "MultiPolygon" ? g.coordinates.map((c) => buildGeometry(b, { type: "Polygon", coordinates: c }, hasZ)) : g.geometries.map((p) => buildGeometry(b, p, hasZ));
-    const vector = FgbGeometry.createPartsVector(b, parts);
-    FgbGeometry.startGeometry(b);
-    FgbGeometry.addParts(b, vector);
-    FgbGeometry.addType(b, TYPE_CODES[g.type]);
-    return FgbGeometry.endGeometry(b);
-  }
-  const xy: number[] = [];
-  const z = hasZ ? [] : undefined;
-  let ends: number[] | undefined;
-  switch (g.type) {
-    case "Point":
-      if (g.coordinates.length > 0) flatten([[g.coordinates]], xy, z, undefined);
-      break;
-    case "MultiPoint":
-    case "LineString":
-      flatten([g.coordinates], xy, z, undefined);
-      break;
-    case "MultiLineString":
-    case "Polygon":
-      ends = [];
-      flatten(g.coordinates, xy, z, ends);
-      if (ends.length <= 1) ends = undefined;
-      break;
-  }
-  const xyOffset = FgbGeometry.createXyVector(b, xy);
-  const zOffset = z ? FgbGeometry.createZVector(b, z) : 0;
-  const endsOffset = ends ? FgbGeometry.createEndsVector(b, ends) : 0;
-  FgbGeometry.startGeometry(b);
-  if (endsOffset) FgbGeometry.addEnds(b, endsOffset);
-  FgbGeometry.addXy(b, xyOffset);
-  if (zOffset) FgbGeometry.addZ(b, zOffset);
-  FgbGeometry.addType(b, TYPE_CODES[g.type]);
-  return FgbGeometry.endGeometry(b);
-}
-
 const textEncoder = new TextEncoder();
 
 /** Reused buffer for property bytes (grown as needed). */
@@ -203,22 +151,203 @@ function encodeProperties(properties: Record<string, PropertyValue>, columns: Re
   return propBuf.subarray(0, o);
 }
 
-const builder = new flatbuffers.Builder(4096);
+/**
+ * Writes one size-prefixed Feature table front to back into a reused buffer (FlatBuffers allows any
+ * layout where every uoffset points forward): vtables before their tables, vectors after them. Offsets are
+ * aligned from the start of the size prefix, as the FlatBuffers builder aligns them, so a reader that
+ * views coordinates as Float64Arrays over a copy of a feature finds them 8-aligned. No intermediate
+ * arrays or builder objects per feature.
+ */
+class FeatureWriter {
+  private buf = new Uint8Array(1 << 16);
+  private dv = new DataView(this.buf.buffer);
+  private f64 = new Float64Array(this.buf.buffer);
+  private pos = 0;
+  /** Whether f64 values were written (the feature's length is then a multiple of 8). */
+  private wide = false;
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.byteLength) return;
+    const next = new Uint8Array(Math.max(this.pos + n, 2 * this.buf.byteLength) + 7 & ~7);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.dv = new DataView(next.buffer);
+    this.f64 = new Float64Array(next.buffer);
+  }
+
+  /** Zero padding up to a multiple of `to`, plus `skew`: the next value starts at `skew` mod `to`. */
+  private align(to: number, skew = 0): void {
+    this.ensure(to);
+    while (this.pos % to !== skew) this.buf[this.pos++] = 0;
+  }
+
+  private u32(v: number): number {
+    const at = this.pos;
+    this.dv.setUint32(at, v, true);
+    this.pos += 4;
+    return at;
+  }
+
+  /** Points the uoffset at `field` to `target` (after it). */
+  private patch(field: number, target: number): void {
+    this.dv.setUint32(field, target - field, true);
+  }
+
+  /** A vtable of `slots` fields (offsets within the table; 0: absent), then the table's soffset. */
+  private table(tableSize: number, slots: readonly number[]): number {
+    this.align(2);
+    this.ensure(4 + 2 * slots.length + 8);
+    const vtable = this.pos;
+    this.dv.setUint16(this.pos, 4 + 2 * slots.length, true);
+    this.dv.setUint16(this.pos + 2, tableSize, true);
+    this.pos += 4;
+    for (const s of slots) {
+      this.dv.setUint16(this.pos, s, true);
+      this.pos += 2;
+    }
+    this.align(4);
+    const table = this.pos;
+    this.ensure(tableSize + 4);
+    this.dv.setInt32(table, table - vtable, true);
+    this.buf.fill(0, table + 4, table + tableSize);
+    this.pos = table + tableSize;
+    return table;
+  }
+
+  private points(lines: readonly Position[][]): number {
+    let n = 0;
+    for (const line of lines) n += line.length;
+    return n;
+  }
+
+  /** A vector of f64: x and y of every position of `lines`, or (`z`) their heights, 0 where one has none. */
+  private doubles(lines: readonly Position[][], count: number, z: boolean): number {
+    this.align(8, 4);
+    this.ensure(4 + 8 * count * (z ? 1 : 2));
+    const at = this.u32(z ? count : 2 * count);
+    let o = this.pos >> 3;
+    const f64 = this.f64;
+    for (const line of lines) {
+      for (const p of line) {
+        if (z) f64[o++] = p.length > 2 ? p[2] : 0;
+        else {
+          f64[o++] = p[0];
+          f64[o++] = p[1];
+        }
+      }
+    }
+    this.pos = o << 3;
+    this.wide = true;
+    return at;
+  }
+
+  /** A Geometry table; returns its position. */
+  private geometry(g: Geometry, hasZ: boolean): number {
+    const type = TYPE_CODES[g.type];
+    if (g.type === "MultiPolygon" || g.type === "GeometryCollection") {
+      // Fields: type (slot 6, a byte after the soffset), parts (slot 7, the uoffset at 8).
+      const table = this.table(12, [0, 0, 0, 0, 0, 0, 4, 8]);
+      this.buf[table + 4] = type;
+      const count = g.type === "MultiPolygon" ? g.coordinates.length : g.geometries.length;
+      this.align(4);
+      this.ensure(4 + 4 * count);
+      this.patch(table + 8, this.u32(count));
+      // The parts' uoffsets, each pointed at its table once that is written after them.
+      const slots = this.pos;
+      this.pos += 4 * count;
+      for (let i = 0; i < count; i++) {
+        const part = g.type === "MultiPolygon" ? this.geometry({ type: "Polygon", coordinates: g.coordinates[i] }, hasZ) : this.geometry(g.geometries[i], hasZ);
+        this.patch(slots + 4 * i, part);
+      }
+      return table;
+    }
+    let lines: readonly Position[][];
+    switch (g.type) {
+      case "Point":
+        lines = g.coordinates.length > 0 ? [[g.coordinates]] : [];
+        break;
+      case "MultiPoint":
+      case "LineString":
+        lines = [g.coordinates];
+        break;
+      default:
+        lines = g.coordinates;
+    }
+    const withEnds = (g.type === "MultiLineString" || g.type === "Polygon") && lines.length > 1;
+    // Table: soffset, [ends], xy, [z] uoffsets, then the type byte (field offsets within the table).
+    const endsAt = withEnds ? 4 : 0;
+    const xyAt = withEnds ? 8 : 4;
+    const zAt = hasZ ? xyAt + 4 : 0;
+    const typeAt = (hasZ ? zAt : xyAt) + 4;
+    const table = this.table(typeAt + 1, [endsAt, xyAt, zAt, 0, 0, 0, typeAt]);
+    this.buf[table + typeAt] = type;
+    if (withEnds) {
+      this.align(4);
+      this.ensure(4 + 4 * lines.length);
+      this.patch(table + endsAt, this.u32(lines.length));
+      let end = 0;
+      for (const line of lines) {
+        end += line.length;
+        this.u32(end);
+      }
+    }
+    const count = this.points(lines);
+    this.patch(table + xyAt, this.doubles(lines, count, false));
+    if (hasZ) this.patch(table + zAt, this.doubles(lines, count, true));
+    return table;
+  }
+
+  feature(geometry: Geometry | null, props: Uint8Array, hasZ: boolean): Uint8Array {
+    this.pos = 0;
+    this.wide = false;
+    this.ensure(64);
+    this.pos = 8; // size prefix and root offset, written last
+    const geometryAt = geometry ? 4 : 0;
+    const propsAt = props.byteLength > 0 ? (geometry ? 8 : 4) : 0;
+    const slots = propsAt ? [geometryAt, propsAt] : geometryAt ? [geometryAt] : [];
+    const table = this.table(4 + (geometryAt ? 4 : 0) + (propsAt ? 4 : 0), slots);
+    this.dv.setUint32(4, table - 4, true);
+    if (geometry) this.patch(table + geometryAt, this.geometry(geometry, hasZ));
+    if (propsAt) {
+      this.align(4);
+      this.ensure(4 + props.byteLength);
+      this.patch(table + propsAt, this.u32(props.byteLength));
+      this.buf.set(props, this.pos);
+      this.pos += props.byteLength;
+    }
+    this.align(this.wide ? 8 : 4);
+    this.dv.setUint32(0, this.pos - 4, true);
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Whether a geometry has at least one position (an empty one is written as none, as GDAL writes it). */
+function hasPositions(g: Geometry): boolean {
+  switch (g.type) {
+    case "Point":
+      return g.coordinates.length > 0;
+    case "MultiPoint":
+    case "LineString":
+      return g.coordinates.length > 0;
+    case "MultiLineString":
+    case "Polygon":
+      return g.coordinates.some((l) => l.length > 0);
+    case "MultiPolygon":
+      return g.coordinates.some((p) => p.some((l) => l.length > 0));
+    case "GeometryCollection":
+      return g.geometries.some(hasPositions);
+  }
+}
+
+const featureWriter = new FeatureWriter();
 
 /**
  * One size-prefixed Feature; an empty geometry is written as none, as GDAL writes it. The bytes are a view
  * of a buffer the next call reuses: copy them before encoding another feature.
  */
 export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { index: number; type: ColumnType }>, hasZ: boolean): Uint8Array {
-  builder.clear();
-  const geometry = f.geometry && geometryBounds(f.geometry) ? buildGeometry(builder, f.geometry, hasZ) : 0;
-  const props = encodeProperties(f.properties, columns);
-  const properties = props.byteLength > 0 ? Feature.createPropertiesVector(builder, props) : 0;
-  Feature.startFeature(builder);
-  if (geometry) Feature.addGeometry(builder, geometry);
-  if (properties) Feature.addProperties(builder, properties);
-  Feature.finishSizePrefixedFeatureBuffer(builder, Feature.endFeature(builder));
-  return builder.asUint8Array();
+  const geometry = f.geometry && hasPositions(f.geometry) ? f.geometry : null;
+  return featureWriter.feature(geometry, encodeProperties(f.properties, columns), hasZ);
 }
 
 export interface HeaderInfo {
