@@ -23,7 +23,7 @@ import {
   FGB_NODE_SIZE,
   FgbColumnType,
   FgbSchemaBuilder,
-  geometryBounds,
+  boundsInto,
   hasHeights,
   hilbertValues,
   sortByKeys,
@@ -110,6 +110,11 @@ const SCAN_BYTES = 8 << 20;
 /** Parts the file is yielded in (the output sink may buffer a few of them ahead). */
 const PART_BYTES = 1 << 20;
 
+/** A zeroed buffer on its own ArrayBuffer (offset 0, a whole number of 32-bit words). */
+function wordBuffer(bytes: number): Buffer {
+  return Buffer.from(new ArrayBuffer((bytes + 3) & ~3));
+}
+
 /**
  * Reads the features [from, to) of a spool front to back, from byte `start`, in reads of SCAN_BYTES;
  * `visit` gets each feature's bytes as `buf[at, at + length)` (valid until it returns). Yields to the
@@ -124,7 +129,7 @@ async function scanSpool(
   visit: (i: number, buf: Buffer, at: number, length: number) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  let buf = Buffer.allocUnsafe(SCAN_BYTES);
+  let buf = wordBuffer(SCAN_BYTES);
   let position = start;
   let have = 0;
   let at = 0;
@@ -135,7 +140,7 @@ async function scanSpool(
       have -= at;
       at = 0;
       if (length > buf.byteLength) {
-        const bigger = Buffer.allocUnsafe(length);
+        const bigger = wordBuffer(length);
         buf.copy(bigger, 0, 0, have);
         buf = bigger;
       }
@@ -194,10 +199,14 @@ export class FeatureStoreBuilder {
     return this.count;
   }
 
+  /** [minX, minY, maxX, maxY] of every feature's positions; undefined when none has any. */
+  get bounds(): number[] | undefined {
+    return this.extent[0] <= this.extent[2] ? [...this.extent] : undefined;
+  }
+
   /**
    * Bytes of encoded features gathered in memory at a time in Hilbert order: the output is built in
-   * slices of this size, each from one sequential scan of the spool. At most two slices are alive (one
-   * being filled, one being written out).
+   * slices of this size, each from one sequential scan of the spool, in one buffer.
    */
   get sliceBytes(): number {
     return Math.max(1 << 20, Math.min(MAX_SLICE_BYTES, Math.floor(this.memoryBudgetBytes / 16)));
@@ -221,26 +230,18 @@ export class FeatureStoreBuilder {
         this.lengths.push(new Uint32Array(CHUNK));
       }
       const boxes = this.boxes[i >>> CHUNK_BITS];
-      const b = geometryBounds(f.geometry);
-      if (b) {
-        boxes[4 * slot] = b[0];
-        boxes[4 * slot + 1] = b[1];
-        boxes[4 * slot + 2] = b[2];
-        boxes[4 * slot + 3] = b[3];
-        if (b[0] < extent[0]) extent[0] = b[0];
-        if (b[1] < extent[1]) extent[1] = b[1];
-        if (b[2] > extent[2]) extent[2] = b[2];
-        if (b[3] > extent[3]) extent[3] = b[3];
-      } else {
-        boxes[4 * slot] = Infinity;
-        boxes[4 * slot + 1] = Infinity;
-        boxes[4 * slot + 2] = -Infinity;
-        boxes[4 * slot + 3] = -Infinity;
+      const o = 4 * slot;
+      if (boundsInto(f.geometry, boxes, o)) {
+        if (boxes[o] < extent[0]) extent[0] = boxes[o];
+        if (boxes[o + 1] < extent[1]) extent[1] = boxes[o + 1];
+        if (boxes[o + 2] > extent[2]) extent[2] = boxes[o + 2];
+        if (boxes[o + 3] > extent[3]) extent[3] = boxes[o + 3];
       }
       if (f.geometry) this.types.add(f.geometry.type);
       const epoch = this.schema.observe(f.properties, f.geometry !== null && !this.schema.hasZ && hasHeights(f.geometry));
       while (this.epochStarts.length <= epoch) this.epochStarts.push({ feature: i, byte: this.spool.written });
       const bytes = encodeFgbFeature(f, this.schema.columns, this.schema.hasZ);
+      if (bytes.byteLength & 3) throw new Error("a FlatGeobuf feature's length is not a multiple of 4");
       this.lengths[i >>> CHUNK_BITS][slot] = bytes.byteLength;
       this.spool.write(bytes);
       this.count++;
@@ -402,6 +403,10 @@ export class FeatureStoreBuilder {
       }
       // Features, slice by slice: each slice's features gathered at their places from one front-to-back
       // scan of the spools (the re-encoded prefix, then the rest), in large reads.
+      // One slice buffer for all slices: its parts are yielded as copies (the sink may hold a few parts
+      // ahead), so it can be refilled at once and no second slice is ever alive.
+      const slice = wordBuffer(Math.max(0, ...sliceSizes));
+      const sliceWords = new Int32Array(slice.buffer);
       let sliceStart = 0;
       for (let s = 0; s < sliceEnds.length; s++) {
         const sliceEnd = sliceEnds[s];
@@ -411,15 +416,26 @@ export class FeatureStoreBuilder {
           at[k - sliceStart] = o;
           o += lengthOf(order[k]);
         }
-        const slice = Buffer.allocUnsafe(sliceSizes[s]);
         const first = sliceStart;
+        // Features are whole 32-bit words at word offsets (their lengths are multiples of 4): copied a
+        // word at a time, cheaper for features this small than a native copy call each.
+        let scanned: Buffer | undefined;
+        let scannedWords = sliceWords;
         const visit = (i: number, buf: Buffer, from: number, length: number): void => {
           const r = rank[i];
-          if (r >= first && r < sliceEnd) buf.copy(slice, at[r - first], from, from + length);
+          if (r < first || r >= sliceEnd) return;
+          if (buf !== scanned) {
+            scanned = buf;
+            scannedWords = new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2);
+          }
+          const d = at[r - first] >> 2;
+          const src = from >> 2;
+          const words = length >> 2;
+          for (let w = 0; w < words; w++) sliceWords[d + w] = scannedWords[src + w];
         };
         if (reencoded >= 0) await scanSpool(reencoded, 0, 0, lastEpoch.feature, lengthOf, visit, signal);
         await scanSpool(spool, lastEpoch.byte, lastEpoch.feature, n, lengthOf, visit, signal);
-        for (let p = 0; p < slice.byteLength; p += PART_BYTES) yield slice.subarray(p, p + PART_BYTES);
+        for (let p = 0; p < sliceSizes[s]; p += PART_BYTES) yield Buffer.from(slice.subarray(p, Math.min(p + PART_BYTES, sliceSizes[s])));
         sliceStart = sliceEnd;
         onProgress(sliceEnd / n);
       }

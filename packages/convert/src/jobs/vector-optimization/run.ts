@@ -137,10 +137,9 @@ export const runVectorOptimization: Runner<Options> = async (ctx) => {
     } else {
       const store = await FeatureStoreBuilder.create(ctx.resources.scratch.dir, ctx.resources.memoryBudgetBytes, ctx.signal);
       try {
-        for await (const { features, layer } of consolidated(ctx, opened.sources, outputCrs, (f) => progress(60 * f))) {
-          bounds.add(features);
-          store.add(features, layer);
-        }
+        for await (const { features, layer } of consolidated(ctx, opened.sources, outputCrs, (f) => progress(60 * f))) store.add(features, layer);
+        const b = store.bounds;
+        if (b) bounds.b.splice(0, 6, b[0], b[1], 0, b[2], b[3], 0);
         throwIfAborted(ctx.signal);
         const { manifest, file } = await store.finish(
           { id: collectionId(title), title: title ?? "Features", crs: outputCrs, epsg, wkt: epsg === undefined ? out.wkt : undefined },

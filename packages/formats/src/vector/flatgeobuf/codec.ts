@@ -97,85 +97,47 @@ export function encodeHeader(h: HeaderSpec): Uint8Array {
   return out;
 }
 
-const textEncoder = new TextEncoder();
+type ColumnIndex = ReadonlyMap<string, { index: number; type: ColumnType }>;
 
-/** Reused buffer for property bytes (grown as needed). */
-let propBuf = new Uint8Array(1 << 16);
-let propView = new DataView(propBuf.buffer);
-
-function ensureProps(n: number): void {
-  if (n <= propBuf.byteLength) return;
-  const next = new Uint8Array(Math.max(n, propBuf.byteLength * 2));
-  next.set(propBuf);
-  propBuf = next;
-  propView = new DataView(next.buffer);
-}
-
-/** Property bytes: per non-null value, the u16 column index then the value in its column's type. */
-function encodeProperties(properties: Record<string, PropertyValue>, columns: ReadonlyMap<string, { index: number; type: ColumnType }>): Uint8Array {
-  let o = 0;
-  for (const name in properties) {
-    const value = properties[name];
-    if (value === null || value === undefined) continue;
-    const col = columns.get(name);
-    if (!col) throw new Error(`property ${name} has no column`);
-    ensureProps(o + 10);
-    propView.setUint16(o, col.index, true);
-    o += 2;
-    switch (col.type) {
-      case ColumnType.Bool:
-        propBuf[o++] = value ? 1 : 0;
-        break;
-      case ColumnType.Int:
-        propView.setInt32(o, value as number, true);
-        o += 4;
-        break;
-      case ColumnType.Long:
-        propView.setBigInt64(o, BigInt(value as number), true);
-        o += 8;
-        break;
-      case ColumnType.Double:
-        propView.setFloat64(o, value as number, true);
-        o += 8;
-        break;
-      default: {
-        const text = col.type === ColumnType.Json ? JSON.stringify(value) : String(value);
-        // UTF-8 takes at most 3 bytes per UTF-16 unit.
-        ensureProps(o + 4 + 3 * text.length);
-        const { written } = textEncoder.encodeInto(text, propBuf.subarray(o + 4));
-        propView.setUint32(o, written, true);
-        o += 4 + written;
-      }
-    }
-  }
-  return propBuf.subarray(0, o);
-}
+// Vtable slots (field offsets within their table; 0: absent), fixed by what a table holds.
+// Geometry: ends, xy, z, m, t, tm, type, parts. Simple geometries: soffset, [ends], xy, [z] uoffsets, then
+// the type byte; collections: soffset, the type byte (padded), the parts' uoffset.
+const SIMPLE_SLOTS = [false, true].map((ends) =>
+  [false, true].map((z) => {
+    const xy = ends ? 8 : 4;
+    const type = (z ? xy + 4 : xy) + 4;
+    return { size: type + 1, ends: ends ? 4 : 0, xy, z: z ? xy + 4 : 0, type, slots: [ends ? 4 : 0, xy, z ? xy + 4 : 0, 0, 0, 0, type] };
+  }),
+);
+const COLLECTION_SLOTS = [0, 0, 0, 0, 0, 0, 4, 8];
+// Feature: geometry, properties.
+const FEATURE_SLOTS = [[], [4], [0, 4], [4, 8]];
 
 /**
  * Writes one size-prefixed Feature table front to back into a reused buffer (FlatBuffers allows any
  * layout where every uoffset points forward): vtables before their tables, vectors after them. Offsets are
  * aligned from the start of the size prefix, as the FlatBuffers builder aligns them, so a reader that
- * views coordinates as Float64Arrays over a copy of a feature finds them 8-aligned. No intermediate
- * arrays or builder objects per feature.
+ * views coordinates as Float64Arrays over a copy of a feature finds them 8-aligned; a feature's length
+ * is a multiple of 4 (of 8 when it has coordinates). No builder, intermediate arrays or views per feature.
  */
 class FeatureWriter {
-  private buf = new Uint8Array(1 << 16);
-  private dv = new DataView(this.buf.buffer);
-  private f64 = new Float64Array(this.buf.buffer);
+  private buf = Buffer.alloc(1 << 16);
+  private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  private f64 = new Float64Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength >> 3);
   private pos = 0;
   /** Whether f64 values were written (the feature's length is then a multiple of 8). */
   private wide = false;
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.byteLength) return;
-    const next = new Uint8Array(Math.max(this.pos + n, 2 * this.buf.byteLength) + 7 & ~7);
+    const next = Buffer.alloc((Math.max(this.pos + n, 2 * this.buf.byteLength) + 7) & ~7);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.dv = new DataView(next.buffer);
-    this.f64 = new Float64Array(next.buffer);
+    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    this.f64 = new Float64Array(next.buffer, next.byteOffset, next.byteLength >> 3);
   }
 
-  /** Zero padding up to a multiple of `to`, plus `skew`: the next value starts at `skew` mod `to`. */
+  /** Zero padding up to `skew` modulo `to`: the next value starts there. */
   private align(to: number, skew = 0): void {
     this.ensure(to);
     while (this.pos % to !== skew) this.buf[this.pos++] = 0;
@@ -193,127 +155,157 @@ class FeatureWriter {
     this.dv.setUint32(field, target - field, true);
   }
 
-  /** A vtable of `slots` fields (offsets within the table; 0: absent), then the table's soffset. */
+  /** A vtable, then its table (zeroed, `tableSize` bytes from its soffset); returns the table's position. */
   private table(tableSize: number, slots: readonly number[]): number {
     this.align(2);
-    this.ensure(4 + 2 * slots.length + 8);
+    this.ensure(4 + 2 * slots.length + 4 + tableSize);
     const vtable = this.pos;
-    this.dv.setUint16(this.pos, 4 + 2 * slots.length, true);
-    this.dv.setUint16(this.pos + 2, tableSize, true);
-    this.pos += 4;
-    for (const s of slots) {
-      this.dv.setUint16(this.pos, s, true);
-      this.pos += 2;
-    }
+    this.dv.setUint16(vtable, 4 + 2 * slots.length, true);
+    this.dv.setUint16(vtable + 2, tableSize, true);
+    for (let i = 0; i < slots.length; i++) this.dv.setUint16(vtable + 4 + 2 * i, slots[i], true);
+    this.pos = vtable + 4 + 2 * slots.length;
     this.align(4);
     const table = this.pos;
-    this.ensure(tableSize + 4);
     this.dv.setInt32(table, table - vtable, true);
     this.buf.fill(0, table + 4, table + tableSize);
     this.pos = table + tableSize;
     return table;
   }
 
-  private points(lines: readonly Position[][]): number {
-    let n = 0;
-    for (const line of lines) n += line.length;
-    return n;
+  /** Starts a vector of `count` f64 (its elements 8-aligned); returns its position and the first element's f64 index. */
+  private doubles(count: number): [number, number] {
+    this.align(8, 4);
+    this.ensure(4 + 8 * count);
+    const at = this.u32(count);
+    const first = this.pos >> 3;
+    this.pos += 8 * count;
+    this.wide = true;
+    return [at, first];
   }
 
-  /** A vector of f64: x and y of every position of `lines`, or (`z`) their heights, 0 where one has none. */
-  private doubles(lines: readonly Position[][], count: number, z: boolean): number {
-    this.align(8, 4);
-    this.ensure(4 + 8 * count * (z ? 1 : 2));
-    const at = this.u32(z ? count : 2 * count);
-    let o = this.pos >> 3;
+  /** Position `o` into the xy and z vectors whose first elements are the f64 indices `xy` and `z`. */
+  private put(p: Position, xy: number, z: number, o: number, hasZ: boolean): void {
     const f64 = this.f64;
-    for (const line of lines) {
-      for (const p of line) {
-        if (z) f64[o++] = p.length > 2 ? p[2] : 0;
-        else {
-          f64[o++] = p[0];
-          f64[o++] = p[1];
-        }
-      }
-    }
-    this.pos = o << 3;
-    this.wide = true;
-    return at;
+    f64[xy + 2 * o] = p[0];
+    f64[xy + 2 * o + 1] = p[1];
+    if (hasZ) f64[z + o] = p.length > 2 ? p[2] : 0;
   }
 
   /** A Geometry table; returns its position. */
   private geometry(g: Geometry, hasZ: boolean): number {
     const type = TYPE_CODES[g.type];
     if (g.type === "MultiPolygon" || g.type === "GeometryCollection") {
-      // Fields: type (slot 6, a byte after the soffset), parts (slot 7, the uoffset at 8).
-      const table = this.table(12, [0, 0, 0, 0, 0, 0, 4, 8]);
+      const table = this.table(12, COLLECTION_SLOTS);
       this.buf[table + 4] = type;
       const count = g.type === "MultiPolygon" ? g.coordinates.length : g.geometries.length;
       this.align(4);
       this.ensure(4 + 4 * count);
       this.patch(table + 8, this.u32(count));
       // The parts' uoffsets, each pointed at its table once that is written after them.
-      const slots = this.pos;
+      const parts = this.pos;
       this.pos += 4 * count;
       for (let i = 0; i < count; i++) {
         const part = g.type === "MultiPolygon" ? this.geometry({ type: "Polygon", coordinates: g.coordinates[i] }, hasZ) : this.geometry(g.geometries[i], hasZ);
-        this.patch(slots + 4 * i, part);
+        this.patch(parts + 4 * i, part);
       }
       return table;
     }
-    let lines: readonly Position[][];
-    switch (g.type) {
-      case "Point":
-        lines = g.coordinates.length > 0 ? [[g.coordinates]] : [];
-        break;
-      case "MultiPoint":
-      case "LineString":
-        lines = [g.coordinates];
-        break;
-      default:
-        lines = g.coordinates;
-    }
-    const withEnds = (g.type === "MultiLineString" || g.type === "Polygon") && lines.length > 1;
-    // Table: soffset, [ends], xy, [z] uoffsets, then the type byte (field offsets within the table).
-    const endsAt = withEnds ? 4 : 0;
-    const xyAt = withEnds ? 8 : 4;
-    const zAt = hasZ ? xyAt + 4 : 0;
-    const typeAt = (hasZ ? zAt : xyAt) + 4;
-    const table = this.table(typeAt + 1, [endsAt, xyAt, zAt, 0, 0, 0, typeAt]);
-    this.buf[table + typeAt] = type;
-    if (withEnds) {
-      this.align(4);
-      this.ensure(4 + 4 * lines.length);
-      this.patch(table + endsAt, this.u32(lines.length));
-      let end = 0;
-      for (const line of lines) {
-        end += line.length;
-        this.u32(end);
+    const rings = g.type === "MultiLineString" || g.type === "Polygon" ? g.coordinates : undefined;
+    const layout = SIMPLE_SLOTS[rings && rings.length > 1 ? 1 : 0][hasZ ? 1 : 0];
+    const table = this.table(layout.size, layout.slots);
+    this.buf[table + layout.type] = type;
+    let count = 0;
+    if (g.type === "Point") count = g.coordinates.length > 0 ? 1 : 0;
+    else if (rings) {
+      if (layout.ends) {
+        this.align(4);
+        this.ensure(4 + 4 * rings.length);
+        this.patch(table + layout.ends, this.u32(rings.length));
       }
+      for (const ring of rings) {
+        count += ring.length;
+        if (layout.ends) this.u32(count);
+      }
+    } else count = g.coordinates.length;
+    const [xyAt, xy] = this.doubles(2 * count);
+    this.patch(table + layout.xy, xyAt);
+    const [zAt, z] = hasZ ? this.doubles(count) : [0, 0];
+    if (hasZ) this.patch(table + layout.z, zAt);
+    if (g.type === "Point") {
+      if (count) this.put(g.coordinates, xy, z, 0, hasZ);
+    } else if (rings) {
+      let o = 0;
+      for (const ring of rings) for (const p of ring) this.put(p, xy, z, o++, hasZ);
+    } else {
+      const points = g.coordinates as Position[];
+      for (let o = 0; o < points.length; o++) this.put(points[o], xy, z, o, hasZ);
     }
-    const count = this.points(lines);
-    this.patch(table + xyAt, this.doubles(lines, count, false));
-    if (hasZ) this.patch(table + zAt, this.doubles(lines, count, true));
     return table;
   }
 
-  feature(geometry: Geometry | null, props: Uint8Array, hasZ: boolean): Uint8Array {
+  /** Property values, per non-null value the u16 column index then the value in its column's type; returns their bytes. */
+  private properties(properties: Record<string, PropertyValue>, columns: ColumnIndex): number {
+    const start = this.pos;
+    for (const name in properties) {
+      const value = properties[name];
+      if (value === null || value === undefined) continue;
+      const col = columns.get(name);
+      if (!col) throw new Error(`property ${name} has no column`);
+      this.ensure(10);
+      const dv = this.dv;
+      dv.setUint16(this.pos, col.index, true);
+      this.pos += 2;
+      switch (col.type) {
+        case ColumnType.Bool:
+          this.buf[this.pos++] = value ? 1 : 0;
+          break;
+        case ColumnType.Int:
+          dv.setInt32(this.pos, value as number, true);
+          this.pos += 4;
+          break;
+        case ColumnType.Long:
+          dv.setBigInt64(this.pos, BigInt(value as number), true);
+          this.pos += 8;
+          break;
+        case ColumnType.Double:
+          dv.setFloat64(this.pos, value as number, true);
+          this.pos += 8;
+          break;
+        default: {
+          const text = col.type === ColumnType.Json ? JSON.stringify(value) : String(value);
+          // UTF-8 takes at most 3 bytes per UTF-16 unit.
+          this.ensure(4 + 3 * text.length);
+          const written = this.buf.write(text, this.pos + 4, "utf8");
+          this.dv.setUint32(this.pos, written, true);
+          this.pos += 4 + written;
+        }
+      }
+    }
+    return this.pos - start;
+  }
+
+  feature(geometry: Geometry | null, properties: Record<string, PropertyValue>, columns: ColumnIndex, hasZ: boolean): Uint8Array {
     this.pos = 0;
     this.wide = false;
     this.ensure(64);
     this.pos = 8; // size prefix and root offset, written last
-    const geometryAt = geometry ? 4 : 0;
-    const propsAt = props.byteLength > 0 ? (geometry ? 8 : 4) : 0;
-    const slots = propsAt ? [geometryAt, propsAt] : geometryAt ? [geometryAt] : [];
-    const table = this.table(4 + (geometryAt ? 4 : 0) + (propsAt ? 4 : 0), slots);
+    let withProperties = false;
+    for (const name in properties) {
+      if (properties[name] !== null && properties[name] !== undefined) {
+        withProperties = true;
+        break;
+      }
+    }
+    const slots = FEATURE_SLOTS[(withProperties ? 2 : 0) + (geometry ? 1 : 0)];
+    const table = this.table(4 + 4 * slots.length, slots);
     this.dv.setUint32(4, table - 4, true);
-    if (geometry) this.patch(table + geometryAt, this.geometry(geometry, hasZ));
-    if (propsAt) {
+    if (geometry) this.patch(table + 4, this.geometry(geometry, hasZ));
+    if (withProperties) {
       this.align(4);
-      this.ensure(4 + props.byteLength);
-      this.patch(table + propsAt, this.u32(props.byteLength));
-      this.buf.set(props, this.pos);
-      this.pos += props.byteLength;
+      this.ensure(4);
+      const vector = this.u32(0);
+      this.patch(table + slots[1], vector);
+      this.dv.setUint32(vector, this.properties(properties, columns), true);
     }
     this.align(this.wide ? 8 : 4);
     this.dv.setUint32(0, this.pos - 4, true);
@@ -345,9 +337,8 @@ const featureWriter = new FeatureWriter();
  * One size-prefixed Feature; an empty geometry is written as none, as GDAL writes it. The bytes are a view
  * of a buffer the next call reuses: copy them before encoding another feature.
  */
-export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { index: number; type: ColumnType }>, hasZ: boolean): Uint8Array {
-  const geometry = f.geometry && hasPositions(f.geometry) ? f.geometry : null;
-  return featureWriter.feature(geometry, encodeProperties(f.properties, columns), hasZ);
+export function encodeFeature(f: VectorFeature, columns: ColumnIndex, hasZ: boolean): Uint8Array {
+  return featureWriter.feature(f.geometry && hasPositions(f.geometry) ? f.geometry : null, f.properties, columns, hasZ);
 }
 
 export interface HeaderInfo {
