@@ -3,12 +3,16 @@
  * bbox query is a few ranged reads) and `featuredb.json`, the manifest the query endpoint reads (its
  * collection, CRS, extent, layers, property types).
  *
- * Built in two passes over scratch files, so memory holds per feature only its box, offsets and sort key
- * (about 60 bytes). Features are encoded as they arrive and spooled with their boxes; once all are in,
- * they are sorted by the Hilbert value of their box centre and copied in that order into a second spool
- * (re-encoded when a property's type or the heights changed after they were written: FgbSchemaBuilder's
- * epochs), and the file is streamed out: header, index, features. When some features have heights, all
- * get them (0 where they had none): a FlatGeobuf file has one dimension for all its geometries.
+ * Features are encoded as they arrive and appended to a spool file; memory keeps per feature only its box
+ * and encoded length. Once all are in (FgbSchemaBuilder's epochs: features written before a property
+ * changed type, or before heights appeared, are a prefix of the spool, encoded again with the final
+ * columns into a second spool), they are ordered by the Hilbert value of their box centre (a radix sort)
+ * and the file is streamed out: header, the index's inner nodes, its leaves (made block by block from the
+ * order), then the features, gathered slice by slice: each slice (at most `sliceBytes`, from the memory
+ * budget) is filled from one front-to-back scan of the spools in large reads, each feature copied to its
+ * place. Memory: BYTES_PER_FEATURE per feature (checked against half the budget) plus one slice, whatever
+ * the features' size. When some features have heights, all get them (0 where they had none): a FlatGeobuf
+ * file has one dimension for all its geometries.
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -39,8 +43,9 @@ export const STORE_FORMAT = "realconv-featuredb";
 
 /**
  * Bytes of memory the builder keeps per feature: while features come in, a box (32) and an encoded
- * length (4); once they are all in, the Hilbert order (4), each feature's rank in it (4, in place of the
- * sort keys), the radix sort's scratch (4, while it sorts) and the index's inner nodes (about 3).
+ * length (4); once they are all in, a sort key (4, then reused for the feature's rank in the order), the
+ * order and the radix sort's scratch (4 + 4, while it sorts), the lengths in sorted order (4) and the
+ * index's inner nodes (about 3).
  */
 export const BYTES_PER_FEATURE = 56;
 
@@ -109,6 +114,41 @@ const SCAN_BYTES = 8 << 20;
 
 /** Parts the file is yielded in (the output sink may buffer a few of them ahead). */
 const PART_BYTES = 1 << 20;
+
+/**
+ * Puts the boxes (chunked, 4 per feature) in sorted order in place: position k gets the box of feature
+ * `order[k]`, following the permutation's cycles (a bit per position marks those done).
+ */
+function sortBoxes(boxes: Float64Array[], order: Uint32Array): void {
+  const n = order.length;
+  const done = new Uint8Array((n + 7) >> 3);
+  for (let start = 0; start < n; start++) {
+    if (done[start >> 3] & (1 << (start & 7))) continue;
+    const first = boxes[start >>> CHUNK_BITS];
+    const f = 4 * (start & CHUNK_MASK);
+    const a = first[f], b = first[f + 1], c = first[f + 2], d = first[f + 3];
+    for (let k = start; ; ) {
+      done[k >> 3] |= 1 << (k & 7);
+      const to = boxes[k >>> CHUNK_BITS];
+      const t = 4 * (k & CHUNK_MASK);
+      const src = order[k];
+      if (src === start) {
+        to[t] = a;
+        to[t + 1] = b;
+        to[t + 2] = c;
+        to[t + 3] = d;
+        break;
+      }
+      const from = boxes[src >>> CHUNK_BITS];
+      const o = 4 * (src & CHUNK_MASK);
+      to[t] = from[o];
+      to[t + 1] = from[o + 1];
+      to[t + 2] = from[o + 2];
+      to[t + 3] = from[o + 3];
+      k = src;
+    }
+  }
+}
 
 /** A zeroed buffer on its own ArrayBuffer (offset 0, a whole number of 32-bit words). */
 function wordBuffer(bytes: number): Buffer {
@@ -312,6 +352,11 @@ export class FeatureStoreBuilder {
     const order = sortByKeys(keys);
     const rank = keys; // reused: the keys are no longer needed
     for (let k = 0; k < n; k++) rank[order[k]] = k;
+    // Boxes and lengths in sorted order (one gather each), so the index and the slices are made from
+    // sequential reads; the order itself is then no longer needed.
+    sortBoxes(this.boxes, order);
+    const sortedLengths = new Uint32Array(n);
+    for (let k = 0; k < n; k++) sortedLengths[k] = this.lengthOf(order[k]);
 
     // Slices of the sorted features, each at most sliceBytes (or one feature).
     const sliceLimit = this.sliceBytes;
@@ -319,7 +364,7 @@ export class FeatureStoreBuilder {
     const sliceSizes: number[] = [];
     let bytes = 0;
     for (let k = 0; k < n; k++) {
-      const length = this.lengthOf(order[k]);
+      const length = sortedLengths[k];
       if (bytes > 0 && bytes + length > sliceLimit) {
         sliceEnds.push(k);
         sliceSizes.push(bytes);
@@ -334,15 +379,11 @@ export class FeatureStoreBuilder {
 
     const boxes = this.boxes;
     const leafBoxes = (from: number, to: number, out: Float64Array): void => {
-      for (let k = from; k < to; k++) {
-        const i = order[k];
-        const chunk = boxes[i >>> CHUNK_BITS];
-        const o = 4 * (i & CHUNK_MASK);
-        const d = 4 * (k - from);
-        out[d] = chunk[o];
-        out[d + 1] = chunk[o + 1];
-        out[d + 2] = chunk[o + 2];
-        out[d + 3] = chunk[o + 3];
+      for (let k = from; k < to; ) {
+        const chunk = boxes[k >>> CHUNK_BITS];
+        const end = Math.min(to, ((k >>> CHUNK_BITS) + 1) << CHUNK_BITS);
+        out.set(chunk.subarray(4 * (k & CHUNK_MASK), 4 * (k & CHUNK_MASK) + 4 * (end - k)), 4 * (k - from));
+        k = end;
       }
     };
     const inner = hasIndex ? buildFgbInnerNodes(n, FGB_NODE_SIZE, leafBoxes) : new Uint8Array(0);
@@ -397,7 +438,7 @@ export class FeatureStoreBuilder {
         leafBoxes(from, to, partBoxes);
         for (let k = from; k < to; k++) {
           partOffsets[k - from] = offset;
-          offset += lengthOf(order[k]);
+          offset += sortedLengths[k];
         }
         yield encodeFgbLeaves(partBoxes, partOffsets, to - from);
       }
@@ -414,7 +455,7 @@ export class FeatureStoreBuilder {
         let o = 0;
         for (let k = sliceStart; k < sliceEnd; k++) {
           at[k - sliceStart] = o;
-          o += lengthOf(order[k]);
+          o += sortedLengths[k];
         }
         const first = sliceStart;
         // Features are whole 32-bit words at word offsets (their lengths are multiples of 4): copied a

@@ -7,7 +7,7 @@
  * - FeatureDB: a spatially indexed store (../../vector/featuredb.ts) that the service queries in the style
  *   of OGC API Features.
  * Features are read, reprojected and written in batches: memory holds one batch (FeatureDB adds about
- * 60 bytes per feature for its index).
+ * 50 bytes per feature for its index and order, and one slice of sorted features; ../../vector/featuredb.ts).
  */
 import { collectionStart, COLLECTION_END, featuresText, type VectorFeature } from "@realconv/formats";
 import type { RunnerOptions } from "../../contract/declaration.js";

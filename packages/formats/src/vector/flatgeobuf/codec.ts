@@ -124,6 +124,8 @@ class FeatureWriter {
   private buf = Buffer.alloc(1 << 16);
   private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private f64 = new Float64Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength >> 3);
+  /** The buffer as a plain Uint8Array (its views are cheaper to make than a Buffer's). */
+  private bytes = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private pos = 0;
   /** Whether f64 values were written (the feature's length is then a multiple of 8). */
   private wide = false;
@@ -135,6 +137,7 @@ class FeatureWriter {
     this.buf = next;
     this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
     this.f64 = new Float64Array(next.buffer, next.byteOffset, next.byteLength >> 3);
+    this.bytes = new Uint8Array(next.buffer, next.byteOffset, next.byteLength);
   }
 
   /** Zero padding up to `skew` modulo `to`: the next value starts there. */
@@ -167,20 +170,20 @@ class FeatureWriter {
     this.align(4);
     const table = this.pos;
     this.dv.setInt32(table, table - vtable, true);
-    this.buf.fill(0, table + 4, table + tableSize);
+    for (let i = table + 4; i < table + tableSize; i++) this.buf[i] = 0;
     this.pos = table + tableSize;
     return table;
   }
 
-  /** Starts a vector of `count` f64 (its elements 8-aligned); returns its position and the first element's f64 index. */
-  private doubles(count: number): [number, number] {
+  /** Starts a vector of `count` f64 (its elements 8-aligned) and points the uoffset at `field` to it; returns the first element's f64 index. */
+  private doubles(field: number, count: number): number {
     this.align(8, 4);
     this.ensure(4 + 8 * count);
-    const at = this.u32(count);
+    this.patch(field, this.u32(count));
     const first = this.pos >> 3;
     this.pos += 8 * count;
     this.wide = true;
-    return [at, first];
+    return first;
   }
 
   /** Position `o` into the xy and z vectors whose first elements are the f64 indices `xy` and `z`. */
@@ -227,10 +230,8 @@ class FeatureWriter {
         if (layout.ends) this.u32(count);
       }
     } else count = g.coordinates.length;
-    const [xyAt, xy] = this.doubles(2 * count);
-    this.patch(table + layout.xy, xyAt);
-    const [zAt, z] = hasZ ? this.doubles(count) : [0, 0];
-    if (hasZ) this.patch(table + layout.z, zAt);
+    const xy = this.doubles(table + layout.xy, 2 * count);
+    const z = hasZ ? this.doubles(table + layout.z, count) : 0;
     if (g.type === "Point") {
       if (count) this.put(g.coordinates, xy, z, 0, hasZ);
     } else if (rings) {
@@ -275,9 +276,20 @@ class FeatureWriter {
           const text = col.type === ColumnType.Json ? JSON.stringify(value) : String(value);
           // UTF-8 takes at most 3 bytes per UTF-16 unit.
           this.ensure(4 + 3 * text.length);
-          const written = this.buf.write(text, this.pos + 4, "utf8");
+          const start = this.pos + 4;
+          const buf = this.buf;
+          // Short ASCII text (most values) byte by byte: cheaper than a call into the encoder.
+          let i = 0;
+          if (text.length <= 64) {
+            for (; i < text.length; i++) {
+              const c = text.charCodeAt(i);
+              if (c >= 0x80) break;
+              buf[start + i] = c;
+            }
+          }
+          const written = i === text.length ? i : buf.write(text, start, "utf8");
           this.dv.setUint32(this.pos, written, true);
-          this.pos += 4 + written;
+          this.pos = start + written;
         }
       }
     }
@@ -309,7 +321,7 @@ class FeatureWriter {
     }
     this.align(this.wide ? 8 : 4);
     this.dv.setUint32(0, this.pos - 4, true);
-    return this.buf.subarray(0, this.pos);
+    return this.bytes.subarray(0, this.pos);
   }
 }
 
@@ -554,6 +566,23 @@ export class SchemaBuilder {
 
   /** Takes in a feature's properties (and whether it has heights); returns the epoch it is encoded in. */
   observe(properties: Record<string, PropertyValue>, hasZ = false): number {
+    if (!hasZ || this.hasZ) {
+      // Most features: every property has a column already whose type holds its value.
+      let fits = true;
+      for (const name in properties) {
+        const value = properties[name];
+        const col = this.columns.get(name);
+        if (!col) fits = false;
+        else if (value === null || value === undefined) continue;
+        else if ((col.type as number) === -1) fits = false;
+        else {
+          const type = typeOf(value);
+          if (type !== col.type && merge(col.type, type) !== col.type) fits = false;
+        }
+        if (!fits) break;
+      }
+      if (fits) return this.closed.length;
+    }
     let changes = hasZ && !this.hasZ;
     for (const name in properties) {
       const value = properties[name];
