@@ -71,12 +71,26 @@ export function openGeoPackage(path: string, label: string, options: { batchSize
         const isBoolean = columns.map((c) => booleans.has(c));
         const order = pk ? ` ORDER BY ${quote(pk)}` : "";
         let batch: VectorFeature[] = [];
-        let rows: IterableIterator<unknown>;
+        let rows: Iterator<unknown>;
         try {
           // Rows as arrays (raw): no object with every column's name per row. The geometry, the key,
           // then the property columns.
           const selected = [layer.geometryColumn, ...(pk ? [pk] : []), ...columns].map(quote).join(", ");
-          rows = db.prepare(`SELECT ${selected} FROM ${quote(layer.table)}${order}`).raw(true).iterate();
+          const from = `SELECT ${selected} FROM ${quote(layer.table)}`;
+          if (pk) {
+            // Pages of rows by key, each in one call (cheaper per row than stepping a cursor from
+            // JavaScript); each page starts after the last key of the one before.
+            const firstPage = db.prepare(`${from}${order} LIMIT ${batchSize}`).raw(true);
+            const nextPage = db.prepare(`${from} WHERE ${quote(pk)} > ?${order} LIMIT ${batchSize}`).raw(true);
+            rows = (function* () {
+              let page = firstPage.all() as unknown[][];
+              while (page.length > 0) {
+                yield* page;
+                if (page.length < batchSize) return;
+                page = nextPage.all(page[page.length - 1][1]) as unknown[][];
+              }
+            })();
+          } else rows = db.prepare(from).raw(true).iterate();
         } catch (e) {
           throw new FormatError(`cannot read the table ${layer.table}: ${(e as Error).message}`, label, 0);
         }
