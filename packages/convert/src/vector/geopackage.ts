@@ -68,11 +68,29 @@ export function openGeoPackage(path: string, label: string, options: { batchSize
         const pk = info.find((c) => c.pk === 1 && /^INT/i.test(c.type))?.name;
         const booleans = new Set(info.filter((c) => /^BOOL/i.test(c.type)).map((c) => c.name));
         const columns = info.map((c) => c.name).filter((n) => n !== pk && n !== layer.geometryColumn);
+        const isBoolean = columns.map((c) => booleans.has(c));
         const order = pk ? ` ORDER BY ${quote(pk)}` : "";
         let batch: VectorFeature[] = [];
-        let rows: IterableIterator<unknown>;
+        let rows: Iterator<unknown>;
         try {
-          rows = db.prepare(`SELECT * FROM ${quote(layer.table)}${order}`).iterate();
+          // Rows as arrays (raw): no object with every column's name per row. The geometry, the key,
+          // then the property columns.
+          const selected = [layer.geometryColumn, ...(pk ? [pk] : []), ...columns].map(quote).join(", ");
+          const from = `SELECT ${selected} FROM ${quote(layer.table)}`;
+          if (pk) {
+            // Pages of rows by key, each in one call (cheaper per row than stepping a cursor from
+            // JavaScript); each page starts after the last key of the one before.
+            const firstPage = db.prepare(`${from}${order} LIMIT ${batchSize}`).raw(true);
+            const nextPage = db.prepare(`${from} WHERE ${quote(pk)} > ?${order} LIMIT ${batchSize}`).raw(true);
+            rows = (function* () {
+              let page = firstPage.all() as unknown[][];
+              while (page.length > 0) {
+                yield* page;
+                if (page.length < batchSize) return;
+                page = nextPage.all(page[page.length - 1][1]) as unknown[][];
+              }
+            })();
+          } else rows = db.prepare(from).raw(true).iterate();
         } catch (e) {
           throw new FormatError(`cannot read the table ${layer.table}: ${(e as Error).message}`, label, 0);
         }
@@ -84,19 +102,20 @@ export function openGeoPackage(path: string, label: string, options: { batchSize
             throw new FormatError(`cannot read the table ${layer.table}: ${(e as Error).message}`, label, 0);
           }
           if (next.done) break;
-          const row = next.value as Record<string, unknown>;
-          const blob = row[layer.geometryColumn];
+          const row = next.value as unknown[];
+          const blob = row[0];
           let geometry = null;
           if (blob instanceof Uint8Array && blob.byteLength > 0) {
-            geometry = decodeGpkgGeometry(blob, `${label} (table ${layer.table}, fid ${pk ? String(row[pk]) : "?"})`).geometry;
+            geometry = decodeGpkgGeometry(blob, `${label} (table ${layer.table}, fid ${pk ? String(row[1]) : "?"})`).geometry;
           }
           const properties: Record<string, PropertyValue> = {};
-          for (const c of columns) {
-            const v = row[c];
-            if (v instanceof Uint8Array) properties[c] = Buffer.from(v).toString("hex").toUpperCase();
-            else if (booleans.has(c) && typeof v === "number") properties[c] = v !== 0;
-            else if (typeof v === "bigint") properties[c] = Number(v);
-            else properties[c] = (v ?? null) as PropertyValue;
+          const first = pk ? 2 : 1;
+          for (let c = 0; c < columns.length; c++) {
+            const v = row[first + c];
+            if (v instanceof Uint8Array) properties[columns[c]] = Buffer.from(v).toString("hex").toUpperCase();
+            else if (isBoolean[c] && typeof v === "number") properties[columns[c]] = v !== 0;
+            else if (typeof v === "bigint") properties[columns[c]] = Number(v);
+            else properties[columns[c]] = (v ?? null) as PropertyValue;
           }
           batch.push({ geometry, properties });
           done++;

@@ -155,6 +155,54 @@ export function geometryBounds(g: Geometry | null): [number, number, number, num
   return b[0] <= b[2] ? b : undefined;
 }
 
+function pointInto(p: Position, box: Float64Array, at: number): void {
+  const x = p[0];
+  const y = p[1];
+  if (x < box[at]) box[at] = x;
+  if (y < box[at + 1]) box[at + 1] = y;
+  if (x > box[at + 2]) box[at + 2] = x;
+  if (y > box[at + 3]) box[at + 3] = y;
+}
+
+function linesInto(lines: readonly Position[][], box: Float64Array, at: number): void {
+  for (const line of lines) for (const p of line) pointInto(p, box, at);
+}
+
+function boundsOf(g: Geometry, box: Float64Array, at: number): void {
+  switch (g.type) {
+    case "Point":
+      if (g.coordinates.length > 0) pointInto(g.coordinates, box, at);
+      return;
+    case "MultiPoint":
+    case "LineString":
+      for (const p of g.coordinates) pointInto(p, box, at);
+      return;
+    case "MultiLineString":
+    case "Polygon":
+      linesInto(g.coordinates, box, at);
+      return;
+    case "MultiPolygon":
+      for (const poly of g.coordinates) linesInto(poly, box, at);
+      return;
+    case "GeometryCollection":
+      for (const part of g.geometries) boundsOf(part, box, at);
+  }
+}
+
+/**
+ * geometryBounds into `box[at, at + 4)` (minX, minY, maxX, maxY), without allocating per position;
+ * a geometry without positions (or none) gets an inverted box (Infinity, Infinity, -Infinity, -Infinity).
+ * Returns whether it has positions.
+ */
+export function boundsInto(g: Geometry | null, box: Float64Array, at: number): boolean {
+  box[at] = Infinity;
+  box[at + 1] = Infinity;
+  box[at + 2] = -Infinity;
+  box[at + 3] = -Infinity;
+  if (g) boundsOf(g, box, at);
+  return box[at] <= box[at + 2];
+}
+
 /** Sequential reads of a ByteSource in blocks, for readers that go front to back. */
 export class BlockReader {
   private pos: number;

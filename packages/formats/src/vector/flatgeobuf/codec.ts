@@ -8,7 +8,7 @@ import { Column } from "flatgeobuf/lib/mjs/flat-geobuf/column.js";
 import { ColumnType } from "flatgeobuf/lib/mjs/flat-geobuf/column-type.js";
 import { Crs } from "flatgeobuf/lib/mjs/flat-geobuf/crs.js";
 import { Feature } from "flatgeobuf/lib/mjs/flat-geobuf/feature.js";
-import { Geometry as FgbGeometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
+import type { Geometry as FgbGeometry } from "flatgeobuf/lib/mjs/flat-geobuf/geometry.js";
 import { GeometryType as FgbType } from "flatgeobuf/lib/mjs/flat-geobuf/geometry-type.js";
 import { Header } from "flatgeobuf/lib/mjs/flat-geobuf/header.js";
 import { FormatError } from "../../io/byte-source.js";
@@ -97,128 +97,260 @@ export function encodeHeader(h: HeaderSpec): Uint8Array {
   return out;
 }
 
-/** Flat coordinates of one simple geometry: xy interleaved, z when the positions have heights. */
-function flatten(lines: Position[][], xy: number[], z: number[] | undefined, ends: number[] | undefined): void {
-  let count = 0;
-  for (const line of lines) {
-    for (const p of line) {
-      xy.push(p[0], p[1]);
-      if (z) z.push(p.length > 2 ? p[2] : 0);
+type ColumnIndex = ReadonlyMap<string, { index: number; type: ColumnType }>;
+
+// Vtable slots (field offsets within their table; 0: absent), fixed by what a table holds.
+// Geometry: ends, xy, z, m, t, tm, type, parts. Simple geometries: soffset, [ends], xy, [z] uoffsets, then
+// the type byte; collections: soffset, the type byte (padded), the parts' uoffset.
+const SIMPLE_SLOTS = [false, true].map((ends) =>
+  [false, true].map((z) => {
+    const xy = ends ? 8 : 4;
+    const type = (z ? xy + 4 : xy) + 4;
+    return { size: type + 1, ends: ends ? 4 : 0, xy, z: z ? xy + 4 : 0, type, slots: [ends ? 4 : 0, xy, z ? xy + 4 : 0, 0, 0, 0, type] };
+  }),
+);
+const COLLECTION_SLOTS = [0, 0, 0, 0, 0, 0, 4, 8];
+// Feature: geometry, properties.
+const FEATURE_SLOTS = [[], [4], [0, 4], [4, 8]];
+
+/**
+ * Writes one size-prefixed Feature table front to back into a reused buffer (FlatBuffers allows any
+ * layout where every uoffset points forward): vtables before their tables, vectors after them. Offsets are
+ * aligned from the start of the size prefix, as the FlatBuffers builder aligns them, so a reader that
+ * views coordinates as Float64Arrays over a copy of a feature finds them 8-aligned; a feature's length
+ * is a multiple of 4 (of 8 when it has coordinates). No builder, intermediate arrays or views per feature.
+ */
+class FeatureWriter {
+  private buf = Buffer.alloc(1 << 16);
+  private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  private f64 = new Float64Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength >> 3);
+  /** The buffer as a plain Uint8Array (its views are cheaper to make than a Buffer's). */
+  private bytes = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  private pos = 0;
+  /** Whether f64 values were written (the feature's length is then a multiple of 8). */
+  private wide = false;
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.byteLength) return;
+    const next = Buffer.alloc((Math.max(this.pos + n, 2 * this.buf.byteLength) + 7) & ~7);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    this.f64 = new Float64Array(next.buffer, next.byteOffset, next.byteLength >> 3);
+    this.bytes = new Uint8Array(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  /** Zero padding up to `skew` modulo `to`: the next value starts there. */
+  private align(to: number, skew = 0): void {
+    this.ensure(to);
+    while (this.pos % to !== skew) this.buf[this.pos++] = 0;
+  }
+
+  private u32(v: number): number {
+    const at = this.pos;
+    this.dv.setUint32(at, v, true);
+    this.pos += 4;
+    return at;
+  }
+
+  /** Points the uoffset at `field` to `target` (after it). */
+  private patch(field: number, target: number): void {
+    this.dv.setUint32(field, target - field, true);
+  }
+
+  /** A vtable, then its table (zeroed, `tableSize` bytes from its soffset); returns the table's position. */
+  private table(tableSize: number, slots: readonly number[]): number {
+    this.align(2);
+    this.ensure(4 + 2 * slots.length + 4 + tableSize);
+    const vtable = this.pos;
+    this.dv.setUint16(vtable, 4 + 2 * slots.length, true);
+    this.dv.setUint16(vtable + 2, tableSize, true);
+    for (let i = 0; i < slots.length; i++) this.dv.setUint16(vtable + 4 + 2 * i, slots[i], true);
+    this.pos = vtable + 4 + 2 * slots.length;
+    this.align(4);
+    const table = this.pos;
+    this.dv.setInt32(table, table - vtable, true);
+    for (let i = table + 4; i < table + tableSize; i++) this.buf[i] = 0;
+    this.pos = table + tableSize;
+    return table;
+  }
+
+  /** Starts a vector of `count` f64 (its elements 8-aligned) and points the uoffset at `field` to it; returns the first element's f64 index. */
+  private doubles(field: number, count: number): number {
+    this.align(8, 4);
+    this.ensure(4 + 8 * count);
+    this.patch(field, this.u32(count));
+    const first = this.pos >> 3;
+    this.pos += 8 * count;
+    this.wide = true;
+    return first;
+  }
+
+  /** Position `o` into the xy and z vectors whose first elements are the f64 indices `xy` and `z`. */
+  private put(p: Position, xy: number, z: number, o: number, hasZ: boolean): void {
+    const f64 = this.f64;
+    f64[xy + 2 * o] = p[0];
+    f64[xy + 2 * o + 1] = p[1];
+    if (hasZ) f64[z + o] = p.length > 2 ? p[2] : 0;
+  }
+
+  /** A Geometry table; returns its position. */
+  private geometry(g: Geometry, hasZ: boolean): number {
+    const type = TYPE_CODES[g.type];
+    if (g.type === "MultiPolygon" || g.type === "GeometryCollection") {
+      const table = this.table(12, COLLECTION_SLOTS);
+      this.buf[table + 4] = type;
+      const count = g.type === "MultiPolygon" ? g.coordinates.length : g.geometries.length;
+      this.align(4);
+      this.ensure(4 + 4 * count);
+      this.patch(table + 8, this.u32(count));
+      // The parts' uoffsets, each pointed at its table once that is written after them.
+      const parts = this.pos;
+      this.pos += 4 * count;
+      for (let i = 0; i < count; i++) {
+        const part = g.type === "MultiPolygon" ? this.geometry({ type: "Polygon", coordinates: g.coordinates[i] }, hasZ) : this.geometry(g.geometries[i], hasZ);
+        this.patch(parts + 4 * i, part);
+      }
+      return table;
     }
-    count += line.length;
-    ends?.push(count);
+    const rings = g.type === "MultiLineString" || g.type === "Polygon" ? g.coordinates : undefined;
+    const layout = SIMPLE_SLOTS[rings && rings.length > 1 ? 1 : 0][hasZ ? 1 : 0];
+    const table = this.table(layout.size, layout.slots);
+    this.buf[table + layout.type] = type;
+    let count = 0;
+    if (g.type === "Point") count = g.coordinates.length > 0 ? 1 : 0;
+    else if (rings) {
+      if (layout.ends) {
+        this.align(4);
+        this.ensure(4 + 4 * rings.length);
+        this.patch(table + layout.ends, this.u32(rings.length));
+      }
+      for (const ring of rings) {
+        count += ring.length;
+        if (layout.ends) this.u32(count);
+      }
+    } else count = g.coordinates.length;
+    const xy = this.doubles(table + layout.xy, 2 * count);
+    const z = hasZ ? this.doubles(table + layout.z, count) : 0;
+    if (g.type === "Point") {
+      if (count) this.put(g.coordinates, xy, z, 0, hasZ);
+    } else if (rings) {
+      let o = 0;
+      for (const ring of rings) for (const p of ring) this.put(p, xy, z, o++, hasZ);
+    } else {
+      const points = g.coordinates as Position[];
+      for (let o = 0; o < points.length; o++) this.put(points[o], xy, z, o, hasZ);
+    }
+    return table;
   }
-}
 
-/** `hasZ`: the file has heights, so every geometry carries them (0 where it has none), as readers expect. */
-function buildGeometry(b: flatbuffers.Builder, g: Geometry, hasZ: boolean): number {
-  if (g.type === "MultiPolygon" || g.type === "GeometryCollection") {
-    const parts = g.type === "MultiPolygon" ? g.coordinates.map((c) => buildGeometry(b, { type: "Polygon", coordinates: c }, hasZ)) : g.geometries.map((p) => buildGeometry(b, p, hasZ));
-    const vector = FgbGeometry.createPartsVector(b, parts);
-    FgbGeometry.startGeometry(b);
-    FgbGeometry.addParts(b, vector);
-    FgbGeometry.addType(b, TYPE_CODES[g.type]);
-    return FgbGeometry.endGeometry(b);
-  }
-  const xy: number[] = [];
-  const z = hasZ ? [] : undefined;
-  let ends: number[] | undefined;
-  switch (g.type) {
-    case "Point":
-      if (g.coordinates.length > 0) flatten([[g.coordinates]], xy, z, undefined);
-      break;
-    case "MultiPoint":
-    case "LineString":
-      flatten([g.coordinates], xy, z, undefined);
-      break;
-    case "MultiLineString":
-    case "Polygon":
-      ends = [];
-      flatten(g.coordinates, xy, z, ends);
-      if (ends.length <= 1) ends = undefined;
-      break;
-  }
-  const xyOffset = FgbGeometry.createXyVector(b, xy);
-  const zOffset = z ? FgbGeometry.createZVector(b, z) : 0;
-  const endsOffset = ends ? FgbGeometry.createEndsVector(b, ends) : 0;
-  FgbGeometry.startGeometry(b);
-  if (endsOffset) FgbGeometry.addEnds(b, endsOffset);
-  FgbGeometry.addXy(b, xyOffset);
-  if (zOffset) FgbGeometry.addZ(b, zOffset);
-  FgbGeometry.addType(b, TYPE_CODES[g.type]);
-  return FgbGeometry.endGeometry(b);
-}
-
-const textEncoder = new TextEncoder();
-
-/** Reused buffer for property bytes (grown as needed). */
-let propBuf = new Uint8Array(1 << 16);
-let propView = new DataView(propBuf.buffer);
-
-function ensureProps(n: number): void {
-  if (n <= propBuf.byteLength) return;
-  const next = new Uint8Array(Math.max(n, propBuf.byteLength * 2));
-  next.set(propBuf);
-  propBuf = next;
-  propView = new DataView(next.buffer);
-}
-
-/** Property bytes: per non-null value, the u16 column index then the value in its column's type. */
-function encodeProperties(properties: Record<string, PropertyValue>, columns: ReadonlyMap<string, { index: number; type: ColumnType }>): Uint8Array {
-  let o = 0;
-  for (const name in properties) {
-    const value = properties[name];
-    if (value === null || value === undefined) continue;
-    const col = columns.get(name);
-    if (!col) throw new Error(`property ${name} has no column`);
-    ensureProps(o + 10);
-    propView.setUint16(o, col.index, true);
-    o += 2;
-    switch (col.type) {
-      case ColumnType.Bool:
-        propBuf[o++] = value ? 1 : 0;
-        break;
-      case ColumnType.Int:
-        propView.setInt32(o, value as number, true);
-        o += 4;
-        break;
-      case ColumnType.Long:
-        propView.setBigInt64(o, BigInt(value as number), true);
-        o += 8;
-        break;
-      case ColumnType.Double:
-        propView.setFloat64(o, value as number, true);
-        o += 8;
-        break;
-      default: {
-        const text = col.type === ColumnType.Json ? JSON.stringify(value) : String(value);
-        // UTF-8 takes at most 3 bytes per UTF-16 unit.
-        ensureProps(o + 4 + 3 * text.length);
-        const { written } = textEncoder.encodeInto(text, propBuf.subarray(o + 4));
-        propView.setUint32(o, written, true);
-        o += 4 + written;
+  /** Property values, per non-null value the u16 column index then the value in its column's type; returns their bytes. */
+  private properties(properties: Record<string, PropertyValue>, columns: ColumnIndex): number {
+    const start = this.pos;
+    for (const name in properties) {
+      const value = properties[name];
+      if (value === null || value === undefined) continue;
+      const col = columns.get(name);
+      if (!col) throw new Error(`property ${name} has no column`);
+      this.ensure(10);
+      const dv = this.dv;
+      dv.setUint16(this.pos, col.index, true);
+      this.pos += 2;
+      switch (col.type) {
+        case ColumnType.Bool:
+          this.buf[this.pos++] = value ? 1 : 0;
+          break;
+        case ColumnType.Int:
+          dv.setInt32(this.pos, value as number, true);
+          this.pos += 4;
+          break;
+        case ColumnType.Long:
+          dv.setBigInt64(this.pos, BigInt(value as number), true);
+          this.pos += 8;
+          break;
+        case ColumnType.Double:
+          dv.setFloat64(this.pos, value as number, true);
+          this.pos += 8;
+          break;
+        default: {
+          const text = col.type === ColumnType.Json ? JSON.stringify(value) : String(value);
+          // UTF-8 takes at most 3 bytes per UTF-16 unit.
+          this.ensure(4 + 3 * text.length);
+          const start = this.pos + 4;
+          const buf = this.buf;
+          // Short ASCII text (most values) byte by byte: cheaper than a call into the encoder.
+          let i = 0;
+          if (text.length <= 64) {
+            for (; i < text.length; i++) {
+              const c = text.charCodeAt(i);
+              if (c >= 0x80) break;
+              buf[start + i] = c;
+            }
+          }
+          const written = i === text.length ? i : buf.write(text, start, "utf8");
+          this.dv.setUint32(this.pos, written, true);
+          this.pos = start + written;
+        }
       }
     }
+    return this.pos - start;
   }
-  return propBuf.subarray(0, o);
+
+  feature(geometry: Geometry | null, properties: Record<string, PropertyValue>, columns: ColumnIndex, hasZ: boolean): Uint8Array {
+    this.pos = 0;
+    this.wide = false;
+    this.ensure(64);
+    this.pos = 8; // size prefix and root offset, written last
+    let withProperties = false;
+    for (const name in properties) {
+      if (properties[name] !== null && properties[name] !== undefined) {
+        withProperties = true;
+        break;
+      }
+    }
+    const slots = FEATURE_SLOTS[(withProperties ? 2 : 0) + (geometry ? 1 : 0)];
+    const table = this.table(4 + 4 * slots.length, slots);
+    this.dv.setUint32(4, table - 4, true);
+    if (geometry) this.patch(table + 4, this.geometry(geometry, hasZ));
+    if (withProperties) {
+      this.align(4);
+      this.ensure(4);
+      const vector = this.u32(0);
+      this.patch(table + slots[1], vector);
+      this.dv.setUint32(vector, this.properties(properties, columns), true);
+    }
+    this.align(this.wide ? 8 : 4);
+    this.dv.setUint32(0, this.pos - 4, true);
+    return this.bytes.subarray(0, this.pos);
+  }
 }
 
-const builder = new flatbuffers.Builder(4096);
+/** Whether a geometry has at least one position (an empty one is written as none, as GDAL writes it). */
+function hasPositions(g: Geometry): boolean {
+  switch (g.type) {
+    case "Point":
+      return g.coordinates.length > 0;
+    case "MultiPoint":
+    case "LineString":
+      return g.coordinates.length > 0;
+    case "MultiLineString":
+    case "Polygon":
+      return g.coordinates.some((l) => l.length > 0);
+    case "MultiPolygon":
+      return g.coordinates.some((p) => p.some((l) => l.length > 0));
+    case "GeometryCollection":
+      return g.geometries.some(hasPositions);
+  }
+}
+
+const featureWriter = new FeatureWriter();
 
 /**
  * One size-prefixed Feature; an empty geometry is written as none, as GDAL writes it. The bytes are a view
  * of a buffer the next call reuses: copy them before encoding another feature.
  */
-export function encodeFeature(f: VectorFeature, columns: ReadonlyMap<string, { index: number; type: ColumnType }>, hasZ: boolean): Uint8Array {
-  builder.clear();
-  const geometry = f.geometry && geometryBounds(f.geometry) ? buildGeometry(builder, f.geometry, hasZ) : 0;
-  const props = encodeProperties(f.properties, columns);
-  const properties = props.byteLength > 0 ? Feature.createPropertiesVector(builder, props) : 0;
-  Feature.startFeature(builder);
-  if (geometry) Feature.addGeometry(builder, geometry);
-  if (properties) Feature.addProperties(builder, properties);
-  Feature.finishSizePrefixedFeatureBuffer(builder, Feature.endFeature(builder));
-  return builder.asUint8Array();
+export function encodeFeature(f: VectorFeature, columns: ColumnIndex, hasZ: boolean): Uint8Array {
+  return featureWriter.feature(f.geometry && hasPositions(f.geometry) ? f.geometry : null, f.properties, columns, hasZ);
 }
 
 export interface HeaderInfo {
@@ -434,6 +566,23 @@ export class SchemaBuilder {
 
   /** Takes in a feature's properties (and whether it has heights); returns the epoch it is encoded in. */
   observe(properties: Record<string, PropertyValue>, hasZ = false): number {
+    if (!hasZ || this.hasZ) {
+      // Most features: every property has a column already whose type holds its value.
+      let fits = true;
+      for (const name in properties) {
+        const value = properties[name];
+        const col = this.columns.get(name);
+        if (!col) fits = false;
+        else if (value === null || value === undefined) continue;
+        else if ((col.type as number) === -1) fits = false;
+        else {
+          const type = typeOf(value);
+          if (type !== col.type && merge(col.type, type) !== col.type) fits = false;
+        }
+        if (!fits) break;
+      }
+      if (fits) return this.closed.length;
+    }
     let changes = hasZ && !this.hasZ;
     for (const name in properties) {
       const value = properties[name];

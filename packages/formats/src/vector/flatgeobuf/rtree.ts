@@ -93,47 +93,117 @@ export function hilbertValues(boxes: Float64Array, count: number, extent: readon
 }
 
 /**
+ * Positions 0..n-1 ordered by their key (equal keys keep their order): a least-significant-digit radix
+ * sort in two 16-bit passes, linear in n and without a comparator call per pair.
+ */
+export function sortByKeys(keys: Uint32Array): Uint32Array {
+  const n = keys.length;
+  const low = new Uint32Array(65537);
+  const high = new Uint32Array(65537);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    low[(k & 0xffff) + 1]++;
+    high[(k >>> 16) + 1]++;
+  }
+  for (let d = 0; d < 65536; d++) {
+    low[d + 1] += low[d];
+    high[d + 1] += high[d];
+  }
+  const byLow = new Uint32Array(n);
+  for (let i = 0; i < n; i++) byLow[low[keys[i] & 0xffff]++] = i;
+  const out = new Uint32Array(n);
+  for (let j = 0; j < n; j++) {
+    const i = byLow[j];
+    out[high[keys[i] >>> 16]++] = i;
+  }
+  return out;
+}
+
+// Nodes are written through typed views of the index bytes (little-endian, as FlatGeobuf and every
+// platform Node runs on are): a node is 5 f64 slots, its offset the low and high u32 of the last.
+function writeNode(f64: Float64Array, u32: Uint32Array, node: number, minX: number, minY: number, maxX: number, maxY: number, offset: number): void {
+  const o = 5 * node;
+  f64[o] = minX;
+  f64[o + 1] = minY;
+  f64[o + 2] = maxX;
+  f64[o + 3] = maxY;
+  u32[2 * o + 8] = offset >>> 0;
+  u32[2 * o + 9] = Math.floor(offset / 0x100000000);
+}
+
+/** Leaves read per call of `leafBoxes` while the inner nodes are built. */
+const LEAF_BLOCK = 1 << 16;
+
+/**
+ * The inner nodes of the index (node indices [0, first leaf), root first: the bytes that come before the
+ * leaves in the file). `leafBoxes(from, to, out)` puts the boxes of leaves [from, to), in their final
+ * order, into `out` (4 per leaf); it is called once per block of leaves, front to back, so the leaves
+ * themselves need not be held.
+ */
+export function buildInnerNodes(count: number, nodeSize: number, leafBoxes: (from: number, to: number, out: Float64Array) => void): Uint8Array {
+  const bounds = levelBounds(count, nodeSize);
+  const leafStart = bounds[0][0];
+  const out = new Uint8Array(leafStart * NODE_BYTES);
+  const f64 = new Float64Array(out.buffer);
+  const u32 = new Uint32Array(out.buffer);
+  const block = new Float64Array(4 * Math.min(count, LEAF_BLOCK - (LEAF_BLOCK % nodeSize)));
+  const perBlock = block.length / 4;
+  let parent = bounds[1][0];
+  for (let from = 0; from < count; from += perBlock) {
+    const to = Math.min(count, from + perBlock);
+    leafBoxes(from, to, block);
+    for (let child = 0; child < to - from; parent++) {
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      const first = child;
+      for (let k = 0; k < nodeSize && child < to - from; k++, child++) {
+        const o = 4 * child;
+        if (block[o] < minX) minX = block[o];
+        if (block[o + 1] < minY) minY = block[o + 1];
+        if (block[o + 2] > maxX) maxX = block[o + 2];
+        if (block[o + 3] > maxY) maxY = block[o + 3];
+      }
+      writeNode(f64, u32, parent, minX, minY, maxX, maxY, leafStart + from + first);
+    }
+  }
+  for (let level = 1; level + 1 < bounds.length; level++) {
+    const [start, end] = bounds[level];
+    for (let child = start, parent = bounds[level + 1][0]; child < end; parent++) {
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      const first = child;
+      for (let k = 0; k < nodeSize && child < end; k++, child++) {
+        const o = 5 * child;
+        if (f64[o] < minX) minX = f64[o];
+        if (f64[o + 1] < minY) minY = f64[o + 1];
+        if (f64[o + 2] > maxX) maxX = f64[o + 2];
+        if (f64[o + 3] > maxY) maxY = f64[o + 3];
+      }
+      writeNode(f64, u32, parent, minX, minY, maxX, maxY, first);
+    }
+  }
+  return out;
+}
+
+/** Bytes of `count` consecutive leaves: their boxes (4 per leaf) and their features' byte offsets. */
+export function encodeLeaves(boxes: Float64Array, offsets: Float64Array, count: number): Uint8Array {
+  const out = new Uint8Array(count * NODE_BYTES);
+  const f64 = new Float64Array(out.buffer);
+  const u32 = new Uint32Array(out.buffer);
+  for (let i = 0; i < count; i++) {
+    const o = 4 * i;
+    writeNode(f64, u32, i, boxes[o], boxes[o + 1], boxes[o + 2], boxes[o + 3], offsets[i]);
+  }
+  return out;
+}
+
+/**
  * The index bytes for leaves in their final order: `boxes` (4 per leaf) and each leaf's feature offset.
  * Inner nodes get the union of their children's boxes.
  */
 export function buildIndex(boxes: Float64Array, offsets: Float64Array, count: number, nodeSize = DEFAULT_NODE_SIZE): Uint8Array {
-  const bounds = levelBounds(count, nodeSize);
-  const total = bounds[0][1];
-  const out = new Uint8Array(total * NODE_BYTES);
-  const dv = new DataView(out.buffer);
-  const node = new Float64Array(total * 4);
-  const [leafStart] = bounds[0];
-  for (let i = 0; i < count; i++) {
-    node.set(boxes.subarray(4 * i, 4 * i + 4), 4 * (leafStart + i));
-    dv.setBigUint64((leafStart + i) * NODE_BYTES + 32, BigInt(offsets[i]), true);
-  }
-  for (let level = 0; level + 1 < bounds.length; level++) {
-    const [start, end] = bounds[level];
-    const [parentStart] = bounds[level + 1];
-    for (let child = start, parent = parentStart; child < end; parent++) {
-      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-      const first = child;
-      for (let k = 0; k < nodeSize && child < end; k++, child++) {
-        const o = 4 * child;
-        if (node[o] < minX) minX = node[o];
-        if (node[o + 1] < minY) minY = node[o + 1];
-        if (node[o + 2] > maxX) maxX = node[o + 2];
-        if (node[o + 3] > maxY) maxY = node[o + 3];
-      }
-      node[4 * parent] = minX;
-      node[4 * parent + 1] = minY;
-      node[4 * parent + 2] = maxX;
-      node[4 * parent + 3] = maxY;
-      dv.setBigUint64(parent * NODE_BYTES + 32, BigInt(first), true);
-    }
-  }
-  for (let i = 0; i < total; i++) {
-    const at = i * NODE_BYTES;
-    dv.setFloat64(at, node[4 * i], true);
-    dv.setFloat64(at + 8, node[4 * i + 1], true);
-    dv.setFloat64(at + 16, node[4 * i + 2], true);
-    dv.setFloat64(at + 24, node[4 * i + 3], true);
-  }
+  const inner = buildInnerNodes(count, nodeSize, (from, to, out) => out.set(boxes.subarray(4 * from, 4 * to)));
+  const out = new Uint8Array(inner.byteLength + count * NODE_BYTES);
+  out.set(inner);
+  out.set(encodeLeaves(boxes, offsets, count), inner.byteLength);
   return out;
 }
 
