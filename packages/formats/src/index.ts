@@ -15,3 +15,8 @@ export * from "./crs/index.js";
 export * from "./scene/index.js";
 export * from "./raster/index.js";
 export * from "./vector/index.js";
+export { type PointTileContent, srgbToLinear, linearToSrgb8 } from "./tiles3d/content.js";
+export { encodePnts, decodePnts, PNTS_HEADER_LENGTH, PNTS_INTENSITY, PNTS_CLASSIFICATION, type DecodedPnts } from "./tiles3d/pnts.js";
+export { enuToEcef, geodeticToEcef, transformPoint, multiplyMatrices, IDENTITY_MATRIX, boxFromBounds, buildExplicitTileset, tilesetOf, encodeTilesetJson, type Tileset, type Tile, type TileContent, type BoundingVolume, type ImplicitTiling, type Refine, type Vec3, type ExplicitTileNode, type TilesetOptions } from "./tiles3d/tileset.js";
+export { encodeSubtree, decodeSubtree, mortonIndex3, mortonDecode3, subtreeTileCount, childSubtreeCount, subtreeTileIndex, createAvailability, setAvailable, isAvailable, availableCount, expandTemplate, implicitTileBounds, SUBTREE_MAGIC, SUBTREE_HEADER_LENGTH, type SubtreeInput, type DecodedSubtree } from "./tiles3d/subtree.js";
+export { encodePointGlb, decodePointGlb, GLB_INTENSITY_ATTRIBUTE, GLB_CLASSIFICATION_ATTRIBUTE, type DecodedPointGlb } from "./tiles3d/glb.js";

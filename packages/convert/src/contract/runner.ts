@@ -90,6 +90,12 @@ export interface RunnerResources {
   readonly threads: LazWorkerPool | undefined;
   /** Memory the runner may use, in bytes: chunk sizes and buffers are chosen from it. */
   readonly memoryBudgetBytes: number;
+  /**
+   * A folder for the files of finished job parts, kept across restarts of the job (a worker that died)
+   * and removed when the job ends. Undefined: parts keep their files in `scratch`, which a restart loses,
+   * so a runner redoes a finished part whose files are gone.
+   */
+  readonly partsDir?: string;
 }
 
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };

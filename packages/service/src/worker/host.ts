@@ -4,6 +4,8 @@
  * cancelled (it then aborts the runner's AbortSignal). Runners never run in the API process.
  */
 import { hostname } from "node:os";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import {
@@ -153,6 +155,9 @@ export class WorkerHost {
     let outcome: "Success" | "Failed" | "Cancelled" = "Failed";
     const scratch = await createScratch(scratchRoot(config), config.scratchMb * 1024 * 1024);
     const sink = blobOutputSink(blobs, job.specifications.output, scratch.dir);
+    // Files of finished parts: kept across attempts of this job (a worker killed mid-job), removed when it ends.
+    const partsDir = join(scratchRoot(config), `job-${job.id}`);
+    let keepParts = false;
     const parts: JobParts = {
       finished: () => queue.finishedParts(job.id),
       finish: (partId, manifest) => queue.finishPart(job.id, partId, manifest, new Date()),
@@ -162,7 +167,11 @@ export class WorkerHost {
       const entry = entryOf(job.type);
       if (!entry) throw new ConversionError("UnsupportedFormat", "Unsupported format", "No runner for %1.", [job.type]);
       // A retry starts from an empty output, unless earlier runs finished parts whose files it keeps.
-      if (attempt > 1 && (await queue.finishedParts(job.id)).size === 0) await this.clearOutput(job.specifications.output);
+      if ((await queue.finishedParts(job.id)).size === 0) {
+        if (attempt > 1) await this.clearOutput(job.specifications.output);
+        await rm(partsDir, { recursive: true, force: true });
+      }
+      await mkdir(partsDir, { recursive: true });
       const inputs: Record<string, InputDataset[]> = {};
       for (const [key, value] of Object.entries(job.specifications.inputs)) {
         const ids = Array.isArray(value) ? value : [value];
@@ -187,7 +196,7 @@ export class WorkerHost {
           warnings.push(m);
         },
         signal: controller.signal,
-        resources: { scratch, threads: this.threads, memoryBudgetBytes: config.memoryMb * 1024 * 1024 },
+        resources: { scratch, threads: this.threads, memoryBudgetBytes: config.memoryMb * 1024 * 1024, partsDir },
         parts,
       });
       if (controller.signal.aborted) throw controller.signal.reason;
@@ -200,6 +209,7 @@ export class WorkerHost {
       } else if (reason instanceof LeaseLost) {
         clearInterval(interval);
         clearTimeout(watchdog);
+        keepParts = true;
         log.warn("lease lost; leaving the job to its new holder");
         return undefined;
       } else {
@@ -211,6 +221,7 @@ export class WorkerHost {
       clearInterval(interval);
       clearTimeout(watchdog);
       await scratch.dispose().catch((e: unknown) => log.warn({ err: e }, "could not remove the job's temporary files"));
+      if (!keepParts) await rm(partsDir, { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e }, "could not remove the job's part files"));
     }
 
     try {
@@ -248,6 +259,7 @@ export class WorkerHost {
   private async clearAbandoned(): Promise<void> {
     for (const job of await this.rt.queue.reap(this.rt.config.maxAttempts, new Date())) {
       await this.clearOutput(job.outputId);
+      await rm(join(scratchRoot(this.rt.config), `job-${job.id}`), { recursive: true, force: true }).catch(() => undefined);
       this.options.logger.info({ jobId: job.id, state: job.state }, "ended a job whose worker stopped; its output was cleared");
     }
   }

@@ -17,6 +17,7 @@ export const POINT_CLOUD_OUTPUTS = {
   LAS: { type: "LAS", description: "LAS 1.2 or 1.4 file(s)." },
   LAZ: { type: "LAZ", description: "LAZ (LASzip-compressed LAS) file(s)." },
   E57: { type: "E57", description: "ASTM E57 file(s)." },
+  COPC: { type: "LAZ", description: "Cloud Optimized Point Cloud (.copc.laz): a LAZ 1.4 file holding an octree, streamed by range requests." },
   POD: { type: "PointCloud", description: "Bentley POD point cloud." },
 } as const satisfies Record<string, OutputDeclaration>;
 

@@ -1,7 +1,7 @@
 import type { RunnerEntry } from "../../contract/declaration.js";
 import { pointCloudConversion, pointCloudOptimization } from "./declaration.js";
 
-const PRODUCED = ["LAS", "LAZ", "E57"] as const;
+const PRODUCED = ["LAS", "LAZ", "E57", "COPC", "OPC", "3DTilesPnts", "3DTilesGlbc"] as const;
 
 export const pointCloudConversionEntry: RunnerEntry<typeof pointCloudConversion> = {
   declaration: pointCloudConversion,

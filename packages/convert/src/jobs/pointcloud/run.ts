@@ -19,6 +19,7 @@ import { optionCrs, sameCrs, scaleForCrs, shortCrs, sourceCrs, transformBetween,
 import { commonQuantisation, mergeSchemas } from "../../pointcloud/merge.js";
 import { openPointSources, type PointSource } from "../../pointcloud/sources.js";
 import { EXTENSION, passesOf, Progress, writePointCloud, type OutputPart, type OutputSpec, type PointCloudFormat } from "../../pointcloud/output.js";
+import { writeTiled, type TiledFormat, type TiledSpec } from "../../pointcloud/tiled-output.js";
 import type { pointCloudConversion, pointCloudOptimization } from "./declaration.js";
 
 type ConversionOptions = RunnerOptions<typeof pointCloudConversion>;
@@ -28,9 +29,9 @@ type OptimizationOptions = RunnerOptions<typeof pointCloudOptimization>;
 const WITHOUT_WAVEFORM: Record<number, number> = { 4: 1, 5: 3, 9: 6, 10: 8 };
 
 /** The formats these runners write (the registry entry lists them, so a job asks only for these). */
-function outputFormat(ctx: RunnerContext<ConversionOptions | OptimizationOptions>): PointCloudFormat {
+function outputFormat(ctx: RunnerContext<ConversionOptions | OptimizationOptions>): PointCloudFormat | TiledFormat {
   const f = ctx.options.outputFormat;
-  if (f === "LAS" || f === "LAZ" || f === "E57") return f;
+  if (f === "LAS" || f === "LAZ" || f === "E57" || f === "COPC" || f === "OPC" || f === "3DTilesPnts" || f === "3DTilesGlbc") return f;
   throw new ConversionError("UnsupportedFormat", "Unsupported format", "outputFormat %1 is not produced by this runner.", [f]);
 }
 
@@ -45,8 +46,22 @@ function warnSources(ctx: RunnerContext, sources: readonly PointSource[]): void 
 }
 
 /** Output path from a base name: the format's extension, unique in the output (case-insensitively). */
-function uniquePath(base: string, format: PointCloudFormat, used: Set<string>): string {
-  const ext = EXTENSION[format];
+const TILED_EXTENSION: Record<TiledFormat, string> = { COPC: "copc.laz", OPC: "opc", "3DTilesPnts": "json", "3DTilesGlbc": "json" };
+
+function isTiled(format: PointCloudFormat | TiledFormat): format is TiledFormat {
+  return format === "COPC" || format === "OPC" || format === "3DTilesPnts" || format === "3DTilesGlbc";
+}
+
+/** A tileset's root document: `tileset.json` at the root for one output, else `<base>/tileset.json`. */
+function tilesetPath(base: string, single: boolean, used: Set<string>): string {
+  let path = single ? "tileset.json" : `${base}/tileset.json`;
+  for (let k = 2; used.has(path.toLowerCase()); k++) path = `${base}_${k}/tileset.json`;
+  used.add(path.toLowerCase());
+  return path;
+}
+
+function uniquePath(base: string, format: PointCloudFormat | TiledFormat, used: Set<string>): string {
+  const ext = isTiled(format) ? TILED_EXTENSION[format] : EXTENSION[format];
   let path = `${base}.${ext}`;
   for (let k = 2; used.has(path.toLowerCase()); k++) path = `${base}_${k}.${ext}`;
   used.add(path.toLowerCase());
@@ -124,6 +139,38 @@ async function writeAll(ctx: RunnerContext<ConversionOptions | OptimizationOptio
   ctx.progress(100);
 }
 
+/** Tiled outputs (COPC, OPC): one octree per output, built by the tiling engine. */
+async function writeAllTiled(ctx: RunnerContext<ConversionOptions | OptimizationOptions>, specs: OutputSpec[], format: TiledFormat, sources: readonly PointSource[]): Promise<void> {
+  const total = specs.length;
+  let extent: Extent | undefined;
+  let done = 0;
+  for (const spec of specs) {
+    throwIfAborted(ctx.signal);
+    const tiled: TiledSpec = { ...spec, format, name: `tree-${done}` };
+    const { bounds, count } = await writeTiled(ctx, tiled, (f) => ctx.progress(Math.min(99, Math.floor((100 * (done + f)) / total))));
+    done++;
+    if (count > 0 && spec.crs) {
+      // The extent from each source's own coordinates when reprojected (tighter than a geocentric box).
+      for (const part of spec.parts) {
+        if (part.transform && part.crs && part.source.las) extent = unionExtent(extent, wgs84Extent(part.source.las.header.bounds, part.crs));
+      }
+      if (!spec.parts.some((p) => p.transform)) extent = unionExtent(extent, wgs84Extent(bounds, spec.crs));
+    }
+  }
+  throwIfAborted(ctx.signal);
+  warnSources(ctx, sources);
+  ctx.output.setRootDocument(specs[0].path);
+  const crs = specs.find((s) => s.crs !== undefined)?.crs;
+  if (crs) ctx.output.setCrs(crs);
+  if (extent) ctx.output.setExtent(extent);
+  ctx.progress(100);
+}
+
+/** Output fields of a LAS source for a tiled output (COPC is LAS 1.4; OPC takes none of them). */
+function lasFieldsTiled(reader: LasReader): OutputSpec["las"] {
+  return { minorVersion: 4, gpsTimeStandard: (reader.header.globalEncoding & 1) === 1, fileSourceId: reader.header.fileSourceId };
+}
+
 export const runConversion: Runner<ConversionOptions> = async (ctx) => {
   const format = outputFormat(ctx);
   const warn = (m: JobMessage) => ctx.warn(m);
@@ -142,12 +189,12 @@ export const runConversion: Runner<ConversionOptions> = async (ctx) => {
     }
     const las = source.las;
     return {
-      path: uniquePath(source.baseName, format, used),
-      format,
+      path: format === "3DTilesPnts" || format === "3DTilesGlbc" ? tilesetPath(source.baseName, sources.length === 1, used) : uniquePath(source.baseName, format, used),
+      format: isTiled(format) ? "LAS" : format,
       parts: [{ source, transform, crs: from }],
       schema: source.schema,
       extraBytes: [...source.extraBytes],
-      las: las ? lasFieldsOf(las, format) : {},
+      las: las ? (isTiled(format) ? lasFieldsTiled(las) : lasFieldsOf(las, format)) : {},
       // LAS/LAZ in the same CRS: the source's integers are kept as they are (bit-exact).
       quantisation: las && !transform ? { scale: las.header.scale, offset: las.header.offset } : undefined,
       scale: transform && crs ? scaleForCrs(crs) : undefined,
@@ -155,7 +202,8 @@ export const runConversion: Runner<ConversionOptions> = async (ctx) => {
       scanName: source.baseName.split("/").pop() ?? source.baseName,
     };
   });
-  await writeAll(ctx, specs, sources);
+  if (isTiled(format)) await writeAllTiled(ctx, specs, format, sources);
+  else await writeAll(ctx, specs, sources);
 };
 
 export const runOptimization: Runner<OptimizationOptions> = async (ctx) => {
@@ -204,8 +252,8 @@ export const runOptimization: Runner<OptimizationOptions> = async (ctx) => {
   }
   const extended = readers.some((r) => r.header.versionMinor >= 4);
   const spec: OutputSpec = {
-    path: `merged.${EXTENSION[format]}`,
-    format,
+    path: format === "3DTilesPnts" || format === "3DTilesGlbc" ? "tileset.json" : `merged.${isTiled(format) ? TILED_EXTENSION[format] : EXTENSION[format]}`,
+    format: isTiled(format) ? "LAS" : format,
     parts,
     schema,
     extraBytes,
@@ -219,7 +267,8 @@ export const runOptimization: Runner<OptimizationOptions> = async (ctx) => {
     crs: target,
     scanName: "merged",
   };
-  await writeAll(ctx, [spec], sources);
+  if (isTiled(format)) await writeAllTiled(ctx, [spec], format, sources);
+  else await writeAll(ctx, [spec], sources);
 };
 
 function finestScale(readers: readonly LasReader[]): [number, number, number] | undefined {

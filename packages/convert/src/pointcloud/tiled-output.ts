@@ -1,0 +1,406 @@
+/**
+ * Streamable point-cloud outputs written from the octree engine (../tiling/engine.ts): COPC (additive
+ * nodes, one LAZ chunk each, compressed on the LAZ pool) and OPC (cumulative levels of tiles).
+ *
+ * The tree's frame: positions on the LAS inputs' own quantisation when they are not reprojected (COPC
+ * records are then bit-exact), else a step suited to the CRS; the root box from the headers' bounds
+ * (transformed when reprojected), and measured by the distribution pass itself when the headers were
+ * wrong (the pass is then run again on the measured bounds); a bounds pass first for sources whose
+ * headers give no bounds.
+ */
+import {
+  chunkBounds,
+  CrsError,
+  copcCube,
+  opcLayout,
+  transformPositions,
+  writeCopc,
+  writeOpc,
+  type ColumnName,
+  type CopcWriterOptions,
+  type LasExtraBytesSpec,
+  type OpcAttribute,
+  type OpcTile,
+  type PointChunk,
+  type PointSchema,
+  type PointTransform,
+  createTransform,
+  encodePnts,
+  encodePointGlb,
+  encodeTilesetJson,
+  enuToEcef,
+  tilesetOf,
+  boxFromBounds,
+  type Tile,
+  type PointTileContent,
+} from "@realconv/formats";
+import { lazChunkCompressor } from "../parallel/laz-pool.js";
+import { ConversionError, throwIfAborted, type RunnerContext } from "../contract/runner.js";
+import type { AttributeSpec, PointBlock } from "../tiling/block.js";
+import { buildOctree, OutsideRootBox, type Octree, type TreeMode } from "../tiling/engine.js";
+import type { TreeFrame } from "../tiling/frame.js";
+import { compareKeys, keyId, levelSpacing, nodeBox, type NodeKey } from "../tiling/frame.js";
+import { crsAsWkt, crsKey, parseJobCrs, transformBetween, wgs84Extent } from "./crs.js";
+import { quantiseBounds, type OutputPart } from "./output.js";
+import { chooseLasScaleOffset } from "@realconv/formats";
+
+export type TiledFormat = "COPC" | "OPC" | "3DTilesPnts" | "3DTilesGlbc";
+
+const is3dTiles = (f: TiledFormat) => f === "3DTilesPnts" || f === "3DTilesGlbc";
+
+/** A tileset's local frame: points go source CRS -> ECEF (EPSG:4978) -> east-north-up at `enuToEcef`. */
+interface EnuFrame {
+  ecef: PointTransform;
+  /** ENU -> ECEF, column-major 4x4 (the root transform). */
+  matrix: number[];
+}
+
+export interface TiledSpec {
+  /** The output file (`.copc.laz`, `.opc`). */
+  path: string;
+  format: TiledFormat;
+  parts: OutputPart[];
+  schema: PointSchema;
+  extraBytes: LasExtraBytesSpec[];
+  quantisation?: { scale: readonly [number, number, number]; offset: readonly [number, number, number] };
+  scale?: readonly [number, number, number];
+  crs: string | undefined;
+  /** Names the tree among the job's parts. */
+  name: string;
+  /** 3D Tiles with a known CRS: the points in a local east-north-up frame, the tileset on the globe. */
+  enu?: EnuFrame;
+}
+
+const U8 = new Set<ColumnName>(["classification", "classificationFlags", "returnNumber", "numberOfReturns", "scanFlags", "scannerChannel", "userData"]);
+const F32 = new Set<ColumnName>(["scanAngle", "normalX", "normalY", "normalZ"]);
+/** Columns COPC's record formats 6-8 have no place for. */
+const NOT_IN_COPC = new Set<ColumnName>(["normalX", "normalY", "normalZ"]);
+
+function specsOf(spec: TiledSpec): AttributeSpec[] {
+  if (spec.format === "COPC") {
+    const cols = spec.schema.columns.filter((c) => !NOT_IN_COPC.has(c));
+    return [
+      ...cols.map((c): AttributeSpec => ({ name: c, kind: U8.has(c) ? "u8" : F32.has(c) ? "f32" : c === "gpsTime" ? "f64" : "u16" })),
+      ...spec.schema.extra.map((e): AttributeSpec => ({ name: `extra:${e.name}`, kind: "f64" })),
+    ];
+  }
+  const want: ColumnName[] = ["red", "green", "blue", "intensity", "classification"];
+  return want.filter((c) => spec.schema.columns.includes(c)).map((c) => ({ name: c, kind: c === "classification" ? "u8" : "u16" }));
+}
+
+function reprojected(chunk: PointChunk, part: OutputPart): PointChunk {
+  if (!part.transform) return chunk;
+  try {
+    return { ...chunk, positions: transformPositions(chunk.positions, chunk.count, part.transform) };
+  } catch (e) {
+    if (e instanceof CrsError) throw new ConversionError("InputData_Invalid", "Invalid input data", "The points of %1 cannot be reprojected: %2", [part.source.label, e.message]);
+    throw e;
+  }
+}
+
+/** ECEF positions to the ENU frame, in place: e = east·d, n = north·d, u = up·d with d = p − origin. */
+function toEnu(chunk: PointChunk, enu: EnuFrame, label: string): PointChunk {
+  let p;
+  try {
+    p = transformPositions(chunk.positions, chunk.count, enu.ecef);
+  } catch (e) {
+    if (e instanceof CrsError) throw new ConversionError("InputData_Invalid", "Invalid input data", "The points of %1 cannot be reprojected: %2", [label, e.message]);
+    throw e;
+  }
+  const m = enu.matrix;
+  const { x, y, z } = p;
+  for (let i = 0; i < chunk.count; i++) {
+    const dx = x[i] - m[12], dy = y[i] - m[13], dz = z[i] - m[14];
+    x[i] = m[0] * dx + m[1] * dy + m[2] * dz;
+    y[i] = m[4] * dx + m[5] * dy + m[6] * dz;
+    z[i] = m[8] * dx + m[9] * dy + m[10] * dz;
+  }
+  return { ...chunk, positions: p };
+}
+
+async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }): AsyncGenerator<PointChunk> {
+  for (const part of spec.parts) {
+    for await (const raw of part.source.chunks(ctx.signal)) {
+      throwIfAborted(ctx.signal);
+      read.points += raw.count;
+      const c = reprojected(raw, part);
+      yield spec.enu ? toEnu(c, spec.enu, part.source.label) : c;
+    }
+  }
+}
+
+/** Bounds the headers give (LAS/LAZ sources not reprojected), else undefined. */
+function headerBounds(spec: TiledSpec): Float64Array | undefined {
+  if (spec.enu) return undefined;
+  const b = new Float64Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
+  for (const p of spec.parts) {
+    const las = p.source.las;
+    if (!las || p.transform) return undefined;
+    if (las.pointCount === 0) continue;
+    const h = las.header.bounds;
+    for (let a = 0; a < 3; a++) {
+      b[a] = Math.min(b[a], h[a]);
+      b[a + 3] = Math.max(b[a + 3], h[a + 3]);
+    }
+  }
+  return b.every(Number.isFinite) ? b : undefined;
+}
+
+async function measuredBounds(ctx: RunnerContext, spec: TiledSpec): Promise<Float64Array> {
+  const b = new Float64Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
+  for await (const c of pointsOf(ctx, spec, { points: 0 })) chunkBounds(c, b);
+  return b.every(Number.isFinite) ? b : new Float64Array(6);
+}
+
+function frameFor(spec: TiledSpec, bounds: Float64Array): { frame: TreeFrame; mode: TreeMode } {
+  // ENU frames are metres: 0.1 mm steps keep any survey's precision.
+  const q = spec.enu ? quantiseBounds(bounds, [1e-4, 1e-4, 1e-4]) : (spec.quantisation ?? (spec.scale ? quantiseBounds(bounds, spec.scale) : chooseLasScaleOffset(bounds)));
+  const scale: [number, number, number] = [q.scale[0], q.scale[1], q.scale[2]];
+  const offset: [number, number, number] = [q.offset[0], q.offset[1], q.offset[2]];
+  if (spec.format === "OPC") {
+    const layout = opcLayout(bounds, scale);
+    const top = layout.levelCount - 1;
+    const edge = layout.tileSize.map((t) => t * 2 ** top) as [number, number, number];
+    return { frame: { scale, offset, min: layout.origin, edge }, mode: { kind: "opc", layout } };
+  }
+  const cube = copcCube(bounds);
+  const min = cube.center.map((c) => c - cube.halfSize) as [number, number, number];
+  const e = 2 * cube.halfSize;
+  return { frame: { scale, offset, min, edge: [e, e, e] }, mode: { kind: "additive", maxLeaf: 50_000 } };
+}
+
+function epsgOf(crs: string | undefined): number | undefined {
+  if (!crs) return undefined;
+  const m = /^EPSG:(\d+)/.exec(crsKey(crs));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A tree node's points as a PointChunk on the frame's quantisation (for the LAS record encoder). */
+function toChunk(tree: Octree, b: PointBlock): PointChunk {
+  const chunk: PointChunk = {
+    count: b.count,
+    positions: { kind: "i32", x: b.x, y: b.y, z: b.z, scale: tree.frame.scale, offset: tree.frame.offset },
+  };
+  tree.specs.forEach((s, i) => {
+    if (s.name.startsWith("extra:")) (chunk.extra ??= {})[s.name.slice(6)] = b.attributes[i] as Float64Array;
+    else (chunk as unknown as Record<string, unknown>)[s.name] = b.attributes[i];
+  });
+  return chunk;
+}
+
+async function writeCopcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree): Promise<void> {
+  const wkt = spec.crs ? crsAsWkt(spec.crs) : undefined;
+  const options: CopcWriterOptions = {
+    schema: { columns: spec.schema.columns.filter((c) => !NOT_IN_COPC.has(c)), extra: spec.schema.extra },
+    extraBytes: spec.extraBytes,
+    scale: tree.frame.scale,
+    offset: tree.frame.offset,
+    cube: { center: [0, 1, 2].map((a) => tree.frame.min[a] + tree.frame.edge[a] / 2) as [number, number, number], halfSize: tree.frame.edge[0] / 2 },
+    spacing: levelSpacing(tree.frame, 0),
+    wkt: wkt && !/^EPSG:/i.test(wkt.trim()) ? wkt : undefined,
+    generatingSoftware: "realconv",
+  };
+  // The writer exists once writeCopc returns; the node generator runs only when the stream is read.
+  let encoder: { encode(c: PointChunk): Uint8Array } | undefined;
+  async function* nodes() {
+    for (const n of tree.nodes) {
+      throwIfAborted(ctx.signal);
+      yield { key: n.key, records: encoder!.encode(toChunk(tree, n.read())) };
+    }
+  }
+  const probe = writeCopc(options, [], {});
+  const compressor = lazChunkCompressor(probe.writer.pdrf, probe.writer.recordLength, ctx.resources.threads);
+  const out = writeCopc(options, nodes(), { compressor, concurrency: Math.max(1, 2 * (ctx.resources.threads?.size ?? 1)) });
+  encoder = out.writer;
+  await ctx.output.writePatched(spec.path, out.stream, () => out.patches(), ctx.signal);
+}
+
+async function writeOpcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree, layout: Extract<TreeMode, { kind: "opc" }>["layout"]): Promise<void> {
+  const names = tree.specs.map((s) => s.name);
+  const attributes: OpcAttribute[] = [];
+  if (names.includes("red") && names.includes("green") && names.includes("blue")) attributes.push("color");
+  if (names.includes("intensity")) attributes.push("intensity");
+  if (names.includes("classification")) attributes.push("classification");
+  attributes.push("weight");
+  const epsg = epsgOf(spec.crs);
+  if (spec.crs && epsg === undefined) {
+    ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "OPC stores its CRS as an EPSG code; the CRS of %1 has none, so the file is not geolocated.", params: [spec.path] });
+  }
+  const { stream, patches } = writeOpc({ layout, attributes, epsg }, function* (level): Iterable<OpcTile> {
+    for (const t of tree.opcLevels[level] ?? []) yield { x: t.x, y: t.y, z: t.z, points: t.read() };
+  });
+  await ctx.output.writePatched(spec.path, stream, () => patches(), ctx.signal);
+}
+
+/** The 8-bit sRGB colours, intensity and classification of a node's points, positions relative to its centre. */
+function tileContent(tree: Octree, b: PointBlock, centre: [number, number, number], precision: number): PointTileContent {
+  const n = b.count;
+  const positions = new Float32Array(3 * n);
+  const [sx, sy, sz] = tree.frame.scale;
+  const ox = tree.frame.offset[0] - centre[0], oy = tree.frame.offset[1] - centre[1], oz = tree.frame.offset[2] - centre[2];
+  for (let i = 0; i < n; i++) {
+    positions[3 * i] = b.x[i] * sx + ox;
+    positions[3 * i + 1] = b.y[i] * sy + oy;
+    positions[3 * i + 2] = b.z[i] * sz + oz;
+  }
+  const c: PointTileContent = { count: n, positions, rtcCenter: centre, precision };
+  const at = (name: string) => tree.specs.findIndex((s) => s.name === name);
+  const r = at("red"), g = at("green"), bl = at("blue");
+  if (r >= 0 && g >= 0 && bl >= 0) {
+    const rgb = new Uint8Array(3 * n);
+    const sh = tree.colorShift;
+    const R = b.attributes[r], G = b.attributes[g], B = b.attributes[bl];
+    for (let i = 0; i < n; i++) {
+      rgb[3 * i] = R[i] >> sh;
+      rgb[3 * i + 1] = G[i] >> sh;
+      rgb[3 * i + 2] = B[i] >> sh;
+    }
+    c.rgb = rgb;
+  }
+  const it = at("intensity");
+  if (it >= 0) c.intensity = b.attributes[it] as Uint16Array;
+  const cl = at("classification");
+  if (cl >= 0) c.classification = b.attributes[cl] as Uint8Array;
+  return c;
+}
+
+/**
+ * A 3D Tiles tileset: one content per node with points (`tiles/<level>/<x>_<y>_<z>.pnts|glb`), an explicit
+ * tree in tileset.json (empty ancestors as tiles without content), additive refinement, geometric error
+ * the spacing of the node's level (0 at leaves), bounding boxes the octree's node boxes.
+ */
+async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree): Promise<void> {
+  const glb = spec.format === "3DTilesGlbc";
+  const ext = glb ? "glb" : "pnts";
+  const dir = spec.path.includes("/") ? spec.path.slice(0, spec.path.lastIndexOf("/") + 1) : "";
+  const precision = Math.min(...tree.frame.scale);
+  interface Entry { tile: Tile; key: NodeKey; children: Map<string, Entry> }
+  const entries = new Map<string, Entry>();
+  const entryOf = (key: NodeKey): Entry => {
+    const id = keyId(key);
+    let e = entries.get(id);
+    if (e) return e;
+    const box = nodeBox(tree.frame, key);
+    e = { key, tile: { boundingVolume: boxFromBounds(box.slice(0, 3), box.slice(3)), geometricError: levelSpacing(tree.frame, key.level) }, children: new Map() };
+    entries.set(id, e);
+    if (key.level > 0) entryOf({ level: key.level - 1, x: key.x >> 1, y: key.y >> 1, z: key.z >> 1 }).children.set(id, e);
+    return e;
+  };
+  entryOf({ level: 0, x: 0, y: 0, z: 0 });
+  for (const n of tree.nodes) {
+    throwIfAborted(ctx.signal);
+    const box = nodeBox(tree.frame, n.key);
+    const centre: [number, number, number] = [(box[0] + box[3]) / 2, (box[1] + box[4]) / 2, (box[2] + box[5]) / 2];
+    const content = tileContent(tree, n.read(), centre, precision);
+    const uri = `tiles/${n.key.level}/${n.key.x}_${n.key.y}_${n.key.z}.${ext}`;
+    await ctx.output.write(dir + uri, glb ? await encodePointGlb(content) : encodePnts(content), ctx.signal);
+    entryOf(n.key).tile.content = { uri };
+  }
+  const toTile = (e: Entry): Tile => {
+    const kids = [...e.children.values()].sort((a, b) => compareKeys(a.key, b.key)).map(toTile);
+    const t: Tile = { ...e.tile };
+    if (kids.length > 0) t.children = kids;
+    else t.geometricError = 0;
+    return t;
+  };
+  const root = toTile(entries.get("0-0-0-0")!);
+  const tileset = tilesetOf(root, 2 * levelSpacing(tree.frame, 0), {
+    version: glb ? "1.1" : "1.0",
+    refine: "ADD",
+    transform: spec.enu?.matrix,
+    generator: "realconv",
+  });
+  await ctx.output.write(spec.path, encodeTilesetJson(tileset), ctx.signal);
+}
+
+/**
+ * The transformation that places a tileset on the globe. Heights in a vertical datum that needs a geoid
+ * grid are taken as ellipsoidal (the tileset sits off by the geoid separation, tens of metres at most),
+ * with a warning, rather than failing the job; a CRS that cannot reach ECEF leaves the tileset local.
+ */
+function globeTransform(ctx: RunnerContext, crs: string, to: string, path: string): PointTransform | undefined {
+  try {
+    return transformBetween(crs, to, path, (m) => ctx.warn(m));
+  } catch (e) {
+    if (!(e instanceof ConversionError)) throw e;
+    try {
+      const t = createTransform(parseJobCrs(crs, path), parseJobCrs(to, path), { ignoreVerticalDatum: true });
+      ctx.warn({
+        code: "InputData_Warning",
+        title: "Input data warning",
+        message: "%1: %2 The tileset was placed with its heights taken as ellipsoidal.",
+        params: [path, e.message.replace(/%(\d+)/g, (_, i: string) => e.params[Number(i) - 1] ?? "")],
+      });
+      return t.identity ? undefined : t;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Builds the tree of one output and writes it; returns the points' bounds (output CRS) and count. */
+export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: (fraction: number) => void): Promise<{ bounds: Float64Array; count: number }> {
+  const specs = specsOf(spec);
+  const expected = spec.parts.reduce((n, p) => n + (p.source.pointCount ?? p.source.estimatedCount), 0);
+  // Bounds in the output CRS, for the extent (3D Tiles trees are in their ENU frame).
+  let crsBounds: Float64Array | undefined;
+  if (is3dTiles(spec.format)) {
+    if (spec.crs) {
+      const crs = spec.crs;
+      const around = headerBounds(spec) ?? (await measuredBounds(ctx, spec));
+      crsBounds = around;
+      spec = { ...spec, enu: enuFrameFor(crs, around, (to) => globeTransform(ctx, crs, to, spec.path)) };
+    }
+    if (!spec.enu) {
+      ctx.warn({
+        code: "InputData_Warning",
+        title: "Input data warning",
+        message: "%1 has no CRS that can be placed on the globe: the tileset is in the input's local coordinates.",
+        params: [spec.path],
+      });
+    }
+  }
+  let bounds = headerBounds(spec) ?? (await measuredBounds(ctx, spec));
+  let tree: Octree | undefined;
+  let layout: Extract<TreeMode, { kind: "opc" }>["layout"] | undefined;
+  for (let attempt = 0; !tree; attempt++) {
+    const { frame, mode } = frameFor(spec, bounds);
+    layout = mode.kind === "opc" ? mode.layout : undefined;
+    try {
+      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }), { frame, specs, mode, expectedPoints: expected, name: spec.name }, {
+        resources: ctx.resources,
+        parts: ctx.parts,
+        signal: ctx.signal,
+        progress: (f) => progress(0.9 * f),
+      });
+    } catch (e) {
+      // Header bounds that do not hold the points: once more on the bounds the pass measured.
+      if (e instanceof OutsideRootBox && attempt === 0) bounds = e.bounds;
+      else throw e;
+    }
+  }
+  try {
+    if (spec.format === "COPC") await writeCopcTree(ctx, spec, tree);
+    else if (spec.format === "OPC") await writeOpcTree(ctx, spec, tree, layout!);
+    else await writeTilesetTree(ctx, spec, tree);
+  } finally {
+    await tree.dispose();
+  }
+  progress(1);
+  return { bounds: spec.enu ? crsBounds! : tree.bounds, count: tree.pointCount };
+}
+
+/**
+ * The ENU frame of a 3D Tiles output in `crs` around `bounds` (given in `crs`): its centre on the
+ * ellipsoid. Undefined when the CRS cannot be taken to ECEF.
+ */
+export function enuFrameFor(crs: string, bounds: ArrayLike<number>, transformTo: (to: string) => PointTransform | undefined): EnuFrame | undefined {
+  const extent = wgs84Extent(bounds, crs);
+  const ecef = transformTo("EPSG:4978");
+  if (!extent || !ecef) return undefined;
+  const lon = (extent.southWest.longitude + extent.northEast.longitude) / 2;
+  const lat = (extent.southWest.latitude + extent.northEast.latitude) / 2;
+  return { ecef, matrix: enuToEcef(lon, lat, 0) };
+}
+
+export { is3dTiles, wgs84Extent };

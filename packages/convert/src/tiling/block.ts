@@ -1,0 +1,134 @@
+/**
+ * The engine's own point columns: positions as 32-bit integers on the tree's quantisation (exact for LAS
+ * inputs kept on their scale), the attributes an output needs in typed arrays. A block is what goes to
+ * scratch files: a count, then every column's bytes (each padded to 8 bytes), in the attribute order.
+ */
+
+export type AttributeKind = "u8" | "u16" | "f32" | "f64";
+
+/** One attribute carried through the tree: a PointChunk column, or an extra attribute ("extra:<name>"). */
+export interface AttributeSpec {
+  name: string;
+  kind: AttributeKind;
+}
+
+export type AttributeArray = Uint8Array | Uint16Array | Float32Array | Float64Array;
+
+export interface PointBlock {
+  count: number;
+  x: Int32Array;
+  y: Int32Array;
+  z: Int32Array;
+  /** In the order of the tree's attribute list. */
+  attributes: AttributeArray[];
+}
+
+const BYTES: Record<AttributeKind, number> = { u8: 1, u16: 2, f32: 4, f64: 8 };
+
+export function allocate(kind: AttributeKind, n: number): AttributeArray {
+  switch (kind) {
+    case "u8":
+      return new Uint8Array(n);
+    case "u16":
+      return new Uint16Array(n);
+    case "f32":
+      return new Float32Array(n);
+    case "f64":
+      return new Float64Array(n);
+  }
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/** Bytes one point takes in a block (for memory budgets). */
+export function bytesPerPoint(specs: readonly AttributeSpec[]): number {
+  return 12 + specs.reduce((n, s) => n + BYTES[s.kind], 0);
+}
+
+export function emptyBlock(specs: readonly AttributeSpec[], n: number): PointBlock {
+  return { count: n, x: new Int32Array(n), y: new Int32Array(n), z: new Int32Array(n), attributes: specs.map((s) => allocate(s.kind, n)) };
+}
+
+export function encodedLength(specs: readonly AttributeSpec[], n: number): number {
+  let len = 8 + 3 * pad8(4 * n);
+  for (const s of specs) len += pad8(BYTES[s.kind] * n);
+  return len;
+}
+
+/** The block's bytes (little-endian host order: typed arrays copied as they are). */
+export function encodeBlock(specs: readonly AttributeSpec[], b: PointBlock): Uint8Array {
+  const out = new Uint8Array(encodedLength(specs, b.count));
+  new DataView(out.buffer).setUint32(0, b.count, true);
+  let at = 8;
+  const put = (a: ArrayBufferView) => {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    at += pad8(a.byteLength);
+  };
+  put(b.x.subarray(0, b.count));
+  put(b.y.subarray(0, b.count));
+  put(b.z.subarray(0, b.count));
+  b.attributes.forEach((a) => put(a.subarray(0, b.count)));
+  return out;
+}
+
+/** A block read back; its arrays are copies (aligned), so `bytes` may be reused. */
+export function decodeBlock(specs: readonly AttributeSpec[], bytes: Uint8Array): PointBlock {
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  if (encodedLength(specs, n) !== bytes.byteLength) throw new Error(`tiling: a block of ${bytes.byteLength} bytes does not hold ${n} points`);
+  let at = 8;
+  const take = <T extends ArrayBufferView>(make: (buf: ArrayBuffer) => T, size: number): T => {
+    const copy = bytes.slice(at, at + size * n);
+    at += pad8(size * n);
+    return make(copy.buffer);
+  };
+  const x = take((b) => new Int32Array(b), 4);
+  const y = take((b) => new Int32Array(b), 4);
+  const z = take((b) => new Int32Array(b), 4);
+  const attributes = specs.map((s): AttributeArray => {
+    switch (s.kind) {
+      case "u8":
+        return take((b) => new Uint8Array(b), 1);
+      case "u16":
+        return take((b) => new Uint16Array(b), 2);
+      case "f32":
+        return take((b) => new Float32Array(b), 4);
+      case "f64":
+        return take((b) => new Float64Array(b), 8);
+    }
+  });
+  return { count: n, x, y, z, attributes };
+}
+
+/** Several blocks as one, in order. */
+export function concatBlocks(specs: readonly AttributeSpec[], blocks: readonly PointBlock[]): PointBlock {
+  if (blocks.length === 1) return blocks[0];
+  const n = blocks.reduce((s, b) => s + b.count, 0);
+  const out = emptyBlock(specs, n);
+  let at = 0;
+  for (const b of blocks) {
+    out.x.set(b.x.subarray(0, b.count), at);
+    out.y.set(b.y.subarray(0, b.count), at);
+    out.z.set(b.z.subarray(0, b.count), at);
+    b.attributes.forEach((a, k) => out.attributes[k].set(a.subarray(0, b.count) as never, at));
+    at += b.count;
+  }
+  return out;
+}
+
+/** The points of `b` at `indices` (in that order). */
+export function gatherBlock(specs: readonly AttributeSpec[], b: PointBlock, indices: Uint32Array, from = 0, to = indices.length): PointBlock {
+  const m = to - from;
+  const out = emptyBlock(specs, m);
+  const { x, y, z } = b;
+  for (let k = 0; k < m; k++) {
+    const i = indices[from + k];
+    out.x[k] = x[i];
+    out.y[k] = y[i];
+    out.z[k] = z[i];
+  }
+  b.attributes.forEach((a, c) => {
+    const o = out.attributes[c];
+    for (let k = 0; k < m; k++) o[k] = a[indices[from + k]];
+  });
+  return out;
+}

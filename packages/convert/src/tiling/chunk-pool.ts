@@ -1,0 +1,64 @@
+/**
+ * Threads that build spatial chunks, started for the chunk phase and stopped after it. With one thread
+ * the chunks are built in the calling thread. A chunk's result does not depend on the thread it ran on.
+ */
+import { Worker } from "node:worker_threads";
+import { runChunkTask, type ChunkResult, type ChunkTask } from "./chunk-task.js";
+
+const WORKER_URL = new URL("./chunk-worker.js", import.meta.url);
+
+interface Pending {
+  resolve: (r: ChunkResult) => void;
+  reject: (e: Error) => void;
+}
+
+export class ChunkPool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(readonly threads: number) {
+    for (let i = 0; i < (threads > 1 ? threads : 0); i++) {
+      const w = new Worker(WORKER_URL);
+      w.on("message", (m: { id: number; result?: ChunkResult; error?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        this.release(w);
+        if (m.error !== undefined) p.reject(new Error(`tiling thread: ${m.error}`));
+        else p.resolve(m.result!);
+      });
+      w.on("error", (e) => this.failAll(e));
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  private release(w: Worker): void {
+    this.idle.push(w);
+    this.waiting.shift()?.();
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  async run(task: ChunkTask): Promise<ChunkResult> {
+    if (this.workers.length === 0) return runChunkTask(task);
+    while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r));
+    const w = this.idle.pop()!;
+    const id = this.nextId++;
+    return new Promise<ChunkResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, task });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failAll(new Error("tiling threads stopped"));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,459 @@
+/**
+ * The out-of-core octree engine. Takes any stream of PointChunks (point-cloud readers, mesh sampling, tie
+ * points) and builds, on disk, the tree an output is written from:
+ *
+ * 1. Distribution (one pass over the stream): positions quantised on the tree's frame, every point
+ *    appended to the block list of its cell at level G of the octree (one distribution file, blocks of
+ *    one cell at a time, an index of cell -> blocks). The caller gives the root box; a point outside it
+ *    ends the pass with `OutsideRootBox` carrying the measured bounds, so the caller can start again with
+ *    them (header bounds are trusted first, and checked).
+ * 2. Chunks: cells merged bottom-up into spatial chunks of at most `maxChunkPoints` (a subtree whose
+ *    points fit the memory budget), each built independently on a thread (chunk-task.ts): additive nodes
+ *    (lod.ts) or OPC tiles (opc-build.ts), written to the chunk's own file. Each chunk is a job part:
+ *    recorded with `parts.finish` and skipped when found finished (its file still there) after a restart.
+ * 3. Merge: the levels above the chunks, from the chunks' roots, in the calling thread.
+ *
+ * Memory budget split (`memoryBudgetBytes` = B): distribution buffers B/4 (points waiting for their cell's
+ * block); chunk builds B/2 across the threads (a chunk's points with its working arrays, ~3x its block
+ * bytes, so a chunk holds at most B/8 / (3 · bytes per point) points); the rest for the merge and
+ * the output encoders (chunks are sized for 4 builds at once, never from the thread count). A single cell of level G denser than that is built whole (it cannot be split
+ * further without a deeper G), the one case memory may exceed the budget.
+ *
+ * Determinism: chunk boundaries come from the counts alone, points keep input order within a cell, and a
+ * chunk's result depends only on its points, so the files are the same whatever the thread count.
+ */
+import { mkdir, open, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { PointChunk } from "@realconv/formats";
+import { throwIfAborted, type JobParts, type JsonValue, type RunnerResources } from "../contract/runner.js";
+import { allocate, bytesPerPoint, concatBlocks, decodeBlock, emptyBlock, encodeBlock, type AttributeArray, type AttributeSpec, type PointBlock } from "./block.js";
+import { ChunkPool } from "./chunk-pool.js";
+import { readRanges, type ChunkTask, type FileRange, type StoredNode } from "./chunk-task.js";
+import { compareKeys, FINE_BITS, fineCoordinates, keyId, type NodeKey, type TreeFrame } from "./frame.js";
+import { mergeAbove, type BuiltNode } from "./lod.js";
+import { decodeOpcPoints, thinLevel, type OpcTileOut } from "./opc-build.js";
+import { compareOpcTiles, type OpcLayout, type OpcPoints } from "@realconv/formats";
+
+export type TreeMode = { kind: "additive"; maxLeaf: number } | { kind: "opc"; layout: OpcLayout };
+
+export interface OctreeOptions {
+  frame: TreeFrame;
+  /** The attributes carried (PointChunk columns by name, extra attributes as "extra:<name>"). */
+  specs: AttributeSpec[];
+  mode: TreeMode;
+  /** Points expected (header counts), to choose the distribution grid; the pass counts them anyway. */
+  expectedPoints: number;
+  /** Names this tree among the job's parts (one job may build several trees). */
+  name: string;
+}
+
+export interface OctreeEnv {
+  resources: RunnerResources;
+  parts: JobParts;
+  signal: AbortSignal;
+  /** Progress of the engine's own work, 0..1. */
+  progress(fraction: number): void;
+}
+
+/** Thrown by the distribution pass when a point lies outside the root box; `bounds` are the points' own. */
+export class OutsideRootBox extends Error {
+  constructor(readonly bounds: Float64Array) {
+    super("a point lies outside the octree's root box");
+  }
+}
+
+/** A node of the finished tree and where its points are. */
+export interface TreeNode {
+  key: NodeKey;
+  count: number;
+  read(): PointBlock;
+}
+
+export interface OpcTreeTile {
+  level: number;
+  x: number;
+  y: number;
+  z: number;
+  count: number;
+  read(): OpcPoints;
+}
+
+export interface Octree {
+  frame: TreeFrame;
+  specs: AttributeSpec[];
+  pointCount: number;
+  /** Bounds of the points, in CRS units. */
+  bounds: Float64Array;
+  /** 8 when colours are 16-bit (keep the top byte), 0 when every colour value is below 256. */
+  colorShift: number;
+  /** Additive trees: every node with points, sorted by level then x, y, z. */
+  nodes: TreeNode[];
+  /** OPC trees: the tiles of each level (index = OPC level), in file order. */
+  opcLevels: OpcTreeTile[][];
+  /** Removes the tree's files. */
+  dispose(): Promise<void>;
+}
+
+/** The level of the distribution grid: about 4^G occupied cells for a surface, each a fraction of a chunk. */
+function gridLevel(expected: number, maxChunk: number): number {
+  let g = 0;
+  while (g < 8 && 4 ** g < (8 * expected) / maxChunk) g++;
+  return g;
+}
+
+const FLUSH_POINTS = 32_768;
+/** Chunks the build half of the budget is sized for. */
+const CHUNKS_IN_BUDGET = 4;
+
+interface CellIndex {
+  counts: Map<number, number>;
+  ranges: Map<number, FileRange[]>;
+}
+
+interface Distribution {
+  file: string;
+  grid: number;
+  cells: CellIndex;
+  count: number;
+  bounds: Float64Array;
+  colorMax: number;
+}
+
+function specColumn(chunk: PointChunk, s: AttributeSpec): ArrayLike<number> | undefined {
+  if (s.name.startsWith("extra:")) return chunk.extra?.[s.name.slice(6)];
+  return (chunk as unknown as Record<string, ArrayLike<number> | undefined>)[s.name];
+}
+
+/** A chunk's positions on the frame's integers, and its attributes in the tree's columns. */
+function toBlock(frame: TreeFrame, specs: readonly AttributeSpec[], chunk: PointChunk): PointBlock {
+  const n = chunk.count;
+  const p = chunk.positions;
+  let x: Int32Array, y: Int32Array, z: Int32Array;
+  const same = p.kind === "i32" && p.scale.every((s, a) => s === frame.scale[a]) && p.offset.every((o, a) => o === frame.offset[a]);
+  if (same) {
+    x = p.x.subarray(0, n);
+    y = p.y.subarray(0, n);
+    z = p.z.subarray(0, n);
+  } else {
+    const cols = [(x = new Int32Array(n)), (y = new Int32Array(n)), (z = new Int32Array(n))];
+    for (let a = 0; a < 3; a++) {
+      const inv = 1 / frame.scale[a];
+      const o = frame.offset[a];
+      const dst = cols[a];
+      if (p.kind === "f64") {
+        const src = a === 0 ? p.x : a === 1 ? p.y : p.z;
+        for (let i = 0; i < n; i++) dst[i] = Math.round((src[i] - o) * inv);
+      } else {
+        const src = a === 0 ? p.x : a === 1 ? p.y : p.z;
+        const s = p.scale[a];
+        const so = p.offset[a];
+        for (let i = 0; i < n; i++) dst[i] = Math.round((src[i] * s + so - o) * inv);
+      }
+    }
+  }
+  const attributes = specs.map((s): AttributeArray => {
+    const col = specColumn(chunk, s);
+    const out = allocate(s.kind, n);
+    if (col) {
+      if (ArrayBuffer.isView(col) && (col as AttributeArray).constructor === out.constructor) out.set((col as AttributeArray).subarray(0, n) as never);
+      else for (let i = 0; i < n; i++) out[i] = col[i];
+    }
+    return out;
+  });
+  return { count: n, x, y, z, attributes };
+}
+
+async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOptions, grid: number, file: string, env: OctreeEnv, bufferPoints: number): Promise<Distribution> {
+  const { frame, specs } = options;
+  const fh = await open(file, "w");
+  const cells: CellIndex = { counts: new Map(), ranges: new Map() };
+  const buffers = new Map<number, { blocks: PointBlock[]; count: number }>();
+  let buffered = 0;
+  let position = 0;
+  let count = 0;
+  const lo = new Float64Array([Infinity, Infinity, Infinity]);
+  const hi = new Float64Array([-Infinity, -Infinity, -Infinity]);
+  let colorMax = 0;
+  const colourIdx = specs.map((s, i) => (s.name === "red" || s.name === "green" || s.name === "blue" ? i : -1)).filter((i) => i >= 0);
+  const shift = FINE_BITS - grid;
+  const side = 2 ** grid;
+  // The integer range of the root box: a point outside it (beyond half a step) means the box was wrong.
+  const boxLo = frame.min.map((m, a) => (m - frame.offset[a]) / frame.scale[a] - 0.5);
+  const boxHi = frame.min.map((m, a) => (m + frame.edge[a] - frame.offset[a]) / frame.scale[a] + 0.5);
+
+  const flush = async (cell: number) => {
+    const buf = buffers.get(cell);
+    if (!buf || buf.count === 0) return;
+    const bytes = encodeBlock(specs, concatBlocks(specs, buf.blocks));
+    await fh.write(bytes, 0, bytes.length, position);
+    let r = cells.ranges.get(cell);
+    if (!r) cells.ranges.set(cell, (r = []));
+    r.push({ offset: position, length: bytes.length });
+    position += bytes.length;
+    buffered -= buf.count;
+    buffers.delete(cell);
+  };
+
+  try {
+    for await (const chunk of source) {
+      throwIfAborted(env.signal);
+      const n = chunk.count;
+      if (n === 0) continue;
+      const b = toBlock(frame, specs, chunk);
+      const cols = [b.x, b.y, b.z];
+      for (let a = 0; a < 3; a++) {
+        const c = cols[a];
+        let l = lo[a], h = hi[a];
+        for (let i = 0; i < n; i++) {
+          const v = c[i];
+          if (v < l) l = v;
+          if (v > h) h = v;
+        }
+        lo[a] = l;
+        hi[a] = h;
+      }
+      for (const k of colourIdx) {
+        const c = b.attributes[k];
+        for (let i = 0; i < n; i++) if (c[i] > colorMax) colorMax = c[i];
+      }
+      count += n;
+      const [fx, fy, fz] = fineCoordinates(frame, b);
+      // Points grouped by cell, input order kept within a cell: sort (cell, index) packed in one double.
+      const order = new Float64Array(n);
+      for (let i = 0; i < n; i++) order[i] = (((fx[i] >>> shift) * side + (fy[i] >>> shift)) * side + (fz[i] >>> shift)) * 2 ** 21 + i;
+      order.sort();
+      const idx = new Uint32Array(n);
+      for (let i = 0; i < n; i++) idx[i] = order[i] % 2 ** 21;
+      for (let s = 0; s < n; ) {
+        const cell = Math.floor(order[s] / 2 ** 21);
+        let e = s + 1;
+        while (e < n && Math.floor(order[e] / 2 ** 21) === cell) e++;
+        const part = gatherRun(specs, b, idx, s, e);
+        let buf = buffers.get(cell);
+        if (!buf) buffers.set(cell, (buf = { blocks: [], count: 0 }));
+        buf.blocks.push(part);
+        buf.count += part.count;
+        buffered += part.count;
+        cells.counts.set(cell, (cells.counts.get(cell) ?? 0) + part.count);
+        if (buf.count >= FLUSH_POINTS) await flush(cell);
+        s = e;
+      }
+      if (buffered > bufferPoints) {
+        // The largest buffers first: fewer, larger blocks.
+        const byCount = [...buffers.entries()].sort((p, q) => q[1].count - p[1].count || p[0] - q[0]);
+        for (const [cell] of byCount) {
+          if (buffered <= bufferPoints / 2) break;
+          await flush(cell);
+        }
+      }
+      env.progress(Math.min(1, count / Math.max(1, options.expectedPoints)));
+    }
+    for (const cell of [...buffers.keys()].sort((p, q) => p - q)) await flush(cell);
+  } finally {
+    await fh.close();
+  }
+  const bounds = new Float64Array(6);
+  for (let a = 0; a < 3; a++) {
+    bounds[a] = count > 0 ? lo[a] * frame.scale[a] + frame.offset[a] : 0;
+    bounds[a + 3] = count > 0 ? hi[a] * frame.scale[a] + frame.offset[a] : 0;
+  }
+  if (count > 0 && [0, 1, 2].some((a) => lo[a] < boxLo[a] || hi[a] > boxHi[a])) throw new OutsideRootBox(bounds);
+  return { file, grid, cells, count, bounds, colorMax };
+}
+
+function gatherRun(specs: readonly AttributeSpec[], b: PointBlock, idx: Uint32Array, s: number, e: number): PointBlock {
+  const m = e - s;
+  const out = emptyBlock(specs, m);
+  for (let k = 0; k < m; k++) {
+    const i = idx[s + k];
+    out.x[k] = b.x[i];
+    out.y[k] = b.y[i];
+    out.z[k] = b.z[i];
+  }
+  b.attributes.forEach((a, c) => {
+    const o = out.attributes[c];
+    for (let k = 0; k < m; k++) o[k] = a[idx[s + k]];
+  });
+  return out;
+}
+
+interface PlannedChunk {
+  root: NodeKey;
+  count: number;
+  ranges: FileRange[];
+}
+
+/** Cells merged top-down into chunks: a node is a chunk when its points fit, or when it is a cell. */
+function planChunks(d: Distribution, maxChunk: number): PlannedChunk[] {
+  const g = d.grid;
+  const side = 2 ** g;
+  const levelCounts: Map<string, number>[] = [];
+  for (let l = 0; l <= g; l++) levelCounts.push(new Map());
+  const cellList = [...d.cells.counts.entries()].sort((a, b) => a[0] - b[0]);
+  for (const [cell, n] of cellList) {
+    const cz = cell % side, cy = Math.floor(cell / side) % side, cx = Math.floor(cell / side / side);
+    for (let l = 0; l <= g; l++) {
+      const s = g - l;
+      const id = `${cx >> s}-${cy >> s}-${cz >> s}`;
+      levelCounts[l].set(id, (levelCounts[l].get(id) ?? 0) + n);
+    }
+  }
+  const chunks: PlannedChunk[] = [];
+  const visit = (key: NodeKey) => {
+    const n = levelCounts[key.level].get(`${key.x}-${key.y}-${key.z}`) ?? 0;
+    if (n === 0) return;
+    if (n <= maxChunk || key.level === g) {
+      const s = g - key.level;
+      const ranges: FileRange[] = [];
+      for (const [cell] of cellList) {
+        const cz = cell % side, cy = Math.floor(cell / side) % side, cx = Math.floor(cell / side / side);
+        if (cx >> s === key.x && cy >> s === key.y && cz >> s === key.z) ranges.push(...(d.cells.ranges.get(cell) ?? []));
+      }
+      chunks.push({ root: key, count: n, ranges });
+      return;
+    }
+    for (let o = 0; o < 8; o++) visit({ level: key.level + 1, x: 2 * key.x + (o >> 2), y: 2 * key.y + ((o >> 1) & 1), z: 2 * key.z + (o & 1) });
+  };
+  visit({ level: 0, x: 0, y: 0, z: 0 });
+  return chunks;
+}
+
+function isStoredNodes(v: JsonValue | undefined): v is { signature: string; file: string; bytes: number; nodes: StoredNode[] } & JsonValue {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as Record<string, unknown>).signature === "string";
+}
+
+async function fileHasSize(path: string, size: number): Promise<boolean> {
+  try {
+    return (await stat(path)).size === size;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the tree of `source` (one pass over it). */
+export async function buildOctree(source: AsyncIterable<PointChunk>, options: OctreeOptions, env: OctreeEnv): Promise<Octree> {
+  const { resources, parts, signal } = env;
+  const threads = Math.max(1, resources.threads?.size ?? 1);
+  const budget = resources.memoryBudgetBytes;
+  const bpp = bytesPerPoint(options.specs);
+  // Chunk size from the budget alone (never from the thread count, so the tree is the same whatever it
+  // is): B/2 for up to 4 chunks at once; more threads than fit run fewer chunks at a time.
+  const maxChunk = Math.max(50_000, Math.floor(budget / 2 / CHUNKS_IN_BUDGET / (3 * bpp)));
+  const concurrent = Math.max(1, Math.min(threads, Math.floor(budget / 2 / (maxChunk * 3 * bpp))));
+  const bufferPoints = Math.max(FLUSH_POINTS, Math.floor(budget / 4 / bpp));
+  const grid = gridLevel(options.expectedPoints, maxChunk);
+  const dir = join(resources.partsDir ?? join(resources.scratch.dir, "parts"), options.name);
+  await mkdir(dir, { recursive: true });
+  // Parts recorded by an earlier run count only for the same tree (same frame, attributes, mode, grid).
+  const signature = JSON.stringify({ frame: options.frame, specs: options.specs, mode: options.mode, grid, maxChunk });
+  const finished = await parts.finished();
+
+  const distPart = `${options.name}/distribution`;
+  const distFile = join(dir, "distribution.bin");
+  let dist: Distribution;
+  const prev = finished.get(distPart) as Record<string, JsonValue> | undefined;
+  if (prev && prev.signature === signature && (await fileHasSize(distFile, Number(prev.bytes)))) {
+    const cellsJson = prev.cells as [number, number, [number, number][]][];
+    dist = {
+      file: distFile,
+      grid,
+      count: Number(prev.count),
+      bounds: Float64Array.from(prev.bounds as number[]),
+      colorMax: Number(prev.colorMax),
+      cells: {
+        counts: new Map(cellsJson.map(([c, n]) => [c, n])),
+        ranges: new Map(cellsJson.map(([c, , r]) => [c, r.map(([offset, length]) => ({ offset, length }))])),
+      },
+    };
+    env.progress(0.5);
+  } else {
+    dist = await distribute(source, options, grid, distFile, { ...env, progress: (f) => env.progress(0.5 * f) }, bufferPoints);
+    const bytes = (await stat(distFile)).size;
+    const cellsJson = [...dist.cells.counts.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => [c, n, (dist.cells.ranges.get(c) ?? []).map((r) => [r.offset, r.length])]);
+    await parts.finish(distPart, { signature, bytes, count: dist.count, bounds: [...dist.bounds], colorMax: dist.colorMax, cells: cellsJson } as JsonValue);
+  }
+  const colorShift = dist.colorMax > 255 ? 8 : 0;
+
+  const planned = planChunks(dist, maxChunk);
+  const mode = options.mode;
+  const taskMode: ChunkTask["mode"] = mode.kind === "additive" ? mode : { kind: "opc", layout: mode.layout, colorShift };
+  const built: { root: NodeKey; file: string; nodes: StoredNode[] }[] = new Array(planned.length);
+  const pool = new ChunkPool(concurrent);
+  let donePoints = 0;
+  try {
+    await Promise.all(
+      planned.map(async (c, i) => {
+        const id = `${options.name}/chunk-${keyId(c.root)}`;
+        const file = join(dir, `chunk-${keyId(c.root)}.bin`);
+        const m = finished.get(id);
+        if (isStoredNodes(m) && m.signature === signature && (await fileHasSize(file, m.bytes))) {
+          built[i] = { root: c.root, file, nodes: m.nodes };
+        } else {
+          throwIfAborted(signal);
+          const r = await pool.run({ specs: options.specs, frame: options.frame, root: c.root, input: dist.file, ranges: c.ranges, output: file, mode: taskMode });
+          throwIfAborted(signal);
+          await parts.finish(id, { signature, file: `chunk-${keyId(c.root)}.bin`, bytes: r.bytes, nodes: r.nodes } as unknown as JsonValue);
+          built[i] = { root: c.root, file, nodes: r.nodes };
+        }
+        donePoints += c.count;
+        env.progress(0.5 + (0.4 * donePoints) / Math.max(1, dist.count));
+      }),
+    );
+  } finally {
+    await pool.close();
+  }
+  throwIfAborted(signal);
+
+  const stored = (file: string, n: StoredNode) => ({ file, range: { offset: n.offset, length: n.length } });
+  const tree: Octree = {
+    frame: options.frame,
+    specs: options.specs,
+    pointCount: dist.count,
+    bounds: dist.bounds,
+    colorShift,
+    nodes: [],
+    opcLevels: [],
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+
+  if (mode.kind === "additive") {
+    const roots: BuiltNode[] = [];
+    const refs: TreeNode[] = [];
+    for (const c of built) {
+      for (const n of c.nodes) {
+        const where = stored(c.file, n);
+        if (compareKeys(n, c.root) === 0) roots.push({ key: c.root, block: decodeBlock(options.specs, readRanges(where.file, [where.range])[0]) });
+        else refs.push({ key: { level: n.level, x: n.x, y: n.y, z: n.z }, count: n.count, read: () => decodeBlock(options.specs, readRanges(where.file, [where.range])[0]) });
+      }
+    }
+    for (const n of mergeAbove(options.specs, options.frame, roots)) refs.push({ key: n.key, count: n.block.count, read: () => n.block });
+    tree.nodes = refs.sort((a, b) => compareKeys(a.key, b.key));
+  } else {
+    const top = mode.layout.levelCount - 1;
+    const levels: OpcTreeTile[][] = [];
+    for (let l = 0; l <= top; l++) levels.push([]);
+    const frontier: OpcTileOut[][] = levels.map(() => []);
+    for (const c of built) {
+      const rootLevel = top - c.root.level;
+      for (const n of c.nodes) {
+        const where = stored(c.file, n);
+        const read = () => decodeOpcPoints(readRanges(where.file, [where.range])[0]);
+        levels[n.level].push({ level: n.level, x: n.x, y: n.y, z: n.z, count: n.count, read });
+        if (n.level === rootLevel) frontier[n.level].push({ level: n.level, x: n.x, y: n.y, z: n.z, points: read() });
+      }
+    }
+    for (let l = 1; l <= top; l++) {
+      if (frontier[l - 1].length === 0) continue;
+      for (const t of thinLevel(mode.layout, l, frontier[l - 1])) {
+        frontier[l].push(t);
+        levels[l].push({ ...t, count: t.points.count, read: () => t.points });
+      }
+      frontier[l - 1] = [];
+    }
+    const bs = mode.layout.blockSize;
+    for (const lv of levels) lv.sort((a, b) => compareOpcTiles(a.x, a.y, a.z, b.x, b.y, b.z, bs));
+    tree.opcLevels = levels;
+  }
+  env.progress(1);
+  return tree;
+}

@@ -1,0 +1,127 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { parse } from "@loaders.gl/core";
+import { GLTFLoader, postProcessGLTF } from "@loaders.gl/gltf";
+import { cubeContent, tinyContent } from "../testing/point-tiles.js";
+import { linearToSrgb8, srgbToLinear, type PointTileContent } from "./content.js";
+import { decodePointGlb, encodePointGlb } from "./glb.js";
+
+const validator = createRequire(import.meta.url)("gltf-validator") as {
+  validateBytes(bytes: Uint8Array, options?: Record<string, unknown>): Promise<{ issues: { numErrors: number; numWarnings: number; messages: Array<{ code: string; message: string; severity: number; pointer?: string }> } }>;
+};
+
+function glbJson(bytes: Uint8Array): any {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert.equal(v.getUint32(0, true), 0x46546c67);
+  assert.equal(v.getUint32(8, true), bytes.byteLength);
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + v.getUint32(12, true))));
+}
+
+function assertSamePoints(c: PointTileContent, positions: ArrayLike<number>, rtc: readonly number[], got: { rgb?: ArrayLike<number>; intensity?: ArrayLike<number>; classification?: ArrayLike<number> }, tolerance: number) {
+  // Match each decoded point to the input by attributes + position within tolerance.
+  assert.equal(positions.length, 3 * c.count);
+  const key = (rgb: ArrayLike<number> | undefined, inten: ArrayLike<number> | undefined, cls: ArrayLike<number> | undefined, i: number) => [rgb?.[3 * i], rgb?.[3 * i + 1], rgb?.[3 * i + 2], inten?.[i], cls?.[i]].join(",");
+  const byKey = new Map<string, number[]>();
+  for (let i = 0; i < c.count; i++) {
+    const k = key(c.rgb, c.intensity, c.classification, i);
+    byKey.set(k, [...(byKey.get(k) ?? []), i]);
+  }
+  for (let j = 0; j < c.count; j++) {
+    const k = key(got.rgb, got.intensity, got.classification, j);
+    const candidates = byKey.get(k);
+    assert.ok(candidates && candidates.length > 0, `decoded point ${j} (${k}) is not in the input`);
+    const p = [0, 1, 2].map((a) => positions[3 * j + a] + rtc[a]);
+    const hit = candidates.findIndex((i) => [0, 1, 2].every((a) => Math.abs(c.positions[3 * i + a] + c.rtcCenter[a] - p[a]) <= tolerance));
+    assert.ok(hit >= 0, `decoded point ${j} at ${p} is not within ${tolerance} of an input point with the same attributes`);
+    candidates.splice(hit, 1);
+  }
+}
+
+describe("GLB point tiles", () => {
+  it("converts sRGB 8-bit to linear u16 and back exactly", () => {
+    for (let v = 0; v < 256; v++) assert.equal(linearToSrgb8(Math.round(srgbToLinear(v) * 65535) / 65535), v);
+  });
+
+  it("encodes the tiny tile deterministically (golden)", async () => {
+    const a = await encodePointGlb(tinyContent(0.001));
+    const b = await encodePointGlb(tinyContent(0.001));
+    assert.deepEqual(a, b);
+    // Checked in after reading it back with gltf-validator, loaders.gl and decodePointGlb (the tests below).
+    const golden = readFileSync(new URL("../../src/tiles3d/golden/tiny-quantised.glb", import.meta.url));
+    assert.equal(a.byteLength, golden.byteLength);
+    assert.ok(Buffer.from(a).equals(golden), "bytes equal the checked-in GLB");
+    const tiny = tinyContent(0.001);
+    const d = await decodePointGlb(golden);
+    assertSamePoints(tiny, d.positions, [0, 0, 0], d, 0.0005 + 1e-6);
+  });
+
+  it("declares meshopt, quantisation, unlit and structural metadata as the 3D Tiles 1.1 viewers read them", async () => {
+    const json = glbJson(await encodePointGlb(tinyContent(0.001)));
+    assert.deepEqual(json.extensionsRequired.sort(), ["EXT_meshopt_compression", "KHR_mesh_quantization"]);
+    assert.ok(json.extensionsUsed.includes("EXT_structural_metadata") && json.extensionsUsed.includes("KHR_materials_unlit"));
+    const primitive = json.meshes[0].primitives[0];
+    assert.equal(primitive.mode, 0);
+    assert.deepEqual(Object.keys(primitive.attributes).sort(), ["COLOR_0", "POSITION", "_CLASSIFICATION", "_INTENSITY"]);
+    assert.equal(json.accessors[primitive.attributes.POSITION].componentType, 5123);
+    assert.equal(json.accessors[primitive.attributes.COLOR_0].normalized, true);
+    assert.deepEqual(primitive.extensions.EXT_structural_metadata, { propertyAttributes: [0] });
+    const meta = json.extensions.EXT_structural_metadata;
+    assert.deepEqual(meta.propertyAttributes[0], { class: "point", properties: { intensity: { attribute: "_INTENSITY" }, classification: { attribute: "_CLASSIFICATION" } } });
+    assert.equal(meta.schema.classes.point.properties.intensity.componentType, "UINT16");
+    for (const view of json.bufferViews) assert.ok(view.extensions?.EXT_meshopt_compression, "every buffer view is meshopt-compressed");
+    // RTC centre in the node, y-up: translation z = -(rtc.y + max y).
+    const t = json.nodes[0].translation;
+    assert.ok(Math.abs(t[0] - (4000000.5 - 3)) < 1e-9 && Math.abs(t[1] - (4900000.125 + 0)) < 1e-9 && Math.abs(t[2] + (300000.25 + 4)) < 1e-9, String(t));
+    const float = glbJson(await encodePointGlb(tinyContent()));
+    assert.equal(float.accessors[float.meshes[0].primitives[0].attributes.POSITION].componentType, 5126);
+    assert.deepEqual(float.extensionsRequired, ["EXT_meshopt_compression"]);
+  });
+
+  it("gltf-validator reports no errors", async () => {
+    for (const c of [tinyContent(0.001), tinyContent(), cubeContent(5000, 30, 0.001), { ...cubeContent(10, 3), intensity: undefined, classification: undefined, rgb: undefined }]) {
+      const bytes = await encodePointGlb(c);
+      const report = await validator.validateBytes(bytes);
+      assert.equal(report.issues.numErrors, 0, JSON.stringify(report.issues.messages.filter((m) => m.severity === 0)));
+    }
+  });
+
+  it("round-trips through its own reader: same points, colours, intensity, classification", async () => {
+    for (const precision of [undefined, 0.001]) {
+      const c = cubeContent(2000, 40, precision);
+      const d = await decodePointGlb(await encodePointGlb(c));
+      assert.equal(d.count, c.count);
+      assert.ok(d.extensionsUsed.includes("EXT_meshopt_compression"));
+      assertSamePoints(c, d.positions, [0, 0, 0], d, (precision ?? 0) / 2 + 1e-6);
+    }
+  });
+
+  it("reads back with @loaders.gl/gltf (meshopt decoded) to the same points", async () => {
+    for (const precision of [undefined, 0.001]) {
+      const c = cubeContent(1500, 40, precision);
+      const bytes = await encodePointGlb(c);
+      const gltf = postProcessGLTF(await parse(bytes.slice().buffer, GLTFLoader, { gltf: { decompressMeshes: true } }));
+      const node = gltf.nodes[0] as unknown as { translation: number[]; scale?: number[] };
+      const primitive = gltf.meshes[0].primitives[0] as unknown as { mode: number; attributes: Record<string, { value: ArrayLike<number>; normalized?: boolean; byteStride?: number; components?: number }> };
+      assert.equal(primitive.mode, 0);
+      const pos = primitive.attributes.POSITION.value;
+      const stride = pos.length / c.count; // meshopt pads u16 vec3 to 4 components
+      const s = node.scale ?? [1, 1, 1];
+      const positions = new Float64Array(3 * c.count);
+      for (let i = 0; i < c.count; i++) {
+        const gl = [0, 1, 2].map((a) => pos[stride * i + a] * s[a] + node.translation[a]);
+        positions.set([gl[0], -gl[2], gl[1]], 3 * i);
+      }
+      const colour = primitive.attributes.COLOR_0.value;
+      const cstride = colour.length / c.count;
+      const rgb = new Uint8Array(3 * c.count);
+      for (let i = 0; i < c.count; i++) for (let a = 0; a < 3; a++) rgb[3 * i + a] = linearToSrgb8(colour[cstride * i + a] / 65535);
+      const stridedScalar = (v: ArrayLike<number>) => {
+        const k = v.length / c.count;
+        return Array.from({ length: c.count }, (_, i) => v[k * i]);
+      };
+      assertSamePoints(c, positions, [0, 0, 0], { rgb, intensity: stridedScalar(primitive.attributes._INTENSITY.value), classification: stridedScalar(primitive.attributes._CLASSIFICATION.value) }, (precision ?? 0) / 2 + 1e-6);
+    }
+  });
+});

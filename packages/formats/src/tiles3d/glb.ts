@@ -1,0 +1,248 @@
+/**
+ * 3D Tiles 1.1 point content as glTF 2.0 binary (GLB): one primitive of mode POINTS, compressed with
+ * EXT_meshopt_compression, built and read with @gltf-transform and meshoptimizer.
+ *
+ * What the GLB holds (chosen for what CesiumJS and 3d-tiles-renderer read):
+ * - glTF is y-up and 3D Tiles rotates glTF content y-up -> z-up, so the tile's z-up coordinates (x, y, z)
+ *   are stored as glTF (x, z, -y); readers get the tile frame back after that rotation.
+ * - The RTC centre is the node translation (float64 in JSON; CESIUM_RTC is deprecated in 1.1). Positions
+ *   are `POSITION` u16 (KHR_mesh_quantization, the node scale is the quantisation step) when the tile's
+ *   extent / 65535 <= `precision`, float32 otherwise.
+ * - `COLOR_0`: linear RGB, u16 normalised (8-bit sRGB -> linear would lose the darks in 8 bits).
+ * - `_INTENSITY` (u16) and `_CLASSIFICATION` (u8), described by EXT_structural_metadata as property
+ *   attributes of class `point` (properties `intensity`, `classification`).
+ * - Material: unlit (KHR_materials_unlit), white, so the point colours show as stored.
+ * - Points are reordered spatially (meshopt spatial sort) before compression: the GLB's point order is
+ *   not the input's.
+ * - Buffer views are meshopt-compressed (mode ATTRIBUTES, no lossy filter), with the uncompressed fallback
+ *   buffer declared without data, so EXT_meshopt_compression is required.
+ */
+import { Accessor, Document, Extension, Logger, Primitive, WebIO, type ReaderContext, type WriterContext } from "@gltf-transform/core";
+import { EXTMeshoptCompression, KHRMaterialsUnlit, KHRMeshQuantization } from "@gltf-transform/extensions";
+import { MeshoptDecoder } from "meshoptimizer/decoder";
+import { MeshoptEncoder } from "meshoptimizer/encoder";
+import { FormatError } from "../io/byte-source.js";
+import { checkContent, linearToSrgb8, positionBounds, quantisationFits, srgbToLinear, type PointTileContent } from "./content.js";
+
+export const GLB_INTENSITY_ATTRIBUTE = "_INTENSITY";
+export const GLB_CLASSIFICATION_ATTRIBUTE = "_CLASSIFICATION";
+const STRUCTURAL_METADATA = "EXT_structural_metadata";
+
+interface PropertyAttributeJson {
+  class: string;
+  properties: Record<string, { attribute: string }>;
+}
+interface StructuralMetadataJson {
+  schema: { id: string; classes: Record<string, { properties: Record<string, { type: string; componentType: string; description?: string }> }> };
+  propertyAttributes: PropertyAttributeJson[];
+}
+
+/**
+ * EXT_structural_metadata limited to property attributes on point primitives: gltf-transform has no
+ * implementation of it, so this one writes the root schema and tags every primitive carrying a described
+ * attribute, and on read keeps the root JSON for the decoder.
+ */
+class PointMetadataExtension extends Extension {
+  static override readonly EXTENSION_NAME = STRUCTURAL_METADATA;
+  override readonly extensionName = STRUCTURAL_METADATA;
+  metadata: StructuralMetadataJson | undefined;
+
+  override read(context: ReaderContext): this {
+    const root = context.jsonDoc.json.extensions?.[STRUCTURAL_METADATA] as StructuralMetadataJson | undefined;
+    this.metadata = root;
+    return this;
+  }
+
+  override write(context: WriterContext): this {
+    if (!this.metadata) return this;
+    const json = context.jsonDoc.json;
+    json.extensions = { ...json.extensions, [STRUCTURAL_METADATA]: this.metadata };
+    const described = new Set(this.metadata.propertyAttributes.flatMap((p) => Object.values(p.properties).map((v) => v.attribute)));
+    for (const mesh of json.meshes ?? []) {
+      for (const primitive of mesh.primitives) {
+        if (Object.keys(primitive.attributes).some((a) => described.has(a))) {
+          primitive.extensions = { ...primitive.extensions, [STRUCTURAL_METADATA]: { propertyAttributes: [0] } };
+        }
+      }
+    }
+    return this;
+  }
+}
+
+const SRGB_TO_LINEAR_U16 = Uint16Array.from({ length: 256 }, (_, v) => Math.round(srgbToLinear(v) * 65535));
+
+let codecReady: Promise<void> | undefined;
+function meshoptReady(): Promise<void> {
+  codecReady ??= Promise.all([MeshoptEncoder.ready, MeshoptDecoder.ready]).then(() => undefined);
+  return codecReady;
+}
+
+function io(): WebIO {
+  return new WebIO()
+    .setLogger(new Logger(Logger.Verbosity.WARN))
+    .registerExtensions([EXTMeshoptCompression, KHRMeshQuantization, KHRMaterialsUnlit, PointMetadataExtension])
+    .registerDependencies({ "meshopt.encoder": MeshoptEncoder, "meshopt.decoder": MeshoptDecoder });
+}
+
+export async function encodePointGlb(c: PointTileContent): Promise<Uint8Array> {
+  checkContent(c);
+  if (c.count === 0) throw new RangeError("a GLB point tile needs at least one point");
+  await meshoptReady();
+  const n = c.count;
+  const { min, max } = positionBounds(c.positions, n);
+  const quantised = quantisationFits(c, min, max);
+
+  // Spatial order: neighbouring points have close values, which meshopt's delta coding compresses well.
+  const remap = MeshoptEncoder.reorderPoints(c.positions.subarray(0, 3 * n), 3);
+  const order = new Uint32Array(n); // order[new] = old
+  for (let i = 0; i < n; i++) order[remap[i]] = i;
+
+  const doc = new Document();
+  const buffer = doc.createBuffer();
+  const primitive = doc.createPrimitive().setMode(Primitive.Mode.POINTS);
+  const node = doc.createNode("points");
+  const r = c.rtcCenter;
+  if (quantised) {
+    const step = [0, 1, 2].map((a) => (max[a] > min[a] ? (max[a] - min[a]) / 65535 : 1));
+    const q = new Uint16Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      const o = 3 * order[i];
+      q[3 * i] = Math.round((c.positions[o] - min[0]) / step[0]);
+      q[3 * i + 1] = Math.round((c.positions[o + 2] - min[2]) / step[2]);
+      q[3 * i + 2] = Math.round((max[1] - c.positions[o + 1]) / step[1]);
+    }
+    primitive.setAttribute("POSITION", doc.createAccessor().setType("VEC3").setArray(q).setBuffer(buffer));
+    node.setTranslation([r[0] + min[0], r[2] + min[2], -(r[1] + max[1])]).setScale([step[0], step[2], step[1]]);
+    doc.createExtension(KHRMeshQuantization).setRequired(true);
+  } else {
+    const p = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      const o = 3 * order[i];
+      p[3 * i] = c.positions[o];
+      p[3 * i + 1] = c.positions[o + 2];
+      p[3 * i + 2] = -c.positions[o + 1];
+    }
+    primitive.setAttribute("POSITION", doc.createAccessor().setType("VEC3").setArray(p).setBuffer(buffer));
+    node.setTranslation([r[0], r[2], -r[1]]);
+  }
+  if (c.rgb) {
+    const colours = new Uint16Array(3 * n);
+    for (let i = 0; i < n; i++) for (let a = 0; a < 3; a++) colours[3 * i + a] = SRGB_TO_LINEAR_U16[c.rgb[3 * order[i] + a]];
+    primitive.setAttribute("COLOR_0", doc.createAccessor().setType("VEC3").setArray(colours).setNormalized(true).setBuffer(buffer));
+  }
+  const metadata: StructuralMetadataJson = { schema: { id: "realconv_points", classes: { point: { properties: {} } } }, propertyAttributes: [{ class: "point", properties: {} }] };
+  const properties = metadata.schema.classes.point.properties;
+  const attributes = metadata.propertyAttributes[0].properties;
+  if (c.intensity) {
+    const values = new Uint16Array(n);
+    for (let i = 0; i < n; i++) values[i] = c.intensity[order[i]];
+    primitive.setAttribute(GLB_INTENSITY_ATTRIBUTE, doc.createAccessor().setType("SCALAR").setArray(values).setBuffer(buffer));
+    properties.intensity = { type: "SCALAR", componentType: "UINT16", description: "Return intensity" };
+    attributes.intensity = { attribute: GLB_INTENSITY_ATTRIBUTE };
+  }
+  if (c.classification) {
+    const values = new Uint8Array(n);
+    for (let i = 0; i < n; i++) values[i] = c.classification[order[i]];
+    primitive.setAttribute(GLB_CLASSIFICATION_ATTRIBUTE, doc.createAccessor().setType("SCALAR").setArray(values).setBuffer(buffer));
+    properties.classification = { type: "SCALAR", componentType: "UINT8", description: "ASPRS classification" };
+    attributes.classification = { attribute: GLB_CLASSIFICATION_ATTRIBUTE };
+  }
+  if (c.intensity || c.classification) doc.createExtension(PointMetadataExtension).metadata = metadata;
+
+  const unlit = doc.createExtension(KHRMaterialsUnlit);
+  primitive.setMaterial(doc.createMaterial("points").setExtension(KHRMaterialsUnlit.EXTENSION_NAME, unlit.createUnlit()));
+  node.setMesh(doc.createMesh("points").addPrimitive(primitive));
+  doc.createScene().addChild(node);
+  doc.getRoot().setDefaultScene(doc.getRoot().listScenes()[0]);
+  doc.getRoot().getAsset().generator = "realconv";
+  doc.createExtension(EXTMeshoptCompression).setRequired(true).setEncoderOptions({ method: EXTMeshoptCompression.EncoderMethod.QUANTIZE });
+  return io().writeBinary(doc);
+}
+
+export interface DecodedPointGlb {
+  count: number;
+  /** Tile-frame (z-up) positions, float64, the node transforms and the y-up -> z-up rotation applied. */
+  positions: Float64Array;
+  /** 8-bit sRGB, converted back from linear COLOR_0. */
+  rgb?: Uint8Array;
+  intensity?: Uint16Array;
+  classification?: Uint8Array;
+  /** Extensions the GLB declares used. */
+  extensionsUsed: string[];
+}
+
+/** Reads a GLB point tile (ours or any with POINTS primitives and the extensions above). */
+export async function decodePointGlb(bytes: Uint8Array, file = "tile.glb"): Promise<DecodedPointGlb> {
+  await meshoptReady();
+  let doc: Document;
+  try {
+    doc = await io().readBinary(bytes);
+  } catch (e) {
+    throw new FormatError(`GLB does not read: ${(e as Error).message}`, file, 0);
+  }
+  const metadata = doc.getRoot().listExtensionsUsed().find((e): e is PointMetadataExtension => e instanceof PointMetadataExtension)?.metadata;
+  const attributeOf = (property: string): string | undefined => {
+    for (const pa of metadata?.propertyAttributes ?? []) if (pa.properties[property]) return pa.properties[property].attribute;
+    return undefined;
+  };
+  const intensityName = attributeOf("intensity") ?? GLB_INTENSITY_ATTRIBUTE;
+  const classificationName = attributeOf("classification") ?? GLB_CLASSIFICATION_ATTRIBUTE;
+
+  const positions: number[][] = [];
+  const rgb: number[][] = [];
+  const intensity: number[][] = [];
+  const classification: number[][] = [];
+  let count = 0;
+  const scene = doc.getRoot().getDefaultScene() ?? doc.getRoot().listScenes()[0];
+  if (!scene) throw new FormatError("GLB has no scene", file, 0);
+  scene.traverse((node) => {
+    const mesh = node.getMesh();
+    if (!mesh) return;
+    const m = node.getWorldMatrix();
+    for (const primitive of mesh.listPrimitives()) {
+      if (primitive.getMode() !== Primitive.Mode.POINTS) throw new FormatError(`primitive of mode ${primitive.getMode()}, expected POINTS (0)`, file, 0);
+      const position = primitive.getAttribute("POSITION");
+      if (!position) throw new FormatError("POINTS primitive without POSITION", file, 0);
+      const k = position.getCount();
+      const world = new Array<number>(3 * k);
+      const el: number[] = [];
+      for (let i = 0; i < k; i++) {
+        position.getElement(i, el);
+        const x = m[0] * el[0] + m[4] * el[1] + m[8] * el[2] + m[12];
+        const y = m[1] * el[0] + m[5] * el[1] + m[9] * el[2] + m[13];
+        const z = m[2] * el[0] + m[6] * el[1] + m[10] * el[2] + m[14];
+        // glTF y-up -> tile z-up: (x, y, z)_gl -> (x, -z, y).
+        world[3 * i] = x;
+        world[3 * i + 1] = -z;
+        world[3 * i + 2] = y;
+      }
+      positions.push(world);
+      const colour = primitive.getAttribute("COLOR_0");
+      if (colour) rgb.push(readColours(colour, k));
+      const inten = primitive.getAttribute(intensityName);
+      if (inten) intensity.push(Array.from(inten.getArray() ?? []));
+      const cls = primitive.getAttribute(classificationName);
+      if (cls) classification.push(Array.from(cls.getArray() ?? []));
+      count += k;
+    }
+  });
+  const all = (parts: number[][]) => parts.flat();
+  return {
+    count,
+    positions: Float64Array.from(all(positions)),
+    rgb: rgb.length === positions.length && rgb.length > 0 ? Uint8Array.from(all(rgb)) : undefined,
+    intensity: intensity.length === positions.length && intensity.length > 0 ? Uint16Array.from(all(intensity)) : undefined,
+    classification: classification.length === positions.length && classification.length > 0 ? Uint8Array.from(all(classification)) : undefined,
+    extensionsUsed: doc.getRoot().listExtensionsUsed().map((e) => e.extensionName),
+  };
+}
+
+function readColours(accessor: Accessor, count: number): number[] {
+  const out = new Array<number>(3 * count);
+  const el: number[] = [];
+  for (let i = 0; i < count; i++) {
+    accessor.getElement(i, el); // normalised values come back in [0, 1]
+    for (let a = 0; a < 3; a++) out[3 * i + a] = linearToSrgb8(el[a]);
+  }
+  return out;
+}

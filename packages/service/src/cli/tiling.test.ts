@@ -1,0 +1,100 @@
+/**
+ * `realconv convert` (the real binary, a child process with a time limit) from every point cloud of
+ * shared/data/pointcloud to the streamable outputs, read back by independent readers: COPC by the `copc`
+ * package (every hierarchy page, the root decoded by laz-perf), OPC by `@itwin/core-orbitgt` (level 0).
+ * The points over the tree equal the input's; the bytes are the same with 1 and 2 threads.
+ */
+import { it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { sharedData } from "@realconv/formats/testing/shared-data";
+import { CLI_PATH } from "../testing/harness.js";
+import { fileBytes, inputCounts, readCopc, readOpc, readTileset } from "../testing/streamable.js";
+
+const SAMPLES = readdirSync(sharedData("pointcloud")).filter((f) => /\.(las|laz|e57|ply|pts|xyz)$/i.test(f)).sort();
+
+function convert(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, "convert", ...args], { env: { ...process.env, REALCONV_DATABASE_URL: "", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`realconv convert ${args.join(" ")} did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, err });
+    });
+  });
+}
+
+function outputs(dir: string, ext: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(ext))
+    .sort();
+}
+
+const EXTENSION = { COPC: ".copc.laz", OPC: ".opc", "3DTilesPnts": "tileset.json", "3DTilesGlbc": "tileset.json" };
+
+for (const format of ["COPC", "OPC", "3DTilesPnts", "3DTilesGlbc"] as const) {
+  it(`every sample to ${format} through realconv convert`, { timeout: 900_000 }, async () => {
+    const ext = EXTENSION[format];
+    for (const sample of SAMPLES) {
+      const out = mkdtempSync(join(tmpdir(), "realconv-tiling-"));
+      try {
+        const input = sharedData("pointcloud", sample);
+        const r = await convert(["PointCloudConversion", input, "-f", format, "-o", out]);
+        assert.equal(r.code, 0, `${sample}: ${r.err}`);
+        const expected = await inputCounts(input);
+        const files = outputs(out, ext);
+        assert.equal(files.length, expected.length, `${sample}: one output per source`);
+        let total = 0;
+        for (const f of files) {
+          const bytes = fileBytes(join(out, f));
+          if (format === "COPC") {
+            const c = await readCopc(bytes);
+            assert.equal(c.nodeCount, c.headerCount, `${sample}: the nodes hold the header's count`);
+            assert.ok(c.rootDecoded > 0 && c.rootInCube, `${sample}: the root decodes, inside the cube`);
+            total += c.headerCount;
+          } else if (format !== "OPC") {
+            const t = await readTileset(out, f);
+            assert.equal(t.version, format === "3DTilesPnts" ? "1.0" : "1.1");
+            total += t.points;
+          } else {
+            const o = await readOpc(bytes);
+            assert.ok(o.levelCount >= 2, `${sample}: at least 2 levels`);
+            total += o.levels[0].pointCount;
+          }
+        }
+        assert.equal(total, expected.reduce((a, b) => a + b, 0), `${sample}: every input point in the output`);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }
+  });
+}
+
+it("the same bytes with 1 and 2 threads, merged inputs too", { timeout: 300_000 }, async () => {
+  const inputs = ["autzen_trim.laz", "1.2-with-color.las"].map((f) => sharedData("pointcloud", f));
+  for (const format of ["COPC", "OPC"] as const) {
+    const hashes: string[] = [];
+    for (const threads of ["1", "2"]) {
+      const out = mkdtempSync(join(tmpdir(), "realconv-tiling-"));
+      try {
+        // A small memory budget splits the clouds into several chunks.
+        const r = await convert(["PointCloudOptimization", ...inputs, "-f", format, "-o", out], { REALCONV_THREADS: threads, REALCONV_MEMORY_MB: "64" });
+        assert.equal(r.code, 0, r.err);
+        const [file] = outputs(out, format === "COPC" ? ".copc.laz" : ".opc");
+        hashes.push(createHash("sha256").update(fileBytes(join(out, file))).digest("hex"));
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }
+    assert.equal(hashes[0], hashes[1], `${format}: same bytes whatever the thread count`);
+  }
+});

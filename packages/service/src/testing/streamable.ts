@@ -1,0 +1,170 @@
+/**
+ * Test-only readers for the streamable point-cloud outputs: COPC through the `copc` npm package (every
+ * hierarchy page followed), OPC through `@itwin/core-orbitgt`, and the point count of an input as our
+ * readers give it.
+ */
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/pointcloud/opc/orbitgt-oracle";
+import { localInputFile } from "@realconv/convert/host/local-io";
+import { openSources } from "@realconv/convert/pointcloud/sources";
+
+interface CopcHierarchyNode {
+  pointCount: number;
+  pointDataOffset: number;
+  pointDataLength: number;
+}
+interface CopcPage {
+  pageOffset: number;
+  pageLength: number;
+}
+type Getter = (begin: number, end: number) => Promise<Uint8Array>;
+interface CopcFile {
+  header: { pointCount: number; min: number[]; max: number[]; scale: number[] };
+  info: { cube: number[]; spacing: number; rootHierarchyPage: CopcPage };
+  wkt?: string;
+}
+interface CopcLib {
+  Copc: {
+    create(get: Getter): Promise<CopcFile>;
+    loadHierarchyPage(get: Getter, page: CopcPage): Promise<{ nodes: Record<string, CopcHierarchyNode | undefined>; pages: Record<string, CopcPage | undefined> }>;
+    loadPointDataView(get: Getter, file: CopcFile, node: CopcHierarchyNode): Promise<{ pointCount: number; getter(name: string): (i: number) => number }>;
+  };
+}
+const { Copc } = createRequire(import.meta.url)("copc") as CopcLib;
+
+export interface CopcSummary {
+  headerCount: number;
+  /** Points over every node of every hierarchy page. */
+  nodeCount: number;
+  nodes: number;
+  pages: number;
+  /** Points the root node decodes to (laz-perf), and whether they lie in the cube. */
+  rootDecoded: number;
+  rootInCube: boolean;
+  wkt?: string;
+}
+
+export async function readCopc(bytes: Uint8Array): Promise<CopcSummary> {
+  const get: Getter = async (begin, end) => bytes.subarray(begin, end);
+  const file = await Copc.create(get);
+  const todo = [file.info.rootHierarchyPage];
+  let nodeCount = 0, nodes = 0, pages = 0;
+  let root: CopcHierarchyNode | undefined;
+  while (todo.length > 0) {
+    const page = await Copc.loadHierarchyPage(get, todo.pop()!);
+    pages++;
+    for (const [key, n] of Object.entries(page.nodes)) {
+      if (!n) continue;
+      nodes++;
+      nodeCount += n.pointCount;
+      if (key === "0-0-0-0") root = n;
+    }
+    for (const p of Object.values(page.pages)) if (p) todo.push(p);
+  }
+  let rootDecoded = 0;
+  let rootInCube = true;
+  if (root && root.pointCount > 0) {
+    const view = await Copc.loadPointDataView(get, file, root);
+    rootDecoded = view.pointCount;
+    const [minX, minY, minZ, maxX, maxY, maxZ] = file.info.cube;
+    const gx = view.getter("X"), gy = view.getter("Y"), gz = view.getter("Z");
+    // The writer allows half a quantisation step outside a node's cube (rounding of the integers).
+    const slack = Math.max(1e-6 * (maxX - minX), 0.5 * Math.max(...file.header.scale));
+    for (let i = 0; i < view.pointCount; i++) {
+      const x = gx(i), y = gy(i), z = gz(i);
+      if (x < minX - slack || x > maxX + slack || y < minY - slack || y > maxY + slack || z < minZ - slack || z > maxZ + slack) rootInCube = false;
+    }
+  }
+  return { headerCount: file.header.pointCount, nodeCount, nodes, pages, rootDecoded, rootInCube, wkt: file.wkt };
+}
+
+/** Level 0 (every point) and the level count as `@itwin/core-orbitgt` reads them. */
+export function readOpc(bytes: Uint8Array): Promise<OrbitFile> {
+  return readWithOrbitGt(bytes, 1);
+}
+
+/** Points of one input file as our readers give them, per source (E57: per scan), in source order. */
+export async function inputCounts(path: string): Promise<number[]> {
+  const file = await localInputFile(path, path.split("/").pop()!);
+  const sources = await openSources(file);
+  const out: number[] = [];
+  const signal = new AbortController().signal;
+  for (const s of sources) {
+    let n = 0;
+    for await (const c of s.chunks(signal)) n += c.count;
+    out.push(n);
+  }
+  return out;
+}
+
+export const fileBytes = (path: string) => new Uint8Array(readFileSync(path));
+
+interface TileJson {
+  boundingVolume: { box: number[] };
+  geometricError: number;
+  content?: { uri: string };
+  children?: TileJson[];
+  transform?: number[];
+}
+
+export interface TilesetSummary {
+  points: number;
+  tiles: number;
+  contents: number;
+  version: string;
+  transform?: number[];
+}
+
+/**
+ * Walks a tileset from its tileset.json: every content decoded by the strict readers of
+ * @realconv/formats/tiles3d (headers, lengths, paddings), its points inside its tile's box, every child box
+ * inside its parent's, geometric errors not increasing downwards and 0 at leaves, every URI resolving.
+ */
+export async function readTileset(dir: string, root = "tileset.json"): Promise<TilesetSummary> {
+  const { decodePnts, decodePointGlb } = await import("@realconv/formats");
+  const json = JSON.parse(readFileSync(join(dir, root), "utf8")) as { asset: { version: string }; root: TileJson };
+  const base = root.includes("/") ? root.slice(0, root.lastIndexOf("/") + 1) : "";
+  const out: TilesetSummary = { points: 0, tiles: 0, contents: 0, version: json.asset.version, transform: json.root.transform };
+  const boxOf = (t: TileJson) => {
+    const b = t.boundingVolume.box;
+    return { lo: [b[0] - b[3], b[1] - b[7], b[2] - b[11]], hi: [b[0] + b[3], b[1] + b[7], b[2] + b[11]] };
+  };
+  const visit = async (t: TileJson, parentError: number, parent?: { lo: number[]; hi: number[] }) => {
+    out.tiles++;
+    const box = boxOf(t);
+    const eps = 1e-6 * Math.max(1, ...box.hi.map((h, a) => h - box.lo[a]));
+    if (parent) for (let a = 0; a < 3; a++) if (box.lo[a] < parent.lo[a] - eps || box.hi[a] > parent.hi[a] + eps) throw new Error(`a child box leaves its parent's (axis ${a})`);
+    if (!(t.geometricError <= parentError)) throw new Error(`geometric error ${t.geometricError} above its parent's ${parentError}`);
+    if (!t.children?.length && t.geometricError !== 0) throw new Error(`leaf with geometric error ${t.geometricError}`);
+    if (t.content) {
+      out.contents++;
+      const bytes = fileBytes(join(dir, base + t.content.uri));
+      let xyz: ArrayLike<number>;
+      let count: number;
+      let centre = [0, 0, 0];
+      if (t.content.uri.endsWith(".pnts")) {
+        const p = decodePnts(bytes, t.content.uri);
+        xyz = p.positions;
+        count = p.count;
+        centre = p.rtcCenter;
+      } else {
+        const g = await decodePointGlb(bytes, t.content.uri);
+        xyz = g.positions;
+        count = g.count;
+      }
+      const slack = eps + 1e-3;
+      for (let i = 0; i < count; i++) {
+        for (let a = 0; a < 3; a++) {
+          const v = xyz[3 * i + a] + centre[a];
+          if (v < box.lo[a] - slack || v > box.hi[a] + slack) throw new Error(`${t.content.uri}: point ${i} lies outside its tile (axis ${a}: ${v} not in ${box.lo[a]}..${box.hi[a]})`);
+        }
+      }
+      out.points += count;
+    }
+    for (const c of t.children ?? []) await visit(c, t.geometricError, box);
+  };
+  await visit(json.root, Infinity);
+  return out;
+}
