@@ -4,9 +4,9 @@
  * the OPC top tile, so an octree node at level L is exactly the OPC tile at level K − L (K the top OPC
  * level): a chunk of the octree builds the OPC levels up to its own tile, the merge those above.
  */
-// Deep imports: the package index loads modules (geotiff's web-worker) that cannot start in a worker thread.
-import { compareOpcTiles, opcTileOf, type OpcLayout, type OpcPoints } from "@realconv/formats/pointcloud/opc/layout";
-import { thinOpcTile } from "@realconv/formats/pointcloud/opc/thin";
+// The OPC family entry point: the package index loads modules (geotiff's web-worker) that cannot start in a worker thread.
+import { compareOpcTiles, opcTileOf, type OpcLayout, type OpcPoints } from "@realconv/formats/opc";
+import { thinOpcTile } from "@realconv/formats/opc";
 import type { AttributeSpec, PointBlock } from "./block.js";
 import { FINE_BITS, fineCoordinates, type NodeKey, type TreeFrame } from "./frame.js";
 

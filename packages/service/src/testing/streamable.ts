@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/pointcloud/opc/orbitgt-oracle";
+import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/testing/orbitgt-oracle";
 import { localInputFile } from "@realconv/convert/host/local-io";
 import { openSources } from "@realconv/convert/pointcloud/sources";
 
