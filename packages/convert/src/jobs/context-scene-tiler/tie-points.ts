@@ -1,0 +1,119 @@
+/**
+ * ContextSceneTiler, `objectToTile: TiePoints`: the scene's tie points (colour when given) as a 3D Tiles
+ * 1.1 point-cloud tileset of GLB tiles, built by the LOD octree engine like a PointCloudConversion to
+ * 3DTilesGlbc (every point kept once, additive refinement).
+ *
+ * - Tie points come from the scene document, or from the file its `<TiePoints><Path>` names (relative to
+ *   the document's folder, or `<referenceId>:<path>` through the scene's references, within the same
+ *   reality data); a missing file fails the job naming it.
+ * - CRS: the tie points' SRS (`inputCrs`, the SRS they name, the photo collection's); reprojected to
+ *   `outputCrs` when given; the tileset placed on the globe (east-north-up frame) when the CRS is known,
+ *   else in local coordinates with a warning. The output's CRS is `outputCrs` or the scene's SRS.
+ */
+import { parseTiePoints, resolveScenePath, DEFAULT_CHUNK_POINTS, type PointChunk, type ScenePoints } from "@realconv/formats";
+import { ConversionError, throwIfAborted, type InputFile, type RunnerContext } from "../../contract/runner.js";
+import { optionCrs, transformBetween, wgs84Extent } from "../../pointcloud/crs.js";
+import type { PointSource } from "../../pointcloud/sources.js";
+import { writeTiled } from "../../pointcloud/tiled-output.js";
+import { MAX_SCENE_BYTES, sceneCrs, type Options, type SceneInput } from "./scene-input.js";
+
+/** The tie point file a scene names, among the reality data's files. */
+async function tiePointFile(input: SceneInput, path: string): Promise<ScenePoints> {
+  const { reference, path: relative } = resolveScenePath(input.scene, path);
+  if (reference && /^rds:/i.test(reference)) {
+    throw new ConversionError("InputData_Invalid", "Invalid input data", "The tie points of %1 are in another reality data (%2): give them in the scene's own reality data.", [
+      input.file.path,
+      reference,
+    ]);
+  }
+  const folder = input.file.path.includes("/") ? input.file.path.slice(0, input.file.path.lastIndexOf("/") + 1) : "";
+  const clean = (p: string) => p.replace(/\\/g, "/").replace(/^\.\//, "");
+  const base = reference ? `${folder}${clean(reference).replace(/\/?$/, "/")}`.replace(/^\.\//, "") : folder;
+  const wanted = [clean(`${base}${clean(relative)}`), clean(relative)];
+  const file: InputFile | undefined = wanted.map((w) => input.files.find((f) => f.path === w || f.path.toLowerCase() === w.toLowerCase())).find(Boolean);
+  if (!file) {
+    throw new ConversionError("InputData_Invalid", "Invalid input data", "The tie point file %1 that %2 refers to is not in its reality data.", [path, input.file.path]);
+  }
+  if (file.size > MAX_SCENE_BYTES) {
+    throw new ConversionError("InputData_Invalid", "Invalid input data", "The tie point file %1 is larger than %2 bytes.", [file.path, String(MAX_SCENE_BYTES)]);
+  }
+  return parseTiePoints(await file.read(0, file.size), file.path);
+}
+
+/** Tie points as a point source for the octree engine: chunks of DEFAULT_CHUNK_POINTS, colours as 8-bit values. */
+function tiePointSource(file: InputFile, points: ScenePoints, crs: string | undefined): PointSource {
+  const n = points.positions.length / 3;
+  const colors = points.colors;
+  return {
+    file,
+    label: `${file.path} (tie points)`,
+    baseName: "tiepoints",
+    format: "ContextScene",
+    schema: { columns: colors ? ["red", "green", "blue"] : [], extra: [] },
+    extraBytes: [],
+    crs,
+    pointCount: n,
+    estimatedCount: n,
+    warnings: [],
+    async *chunks(signal: AbortSignal): AsyncIterable<PointChunk> {
+      for (let start = 0; start < n; start += DEFAULT_CHUNK_POINTS) {
+        throwIfAborted(signal);
+        const count = Math.min(DEFAULT_CHUNK_POINTS, n - start);
+        const x = new Float64Array(count);
+        const y = new Float64Array(count);
+        const z = new Float64Array(count);
+        for (let i = 0; i < count; i++) {
+          const at = (start + i) * 3;
+          x[i] = points.positions[at];
+          y[i] = points.positions[at + 1];
+          z[i] = points.positions[at + 2];
+        }
+        const chunk: PointChunk = { count, positions: { kind: "f64", x, y, z } };
+        if (colors) {
+          const [r, g, b] = [new Uint16Array(count), new Uint16Array(count), new Uint16Array(count)];
+          for (let i = 0; i < count; i++) {
+            const at = (start + i) * 3;
+            r[i] = colors[at];
+            g[i] = colors[at + 1];
+            b[i] = colors[at + 2];
+          }
+          Object.assign(chunk, { red: r, green: g, blue: b });
+        }
+        yield chunk;
+      }
+    },
+  };
+}
+
+export async function tileTiePoints(ctx: RunnerContext<Options>, input: SceneInput): Promise<void> {
+  const label = input.file.path;
+  let points: ScenePoints | undefined = input.scene.tiePoints;
+  if (input.scene.tiePoints?.path) points = await tiePointFile(input, input.scene.tiePoints.path);
+  const n = points ? points.positions.length / 3 : 0;
+  if (!points || n === 0) {
+    throw new ConversionError("InputData_Invalid", "Invalid input data", "The ContextScene %1 has no tie points to tile.", [label]);
+  }
+  const crs = sceneCrs(ctx, input.scene, input.scene.tiePoints?.srsId);
+  const outputCrs = optionCrs(ctx.options, "outputCrs");
+  if (outputCrs && !crs) {
+    throw new ConversionError("InputData_Invalid", "Invalid input data", "outputCrs %1 needs the SRS of the tie points, and %2 gives none: give inputCrs.", [outputCrs, label]);
+  }
+  const transform = crs && outputCrs ? transformBetween(crs, outputCrs, label, (m) => ctx.warn(m)) : undefined;
+  const source = tiePointSource(input.file, points, crs);
+  const target = outputCrs ?? crs;
+  ctx.progress(5);
+  const { bounds, count } = await writeTiled(
+    ctx,
+    { path: "tileset.json", format: "3DTilesGlbc", parts: [{ source, transform, crs }], schema: source.schema, extraBytes: [], crs: target, name: "tiepoints" },
+    (f) => ctx.progress(Math.min(99, 5 + Math.floor(94 * f))),
+  );
+  throwIfAborted(ctx.signal);
+  if (count !== n) throw new Error(`the octree holds ${count} of ${n} tie points`);
+  ctx.output.setRootDocument("tileset.json");
+  if (target) {
+    ctx.output.setCrs(target);
+    const extent = wgs84Extent(bounds, target);
+    if (extent) ctx.output.setExtent(extent);
+  }
+  ctx.progress(100);
+}
