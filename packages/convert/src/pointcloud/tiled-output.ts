@@ -40,7 +40,8 @@ import type { AttributeSpec, PointBlock } from "../tiling/block.js";
 import { buildOctree, OutsideRootBox, type Octree, type TreeMode } from "../tiling/engine.js";
 import type { TreeFrame } from "../tiling/frame.js";
 import { compareKeys, keyId, levelSpacing, nodeBox, type NodeKey } from "../tiling/frame.js";
-import { crsAsWkt, crsKey, parseJobCrs, transformBetween, wgs84Extent } from "./crs.js";
+import { crsAsWkt, crsKey, parseJobCrs, sameCrs, transformBetween, wgs84Extent } from "./crs.js";
+import { enuGrid, type EnuGrid, type ExactTransform } from "./enu-grid.js";
 import { quantiseBounds, type OutputPart } from "./output.js";
 import { chooseLasScaleOffset } from "@realconv/formats";
 
@@ -50,9 +51,14 @@ const is3dTiles = (f: TiledFormat) => f === "3DTilesPnts" || f === "3DTilesGlbc"
 
 /** A tileset's local frame: points go source CRS -> ECEF (EPSG:4978) -> east-north-up at `enuToEcef`. */
 interface EnuFrame {
-  ecef: PointTransform;
+  /** Output-CRS positions to ENU, exactly, in place. */
+  exact: ExactTransform;
+  /** The same, interpolated (enu-grid.ts); undefined when the grid cannot keep the tolerance. */
+  grid?: EnuGrid;
   /** ENU -> ECEF, column-major 4x4 (the root transform). */
   matrix: number[];
+  /** ENU bounds of the source box (sampled, padded): the root box before the points are seen. */
+  bounds: Float64Array;
 }
 
 export interface TiledSpec {
@@ -98,24 +104,32 @@ function reprojected(chunk: PointChunk, part: OutputPart): PointChunk {
   }
 }
 
-/** ECEF positions to the ENU frame, in place: e = east·d, n = north·d, u = up·d with d = p − origin. */
+/** Source (output-CRS) positions to the ENU frame: through the interpolation grid when there is one. */
 function toEnu(chunk: PointChunk, enu: EnuFrame, label: string): PointChunk {
-  let p;
+  const n = chunk.count;
+  const p = chunk.positions;
+  let x: Float64Array, y: Float64Array, z: Float64Array;
+  if (p.kind === "f64") ({ x, y, z } = p);
+  else {
+    x = new Float64Array(n);
+    y = new Float64Array(n);
+    z = new Float64Array(n);
+    const [sx, sy, sz] = p.scale;
+    const [ox, oy, oz] = p.offset;
+    for (let i = 0; i < n; i++) {
+      x[i] = p.x[i] * sx + ox;
+      y[i] = p.y[i] * sy + oy;
+      z[i] = p.z[i] * sz + oz;
+    }
+  }
   try {
-    p = transformPositions(chunk.positions, chunk.count, enu.ecef);
+    if (enu.grid) enu.grid.apply(x, y, z, n);
+    else enu.exact(x.subarray(0, n), y.subarray(0, n), z.subarray(0, n));
   } catch (e) {
     if (e instanceof CrsError) throw new ConversionError("InputData_Invalid", "Invalid input data", "The points of %1 cannot be reprojected: %2", [label, e.message]);
     throw e;
   }
-  const m = enu.matrix;
-  const { x, y, z } = p;
-  for (let i = 0; i < chunk.count; i++) {
-    const dx = x[i] - m[12], dy = y[i] - m[13], dz = z[i] - m[14];
-    x[i] = m[0] * dx + m[1] * dy + m[2] * dz;
-    y[i] = m[4] * dx + m[5] * dy + m[6] * dz;
-    z[i] = m[8] * dx + m[9] * dy + m[10] * dz;
-  }
-  return { ...chunk, positions: p };
+  return { ...chunk, positions: { kind: "f64", x, y, z } };
 }
 
 async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }): AsyncGenerator<PointChunk> {
@@ -318,9 +332,10 @@ async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octre
  * grid are taken as ellipsoidal (the tileset sits off by the geoid separation, tens of metres at most),
  * with a warning, rather than failing the job; a CRS that cannot reach ECEF leaves the tileset local.
  */
-function globeTransform(ctx: RunnerContext, crs: string, to: string, path: string): PointTransform | undefined {
+function globeTransform(ctx: RunnerContext, crs: string, to: string, path: string): PointTransform | "identity" | undefined {
+  if (sameCrs(crs, to)) return "identity";
   try {
-    return transformBetween(crs, to, path, (m) => ctx.warn(m));
+    return transformBetween(crs, to, path, (m) => ctx.warn(m)) ?? "identity";
   } catch (e) {
     if (!(e instanceof ConversionError)) throw e;
     try {
@@ -331,7 +346,7 @@ function globeTransform(ctx: RunnerContext, crs: string, to: string, path: strin
         message: "%1: %2 The tileset was placed with its heights taken as ellipsoidal.",
         params: [path, e.message.replace(/%(\d+)/g, (_, i: string) => e.params[Number(i) - 1] ?? "")],
       });
-      return t.identity ? undefined : t;
+      return t.identity ? "identity" : t;
     } catch {
       return undefined;
     }
@@ -349,7 +364,7 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
       const crs = spec.crs;
       const around = headerBounds(spec) ?? (await measuredBounds(ctx, spec));
       crsBounds = around;
-      spec = { ...spec, enu: enuFrameFor(crs, around, (to) => globeTransform(ctx, crs, to, spec.path)) };
+      spec = { ...spec, enu: enuFrameFor(crs, around, globeTransform(ctx, crs, "EPSG:4978", spec.path)) };
     }
     if (!spec.enu) {
       ctx.warn({
@@ -360,7 +375,7 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
       });
     }
   }
-  let bounds = headerBounds(spec) ?? (await measuredBounds(ctx, spec));
+  let bounds = spec.enu?.bounds ?? headerBounds(spec) ?? (await measuredBounds(ctx, spec));
   let tree: Octree | undefined;
   let layout: Extract<TreeMode, { kind: "opc" }>["layout"] | undefined;
   for (let attempt = 0; !tree; attempt++) {
@@ -391,16 +406,47 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
 }
 
 /**
- * The ENU frame of a 3D Tiles output in `crs` around `bounds` (given in `crs`): its centre on the
- * ellipsoid. Undefined when the CRS cannot be taken to ECEF.
+ * The ENU frame of a 3D Tiles output in `crs` around `bounds` (given in `crs`): its origin on the
+ * ellipsoid below the centre of the extent. `ecef` is the transformation to EPSG:4978 ("identity" for
+ * geocentric inputs); undefined when there is none.
  */
-export function enuFrameFor(crs: string, bounds: ArrayLike<number>, transformTo: (to: string) => PointTransform | undefined): EnuFrame | undefined {
+export function enuFrameFor(crs: string, bounds: ArrayLike<number>, ecef: PointTransform | "identity" | undefined): EnuFrame | undefined {
   const extent = wgs84Extent(bounds, crs);
-  const ecef = transformTo("EPSG:4978");
   if (!extent || !ecef) return undefined;
   const lon = (extent.southWest.longitude + extent.northEast.longitude) / 2;
   const lat = (extent.southWest.latitude + extent.northEast.latitude) / 2;
-  return { ecef, matrix: enuToEcef(lon, lat, 0) };
+  const m = enuToEcef(lon, lat, 0);
+  const exact: ExactTransform = (x, y, z) => {
+    if (ecef !== "identity") ecef.transform(x, y, z);
+    for (let i = 0; i < x.length; i++) {
+      const dx = x[i] - m[12], dy = y[i] - m[13], dz = z[i] - m[14];
+      x[i] = m[0] * dx + m[1] * dy + m[2] * dz;
+      y[i] = m[4] * dx + m[5] * dy + m[6] * dz;
+      z[i] = m[8] * dx + m[9] * dy + m[10] * dz;
+    }
+  };
+  // The box sampled 5 x 5 x 2 (the ellipsoid curves between corners), padded: the OutsideRootBox
+  // fallback of writeTiled covers what the padding misses.
+  const sx = new Float64Array(50), sy = new Float64Array(50), sz = new Float64Array(50);
+  let k = 0;
+  for (let a = 0; a < 5; a++) for (let b = 0; b < 5; b++) for (let c = 0; c < 2; c++, k++) {
+    sx[k] = bounds[0] + ((bounds[3] - bounds[0]) * a) / 4;
+    sy[k] = bounds[1] + ((bounds[4] - bounds[1]) * b) / 4;
+    sz[k] = c === 0 ? bounds[2] : bounds[5];
+  }
+  exact(sx, sy, sz);
+  const enuBounds = new Float64Array(6);
+  [sx, sy, sz].forEach((v, a) => {
+    let lo = Infinity, hi = -Infinity;
+    for (const t of v) {
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t);
+    }
+    const pad = 0.01 * (hi - lo) + 1;
+    enuBounds[a] = lo - pad;
+    enuBounds[a + 3] = hi + pad;
+  });
+  return { exact, grid: enuGrid(exact, bounds, 5e-5), matrix: m, bounds: enuBounds };
 }
 
 export { is3dTiles, wgs84Extent };

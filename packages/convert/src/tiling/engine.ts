@@ -181,6 +181,12 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
   const boxLo = frame.min.map((m, a) => (m - frame.offset[a]) / frame.scale[a] - 0.5);
   const boxHi = frame.min.map((m, a) => (m + frame.edge[a] - frame.offset[a]) / frame.scale[a] + 0.5);
 
+  let slotOf = new Int32Array(0);
+  let idx = new Uint32Array(0);
+  const slotIndex = new Map<number, number>();
+  const slotCells: number[] = [];
+  const slotCounts: number[] = [];
+
   const flush = async (cell: number) => {
     const buf = buffers.get(cell);
     if (!buf || buf.count === 0) return;
@@ -218,17 +224,40 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
       }
       count += n;
       const [fx, fy, fz] = fineCoordinates(frame, b);
-      // Points grouped by cell, input order kept within a cell: sort (cell, index) packed in one double.
-      const order = new Float64Array(n);
-      for (let i = 0; i < n; i++) order[i] = (((fx[i] >>> shift) * side + (fy[i] >>> shift)) * side + (fz[i] >>> shift)) * 2 ** 21 + i;
-      order.sort();
-      const idx = new Uint32Array(n);
-      for (let i = 0; i < n; i++) idx[i] = order[i] % 2 ** 21;
-      for (let s = 0; s < n; ) {
-        const cell = Math.floor(order[s] / 2 ** 21);
-        let e = s + 1;
-        while (e < n && Math.floor(order[e] / 2 ** 21) === cell) e++;
-        const part = gatherRun(specs, b, idx, s, e);
+      // Points grouped by cell, input order kept within a cell: a counting sort over the chunk's cells
+      // (numbered in order of first appearance; consecutive points mostly share a cell).
+      if (slotOf.length < n) {
+        slotOf = new Int32Array(n);
+        idx = new Uint32Array(n);
+      }
+      slotIndex.clear();
+      slotCells.length = 0;
+      slotCounts.length = 0;
+      let lastCell = -1;
+      let lastSlot = -1;
+      for (let i = 0; i < n; i++) {
+        const cell = ((fx[i] >>> shift) * side + (fy[i] >>> shift)) * side + (fz[i] >>> shift);
+        if (cell !== lastCell) {
+          let s = slotIndex.get(cell);
+          if (s === undefined) {
+            s = slotCells.length;
+            slotIndex.set(cell, s);
+            slotCells.push(cell);
+            slotCounts.push(0);
+          }
+          lastCell = cell;
+          lastSlot = s;
+        }
+        slotOf[i] = lastSlot;
+        slotCounts[lastSlot]++;
+      }
+      const starts = new Int32Array(slotCells.length + 1);
+      for (let k = 0; k < slotCells.length; k++) starts[k + 1] = starts[k] + slotCounts[k];
+      const fill = starts.slice(0, slotCells.length);
+      for (let i = 0; i < n; i++) idx[fill[slotOf[i]]++] = i;
+      for (let k = 0; k < slotCells.length; k++) {
+        const cell = slotCells[k];
+        const part = gatherRun(specs, b, idx, starts[k], starts[k + 1]);
         let buf = buffers.get(cell);
         if (!buf) buffers.set(cell, (buf = { blocks: [], count: 0 }));
         buf.blocks.push(part);
@@ -236,7 +265,6 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
         buffered += part.count;
         cells.counts.set(cell, (cells.counts.get(cell) ?? 0) + part.count);
         if (buf.count >= FLUSH_POINTS) await flush(cell);
-        s = e;
       }
       if (buffered > bufferPoints) {
         // The largest buffers first: fewer, larger blocks.
@@ -283,8 +311,11 @@ interface PlannedChunk {
   ranges: FileRange[];
 }
 
-/** Cells merged top-down into chunks: a node is a chunk when its points fit, or when it is a cell. */
-function planChunks(d: Distribution, maxChunk: number): PlannedChunk[] {
+/**
+ * Cells merged top-down into chunks: a node is a chunk when its points fit, or when it is a cell, or at
+ * `deepest` (OPC: a chunk is never smaller than a level-0 tile, whatever its points).
+ */
+function planChunks(d: Distribution, maxChunk: number, deepest: number): PlannedChunk[] {
   const g = d.grid;
   const side = 2 ** g;
   const levelCounts: Map<string, number>[] = [];
@@ -302,7 +333,7 @@ function planChunks(d: Distribution, maxChunk: number): PlannedChunk[] {
   const visit = (key: NodeKey) => {
     const n = levelCounts[key.level].get(`${key.x}-${key.y}-${key.z}`) ?? 0;
     if (n === 0) return;
-    if (n <= maxChunk || key.level === g) {
+    if (n <= maxChunk || key.level === g || key.level === deepest) {
       const s = g - key.level;
       const ranges: FileRange[] = [];
       for (const [cell] of cellList) {
@@ -374,7 +405,7 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   }
   const colorShift = dist.colorMax > 255 ? 8 : 0;
 
-  const planned = planChunks(dist, maxChunk);
+  const planned = planChunks(dist, maxChunk, options.mode.kind === "opc" ? options.mode.layout.levelCount - 1 : FINE_BITS);
   const mode = options.mode;
   const taskMode: ChunkTask["mode"] = mode.kind === "additive" ? mode : { kind: "opc", layout: mode.layout, colorShift };
   const built: { root: NodeKey; file: string; nodes: StoredNode[] }[] = new Array(planned.length);

@@ -6,6 +6,8 @@
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "@loaders.gl/core";
+import { Tiles3DLoader } from "@loaders.gl/3d-tiles";
 import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/testing/orbitgt-oracle";
 import { localInputFile } from "@realconv/convert/host/local-io";
 import { openSources } from "@realconv/convert/pointcloud/sources";
@@ -33,6 +35,9 @@ interface CopcLib {
   };
 }
 const { Copc } = createRequire(import.meta.url)("copc") as CopcLib;
+const validator = createRequire(import.meta.url)("gltf-validator") as {
+  validateBytes(bytes: Uint8Array): Promise<{ issues: { numErrors: number; messages: Array<{ code: string; message: string; severity: number }> } }>;
+};
 
 export interface CopcSummary {
   headerCount: number;
@@ -119,7 +124,8 @@ export interface TilesetSummary {
 
 /**
  * Walks a tileset from its tileset.json: every content decoded by the strict readers of
- * @realconv/formats/tiles3d (headers, lengths, paddings), its points inside its tile's box, every child box
+ * @realconv/formats/tiles3d (headers, lengths, paddings) and by @loaders.gl/3d-tiles (.pnts) or
+ * gltf-validator (GLB, no errors), its points inside its tile's box, every child box
  * inside its parent's, geometric errors not increasing downwards and 0 at leaves, every URI resolving.
  */
 export async function readTileset(dir: string, root = "tileset.json"): Promise<TilesetSummary> {
@@ -149,10 +155,14 @@ export async function readTileset(dir: string, root = "tileset.json"): Promise<T
         xyz = p.positions;
         count = p.count;
         centre = p.rtcCenter;
+        const parsed = (await parse(bytes.slice().buffer, Tiles3DLoader, { "3d-tiles": { loadGLTF: false, decodeQuantizedPositions: true } })) as unknown as { pointsLength: number };
+        if (parsed.pointsLength !== count) throw new Error(`${t.content.uri}: @loaders.gl/3d-tiles reads ${parsed.pointsLength} points, not ${count}`);
       } else {
         const g = await decodePointGlb(bytes, t.content.uri);
         xyz = g.positions;
         count = g.count;
+        const report = await validator.validateBytes(bytes);
+        if (report.issues.numErrors > 0) throw new Error(`${t.content.uri}: gltf-validator: ${JSON.stringify(report.issues.messages.filter((m) => m.severity === 0))}`);
       }
       const slack = eps + 1e-3;
       for (let i = 0; i < count; i++) {
