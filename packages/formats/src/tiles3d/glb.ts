@@ -188,10 +188,10 @@ export async function decodePointGlb(bytes: Uint8Array, file = "tile.glb"): Prom
   const intensityName = attributeOf("intensity") ?? GLB_INTENSITY_ATTRIBUTE;
   const classificationName = attributeOf("classification") ?? GLB_CLASSIFICATION_ATTRIBUTE;
 
-  const positions: number[][] = [];
-  const rgb: number[][] = [];
-  const intensity: number[][] = [];
-  const classification: number[][] = [];
+  const positions: Float64Array[] = [];
+  const rgb: Uint8Array[] = [];
+  const intensity: Uint16Array[] = [];
+  const classification: Uint8Array[] = [];
   let count = 0;
   const scene = doc.getRoot().getDefaultScene() ?? doc.getRoot().listScenes()[0];
   if (!scene) throw new FormatError("GLB has no scene", file, 0);
@@ -204,10 +204,15 @@ export async function decodePointGlb(bytes: Uint8Array, file = "tile.glb"): Prom
       const position = primitive.getAttribute("POSITION");
       if (!position) throw new FormatError("POINTS primitive without POSITION", file, 0);
       const k = position.getCount();
-      const world = new Array<number>(3 * k);
-      const el: number[] = [];
+      const world = new Float64Array(3 * k);
+      const raw = position.getNormalized() ? undefined : position.getArray();
+      const el: number[] = [0, 0, 0];
       for (let i = 0; i < k; i++) {
-        position.getElement(i, el);
+        if (raw) {
+          el[0] = raw[3 * i];
+          el[1] = raw[3 * i + 1];
+          el[2] = raw[3 * i + 2];
+        } else position.getElement(i, el);
         const x = m[0] * el[0] + m[4] * el[1] + m[8] * el[2] + m[12];
         const y = m[1] * el[0] + m[5] * el[1] + m[9] * el[2] + m[13];
         const z = m[2] * el[0] + m[6] * el[1] + m[10] * el[2] + m[14];
@@ -220,25 +225,44 @@ export async function decodePointGlb(bytes: Uint8Array, file = "tile.glb"): Prom
       const colour = primitive.getAttribute("COLOR_0");
       if (colour) rgb.push(readColours(colour, k));
       const inten = primitive.getAttribute(intensityName);
-      if (inten) intensity.push(Array.from(inten.getArray() ?? []));
+      if (inten) intensity.push(Uint16Array.from(inten.getArray() ?? []));
       const cls = primitive.getAttribute(classificationName);
-      if (cls) classification.push(Array.from(cls.getArray() ?? []));
+      if (cls) classification.push(Uint8Array.from(cls.getArray() ?? []));
       count += k;
     }
   });
-  const all = (parts: number[][]) => parts.flat();
+  // An attribute counts only when every primitive has it.
+  const joined = <T extends Float64Array | Uint8Array | Uint16Array>(parts: T[], make: (n: number) => T): T | undefined => {
+    if (parts.length === 0 || parts.length !== positions.length) return undefined;
+    const out = make(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
   return {
     count,
-    positions: Float64Array.from(all(positions)),
-    rgb: rgb.length === positions.length && rgb.length > 0 ? Uint8Array.from(all(rgb)) : undefined,
-    intensity: intensity.length === positions.length && intensity.length > 0 ? Uint16Array.from(all(intensity)) : undefined,
-    classification: classification.length === positions.length && classification.length > 0 ? Uint8Array.from(all(classification)) : undefined,
+    positions: joined(positions, (n) => new Float64Array(n)) ?? new Float64Array(0),
+    rgb: joined(rgb, (n) => new Uint8Array(n)),
+    intensity: joined(intensity, (n) => new Uint16Array(n)),
+    classification: joined(classification, (n) => new Uint8Array(n)),
     extensionsUsed: doc.getRoot().listExtensionsUsed().map((e) => e.extensionName),
   };
 }
 
-function readColours(accessor: Accessor, count: number): number[] {
-  const out = new Array<number>(3 * count);
+let linearU16ToSrgb8: Uint8Array | undefined;
+
+function readColours(accessor: Accessor, count: number): Uint8Array {
+  const out = new Uint8Array(3 * count);
+  const raw = accessor.getArray();
+  const size = accessor.getElementSize();
+  if (accessor.getNormalized() && raw instanceof Uint16Array) {
+    linearU16ToSrgb8 ??= Uint8Array.from({ length: 65536 }, (_, v) => linearToSrgb8(v / 65535));
+    for (let i = 0; i < count; i++) for (let a = 0; a < 3; a++) out[3 * i + a] = linearU16ToSrgb8[raw[size * i + a]];
+    return out;
+  }
   const el: number[] = [];
   for (let i = 0; i < count; i++) {
     accessor.getElement(i, el); // normalised values come back in [0, 1]

@@ -4,6 +4,7 @@ import { parse } from "@loaders.gl/core";
 import { Tile3DSubtreeLoader } from "@loaders.gl/3d-tiles";
 import { FormatError } from "../io/byte-source.js";
 import {
+  buildImplicitSubtrees,
   childSubtreeCount,
   createAvailability,
   decodeSubtree,
@@ -89,6 +90,32 @@ describe("implicit octree subtrees", () => {
     assert.equal(theirs.tileAvailability.availableCount, 3);
     assert.deepEqual(Array.from(theirs.contentAvailability[0].explicitBitstream), Array.from(input.contentAvailability[0]));
     assert.deepEqual(Array.from(theirs.childSubtreeAvailability.explicitBitstream), Array.from(input.childSubtreeAvailability));
+  });
+
+  it("builds every subtree of an octree from its content tiles", () => {
+    const { subtrees, availableLevels } = buildImplicitSubtrees(
+      [
+        { level: 3, x: 5, y: 2, z: 7 },
+        { level: 1, x: 1, y: 0, z: 0 },
+      ],
+      2,
+    );
+    assert.equal(availableLevels, 4);
+    assert.deepEqual(subtrees.map((s) => [s.level, s.x, s.y, s.z]), [[0, 0, 0, 0], [2, 2, 1, 3]]);
+    const root = decodeSubtree(subtrees[0].bytes, 2);
+    const available = (bits: Uint8Array) => Array.from({ length: subtreeTileCount(2) }, (_, i) => i).filter((i) => isAvailable(bits, i));
+    // Root, (1,1,0,0) with content, (1,1,0,1) on the way to the level-3 tile.
+    assert.deepEqual(available(root.tileAvailability), [0, subtreeTileIndex(1, 1, 0, 0), subtreeTileIndex(1, 1, 0, 1)]);
+    assert.deepEqual(available(root.contentAvailability[0]), [subtreeTileIndex(1, 1, 0, 0)]);
+    assert.deepEqual(Array.from({ length: childSubtreeCount(2) }, (_, i) => i).filter((i) => isAvailable(root.childSubtreeAvailability, i)), [mortonIndex3(2, 1, 3)]);
+    const child = decodeSubtree(subtrees[1].bytes, 2);
+    assert.deepEqual(available(child.tileAvailability), [0, subtreeTileIndex(1, 1, 0, 1)]);
+    assert.deepEqual(available(child.contentAvailability[0]), [subtreeTileIndex(1, 1, 0, 1)]);
+    assert.deepEqual(child.json.childSubtreeAvailability, { constant: 0 });
+    // Same tiles in another order: same bytes.
+    const again = buildImplicitSubtrees([{ level: 1, x: 1, y: 0, z: 0 }, { level: 3, x: 5, y: 2, z: 7 }], 2);
+    assert.deepEqual(again.subtrees, subtrees);
+    assert.throws(() => buildImplicitSubtrees([{ level: 2, x: 4, y: 0, z: 0 }], 2), /outside the octree/);
   });
 
   it("rejects wrong lengths, paddings and counts, naming the file", () => {

@@ -237,3 +237,82 @@ export function implicitTileBounds(rootMin: readonly number[], rootMax: readonly
   const max = [0, 1, 2].map((a) => rootMin[a] + ((rootMax[a] - rootMin[a]) * (c[a] + 1)) / n) as [number, number, number];
   return { min, max };
 }
+
+export interface ImplicitTileKey {
+  level: number;
+  x: number;
+  y: number;
+  z: number;
+}
+
+export interface BuiltSubtree extends ImplicitTileKey {
+  /** The subtree file, for `expandTemplate(subtreesUri, level, x, y, z)`. */
+  bytes: Uint8Array;
+}
+
+/**
+ * Every subtree file of an implicit octree, from the tiles that have content. Tiles on the way from the
+ * root to a content tile are made available (without content), child subtree bits follow from the
+ * subtrees that exist, and the result is ordered by level then Morton index, so the same tiles give the
+ * same files whatever order they come in. `availableLevels` of the tiling = the deepest level + 1.
+ */
+export function buildImplicitSubtrees(contentTiles: Iterable<ImplicitTileKey>, subtreeLevels: number): { subtrees: BuiltSubtree[]; availableLevels: number } {
+  if (!Number.isInteger(subtreeLevels) || subtreeLevels < 1) throw new RangeError(`subtreeLevels ${subtreeLevels} is not an integer >= 1`);
+  interface Pending extends ImplicitTileKey {
+    tiles: Uint8Array;
+    content: Uint8Array;
+    children: Uint8Array;
+  }
+  const subtrees = new Map<string, Pending>();
+  const subtreeOf = (level: number, x: number, y: number, z: number): Pending => {
+    const key = `${level}/${x}/${y}/${z}`;
+    let s = subtrees.get(key);
+    if (!s) {
+      s = { level, x, y, z, tiles: createAvailability(subtreeTileCount(subtreeLevels)), content: createAvailability(subtreeTileCount(subtreeLevels)), children: createAvailability(childSubtreeCount(subtreeLevels)) };
+      subtrees.set(key, s);
+      if (level > 0) {
+        // Register in the parent subtree, and make the parent tile of this subtree's root available there.
+        const parentLevel = level - subtreeLevels;
+        const parent = subtreeOf(parentLevel, x >>> subtreeLevels, y >>> subtreeLevels, z >>> subtreeLevels);
+        const mask = 2 ** subtreeLevels - 1;
+        setAvailable(parent.children, mortonIndex3(x & mask, y & mask, z & mask));
+        markTile(level - 1, x >>> 1, y >>> 1, z >>> 1);
+      }
+    }
+    return s;
+  };
+  /** Makes a tile and its ancestors available; returns the tile's subtree and bit. */
+  const markTile = (level: number, x: number, y: number, z: number): [Pending, number] => {
+    const rootLevel = level - (level % subtreeLevels);
+    const local = level - rootLevel;
+    const s = subtreeOf(rootLevel, x >>> local, y >>> local, z >>> local);
+    const mask = 2 ** local - 1;
+    const bit = subtreeTileIndex(local, x & mask, y & mask, z & mask);
+    if (!isAvailable(s.tiles, bit)) {
+      setAvailable(s.tiles, bit);
+      if (local > 0) markTile(level - 1, x >>> 1, y >>> 1, z >>> 1);
+    }
+    return [s, bit];
+  };
+  let deepest = -1;
+  for (const t of contentTiles) {
+    const side = 2 ** t.level;
+    if (!Number.isInteger(t.level) || t.level < 0 || t.level > 30 || ![t.x, t.y, t.z].every((c) => Number.isInteger(c) && c >= 0 && c < side)) {
+      throw new RangeError(`implicit tile ${t.level}/${t.x}/${t.y}/${t.z} is outside the octree`);
+    }
+    const [s, bit] = markTile(t.level, t.x, t.y, t.z);
+    setAvailable(s.content, bit);
+    deepest = Math.max(deepest, t.level);
+  }
+  const ordered = [...subtrees.values()].sort((a, b) => a.level - b.level || mortonIndex3(a.x, a.y, a.z) - mortonIndex3(b.x, b.y, b.z));
+  return {
+    availableLevels: deepest + 1,
+    subtrees: ordered.map((s) => ({
+      level: s.level,
+      x: s.x,
+      y: s.y,
+      z: s.z,
+      bytes: encodeSubtree({ subtreeLevels, tileAvailability: s.tiles, contentAvailability: [s.content], childSubtreeAvailability: s.children }),
+    })),
+  };
+}

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import proj4 from "proj4";
-import { boxFromBounds, buildExplicitTileset, encodeTilesetJson, enuToEcef, geodeticToEcef, multiplyMatrices, transformPoint } from "./tileset.js";
+import { boxFromBounds, buildExplicitTileset, ecefToGeodetic, encodeTilesetJson, enuToEcef, geodeticToEcef, multiplyMatrices, transformPoint } from "./tileset.js";
 
 describe("tileset model", () => {
   it("places WGS84 positions in ECEF as proj4 does", () => {
@@ -9,6 +9,13 @@ describe("tileset model", () => {
       const ours = geodeticToEcef(lon, lat, h);
       const theirs = proj4("EPSG:4326", "+proj=geocent +datum=WGS84 +units=m +no_defs", [lon, lat, h]) as number[];
       for (let a = 0; a < 3; a++) assert.ok(Math.abs(ours[a] - theirs[a]) < 1e-6, `${lon},${lat} axis ${a}`);
+    }
+  });
+
+  it("inverts geodetic to ECEF", () => {
+    for (const [lon, lat, h] of [[0, 0, 0], [7.44, 46.95, 540], [-122.4, 37.8, -30], [151.2, -33.9, 1000], [10, 89.9, 20], [-170, -70, 5000]]) {
+      const [l, p, hh] = ecefToGeodetic(...geodeticToEcef(lon, lat, h));
+      assert.ok(Math.abs((l * 180) / Math.PI - lon) < 1e-9 && Math.abs((p * 180) / Math.PI - lat) < 1e-9 && Math.abs(hh - h) < 1e-6, `${lon} ${lat} ${h}: ${l} ${p} ${hh}`);
     }
   });
 

@@ -157,3 +157,43 @@ export function tilesetOf(rootTile: Tile, geometricError: number, options: Tiles
 export function encodeTilesetJson(tileset: Tileset): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(tileset));
 }
+
+/** ECEF metres to WGS84 geodetic: longitude and latitude in radians, ellipsoidal height in metres. */
+export function ecefToGeodetic(x: number, y: number, z: number): Vec3 {
+  const p = Math.hypot(x, y);
+  const lon = Math.atan2(y, x);
+  let lat = Math.atan2(z, p * (1 - WGS84_E2));
+  let h = 0;
+  for (let i = 0; i < 6; i++) {
+    const s = Math.sin(lat);
+    const n = WGS84_A / Math.sqrt(1 - WGS84_E2 * s * s);
+    // Near the poles p / cos(lat) loses precision; use the z form there.
+    h = Math.abs(lat) < Math.PI / 4 ? p / Math.cos(lat) - n : z / s - n * (1 - WGS84_E2);
+    lat = Math.atan2(z, p * (1 - (WGS84_E2 * n) / (n + h)));
+  }
+  return [lon, lat, h];
+}
+
+export interface ImplicitOctreeRootOptions {
+  /** Root cube (or box) in the tileset frame; tiles split it evenly along x, y, z. */
+  min: Vec3;
+  max: Vec3;
+  /** Of level 0; level L has geometricError / 2^L. */
+  geometricError: number;
+  subtreeLevels: number;
+  availableLevels: number;
+  /** Default `content/{level}/{x}/{y}/{z}.glb`. */
+  contentUri?: string;
+  /** Default `subtrees/{level}/{x}/{y}/{z}.subtree`. */
+  subtreesUri?: string;
+}
+
+/** The root tile of an implicit octree (3D Tiles 1.1), for `tilesetOf`. */
+export function implicitOctreeRoot(o: ImplicitOctreeRootOptions): Tile {
+  return {
+    boundingVolume: boxFromBounds(o.min, o.max),
+    geometricError: o.geometricError,
+    content: { uri: o.contentUri ?? "content/{level}/{x}/{y}/{z}.glb" },
+    implicitTiling: { subdivisionScheme: "OCTREE", subtreeLevels: o.subtreeLevels, availableLevels: o.availableLevels, subtrees: { uri: o.subtreesUri ?? "subtrees/{level}/{x}/{y}/{z}.subtree" } },
+  };
+}
