@@ -125,11 +125,17 @@ test("thousands of photos in a projected CRS: georeferenced in EPSG:4978, split 
 test("a scene without cameras, a document that is not a scene, or no scene file fail naming the file", async () => {
   const mesh = new Uint8Array(readFileSync(sharedData("contextscene", "MeshScene/ContextScene.xml")));
   await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("MeshScene/ContextScene.xml", mesh), {}), (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params[0] === "MeshScene/ContextScene.xml" && /no cameras/.test(e.message));
+  // BlocksExchange photos without poses (BulkPhotos): a scene, with no cameras.
   const blocks = new Uint8Array(readFileSync(sharedData("contextscene", "BlocksExchange/Orientations.xml")));
-  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("Orientations.xml", blocks), {}), (e: unknown) => (e as Error).name === "FormatError" && /Orientations\.xml/.test((e as Error).message));
+  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("Orientations.xml", blocks), {}), (e: unknown) => e instanceof ConversionError && e.params[0] === "Orientations.xml" && /no cameras/.test(e.message));
+  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("not.xml", new TextEncoder().encode("<Other/>")), {}), (e: unknown) => (e as Error).name === "FormatError" && /not\.xml/.test((e as Error).message));
   await assert.rejects(runInMemory("ContextSceneTiler", { scene: [dataset("s", [memoryFile(new Uint8Array(3), "a.bin")], "ContextScene")] }, {}), (e: unknown) => e instanceof ConversionError && /no ContextScene document/.test(e.message));
 });
 
-test("objectToTile other than Cameras is refused before running", async () => {
-  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("c.xml", new Uint8Array(0)), { objectToTile: "TiePoints" }), (e: unknown) => e instanceof ConversionError && e.code === "UnsupportedOption");
+test("the samples have no tie points and no annotations: each kind fails saying so", async () => {
+  for (const path of ["OrientedPhotos/ContextScene.xml", "MeshScene/ContextScene.xml", "BlocksExchange/Orientations.xml", "cs_pc_mobile.json"]) {
+    const bytes = new Uint8Array(readFileSync(sharedData("contextscene", path)));
+    await assert.rejects(runInMemory("ContextSceneTiler", sceneInput(path, bytes), { objectToTile: "TiePoints" }), (e: unknown) => e instanceof ConversionError && e.params[0] === path && /no tie points/.test(e.message), path);
+    await assert.rejects(runInMemory("ContextSceneTiler", sceneInput(path, bytes), { objectToTile: "Annotations" }), (e: unknown) => e instanceof ConversionError && e.params[0] === path && /no annotations/.test(e.message), path);
+  }
 });
