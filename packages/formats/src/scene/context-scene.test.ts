@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { FormatError } from "../io/byte-source.js";
 import { sharedData } from "../testing/shared-data.js";
-import { parseContextScene, parseTiePoints, resolveScenePath, rotationFromOpk } from "./context-scene.js";
+import { bytesSource } from "../io/byte-source.js";
+import { parseContextScene, resolveScenePath, rotationFromOpk } from "./context-scene.js";
+import { streamTiePoints, type TiePointBatch } from "./tie-points.js";
 import { FRUSTUM_VERTICES, writeFrustum } from "./frustums.js";
 
 const sample = (path: string) => new Uint8Array(readFileSync(sharedData("contextscene", path)));
@@ -112,15 +114,34 @@ test("BlocksExchange: SRS, photogroup cameras with poses in degrees, bulk photos
   assert.equal(s.tiePoints!.srsId, "3");
 });
 
-test("tie points in their own file: <TiePoints><Path> in the scene, the points read by parseTiePoints", () => {
+async function allBatches(text: string, name: string, batch?: number): Promise<TiePointBatch[]> {
+  const out: TiePointBatch[] = [];
+  for await (const b of streamTiePoints(bytesSource(new TextEncoder().encode(text), name), batch)) out.push(b);
+  return out;
+}
+
+test("tie points in their own file: <TiePoints><Path> in the scene, the points streamed in batches", async () => {
   const s = parseContextScene(new TextEncoder().encode("<BlocksExchange version='3.2'><Block><TiePoints><Path>tie.xml</Path></TiePoints></Block></BlocksExchange>"), "o.xml");
   assert.equal(s.tiePoints!.path, "tie.xml");
   assert.equal(s.tiePoints!.positions.length, 0);
   const file = '<?xml version="1.0"?>\n<TiePoint><Position><x>-34.5</x><y>1.25</y><z>-8</z></Position><Color><Red>0.5</Red><Green>0.5</Green><Blue>0.25</Blue></Color></TiePoint>\n<TiePoint><Position><x>1</x><y>2</y><z>3</z></Position></TiePoint>';
-  const points = parseTiePoints(new TextEncoder().encode(file), "tie.xml");
+  const [points] = await allBatches(file, "tie.xml");
   assert.deepEqual([...points.positions], [-34.5, 1.25, -8, 1, 2, 3]);
-  assert.deepEqual([...points.colors!], [128, 128, 64, 0, 0, 0]);
-  assert.throws(() => parseTiePoints(new TextEncoder().encode("<TiePoint><Position><x>1</x>"), "cut.xml"), (e: unknown) => e instanceof FormatError && e.file === "cut.xml");
+  assert.deepEqual([...points.colors], [128, 128, 64, 0, 0, 0]);
+  assert.deepEqual([...points.colored], [1, 0]);
+  // In batches of 2, with a root around them and measurements (x/y outside Position) ignored.
+  const many = Array.from({ length: 5 }, (_, i) => `<TiePoint><Position><x>${i}</x><y>${i * 2}</y><z>${i * 3}</z></Position><Measurement><PhotoId>0</PhotoId><x>99</x><y>98</y></Measurement></TiePoint>`).join("\n");
+  const batches = await allBatches(`\uFEFF<?xml version="1.0"?><TiePoints>${many}</TiePoints>`, "many.xml", 2);
+  assert.deepEqual(batches.map((b) => b.count), [2, 2, 1]);
+  assert.deepEqual([...batches[2].positions], [4, 8, 12]);
+  for (const [bad, why] of [
+    ["<TiePoint><Position><x>1</x>", /ends inside a TiePoint/],
+    ["<TiePoint><Position><x>1</x><y>a</y><z>0</z></Position></TiePoint>", /tie point 0: Position y is not a number/],
+    ["<TiePoint><Position><x>1</x><z>0</z></Position></TiePoint>", /no complete Position/],
+    ["<TiePoint><Position></TiePoint>", /not well-formed/],
+  ] as const) {
+    await assert.rejects(allBatches(bad, "bad.xml"), (e: unknown) => e instanceof FormatError && e.file === "bad.xml" && why.test(e.message), bad);
+  }
 });
 
 test("JSON annotations: labels, axis-aligned and oriented 3D boxes with confidence, 2D objects and masks counted", () => {

@@ -62,7 +62,7 @@ export interface ContextScene {
   pointClouds: SceneAsset[];
   /**
    * Tie points of the photo collection: xyz interleaved, optional RGB. `path` names a separate tie point
-   * file (BlocksExchange `<TiePoints><Path>`), read with `parseTiePoints`.
+   * file (BlocksExchange `<TiePoints><Path>`), read with `streamTiePoints` (tie-points.ts).
    */
   tiePoints?: ScenePoints & { path?: string };
   /** Labels by id, the 3D objects, and how many 2D-only annotations (Objects2D, Segmentation2D) the scene holds. */
@@ -322,26 +322,6 @@ function readPointList(r: SceneReader, points: Array<[string, Node]>): ScenePoin
     }
   });
   return { positions, colors };
-}
-
-/**
- * A separate tie point file (BlocksExchange `<TiePoints><Path>`): `<TiePoint>` elements one after another,
- * with or without a `<TiePoints>` root around them.
- */
-export function parseTiePoints(bytes: Uint8Array, file: string): ScenePoints {
-  const r = new SceneReader(file);
-  const src = new TextDecoder("utf-8", { fatal: false }).decode(bytes).replace(/^\uFEFF/, "").replace(/^\s*<\?xml[^>]*\?>/, "");
-  if (src.trimStart()[0] !== "<") r.fail("not a tie point XML document");
-  let root: XmlElement;
-  try {
-    // Several top-level elements are not one XML document: they are read inside a root of our own.
-    root = parseXml(`<TiePoints>${src}</TiePoints>`);
-  } catch (e) {
-    if (e instanceof XmlError) r.fail(`not well-formed XML: ${e.message}`, Math.max(0, e.position - "<TiePoints>".length));
-    throw e;
-  }
-  const only = root.children.length === 1 && root.children[0].name === "TiePoints" ? root.children[0] : root;
-  return readPointList(r, tiePointEntries(only));
 }
 
 /** Focal length in pixels of a BlocksExchange photogroup: given in pixels, or in mm with the sensor size in mm. */

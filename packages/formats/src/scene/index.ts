@@ -2,3 +2,4 @@
 export * from "./context-scene.js";
 export * from "./frustums.js";
 export * from "./boxes.js";
+export * from "./tie-points.js";
