@@ -33,6 +33,13 @@ import {
   boxFromBounds,
   type Tile,
   type PointTileContent,
+  childSubtreeCount,
+  createAvailability,
+  encodeSubtree,
+  mortonIndex3,
+  setAvailable,
+  subtreeTileCount,
+  subtreeTileIndex,
 } from "@realconv/formats";
 import { lazChunkCompressor } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type RunnerContext } from "../contract/runner.js";
@@ -279,9 +286,10 @@ function tileContent(tree: Octree, b: PointBlock, centre: [number, number, numbe
 }
 
 /**
- * A 3D Tiles tileset: one content per node with points (`tiles/<level>/<x>_<y>_<z>.pnts|glb`), an explicit
- * tree in tileset.json (empty ancestors as tiles without content), additive refinement, geometric error
- * the spacing of the node's level (0 at leaves), bounding boxes the octree's node boxes.
+ * A 3D Tiles tileset: one content per node with points (`tiles/<level>/<x>_<y>_<z>.pnts|glb`), additive
+ * refinement, bounding boxes the octree's node boxes, geometric error the spacing of the node's level.
+ * 3DTilesPnts (1.0): an explicit tree in tileset.json (empty ancestors as tiles without content, 0 at
+ * leaves); 3DTilesGlbc (1.1): implicit octree tiling with subtree files.
  */
 async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree): Promise<void> {
   const glb = spec.format === "3DTilesGlbc";
@@ -310,21 +318,68 @@ async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octre
     await ctx.output.write(dir + uri, glb ? await encodePointGlb(content) : encodePnts(content), ctx.signal);
     entryOf(n.key).tile.content = { uri };
   }
-  const toTile = (e: Entry): Tile => {
-    const kids = [...e.children.values()].sort((a, b) => compareKeys(a.key, b.key)).map(toTile);
-    const t: Tile = { ...e.tile };
-    if (kids.length > 0) t.children = kids;
-    else t.geometricError = 0;
-    return t;
-  };
-  const root = toTile(entries.get("0-0-0-0")!);
-  const tileset = tilesetOf(root, 2 * levelSpacing(tree.frame, 0), {
-    version: glb ? "1.1" : "1.0",
-    refine: "ADD",
-    transform: spec.enu?.matrix,
-    generator: "realconv",
-  });
+  const rootBox = nodeBox(tree.frame, { level: 0, x: 0, y: 0, z: 0 });
+  const rootError = levelSpacing(tree.frame, 0);
+  let tileset;
+  if (glb) {
+    // 3D Tiles 1.1: implicit octree tiling, availability in subtree files (the spacing halves per level,
+    // as implicit geometric errors do).
+    const deepest = Math.max(...[...entries.values()].map((e) => e.key.level));
+    for (const sub of subtreeFiles(entries, deepest)) await ctx.output.write(dir + sub.path, sub.bytes, ctx.signal);
+    const root: Tile = {
+      boundingVolume: boxFromBounds(rootBox.slice(0, 3), rootBox.slice(3)),
+      geometricError: rootError,
+      content: { uri: `tiles/{level}/{x}_{y}_{z}.${ext}` },
+      implicitTiling: { subdivisionScheme: "OCTREE", subtreeLevels: SUBTREE_LEVELS, availableLevels: deepest + 1, subtrees: { uri: "subtrees/{level}/{x}_{y}_{z}.subtree" } },
+    };
+    tileset = tilesetOf(root, 2 * rootError, { version: "1.1", refine: "ADD", transform: spec.enu?.matrix, generator: "realconv" });
+  } else {
+    const toTile = (e: Entry): Tile => {
+      const kids = [...e.children.values()].sort((a, b) => compareKeys(a.key, b.key)).map(toTile);
+      const t: Tile = { ...e.tile };
+      if (kids.length > 0) t.children = kids;
+      else t.geometricError = 0;
+      return t;
+    };
+    tileset = tilesetOf(toTile(entries.get("0-0-0-0")!), 2 * rootError, { version: "1.0", refine: "ADD", transform: spec.enu?.matrix, generator: "realconv" });
+  }
   await ctx.output.write(spec.path, encodeTilesetJson(tileset), ctx.signal);
+}
+
+/** Levels per subtree file of an implicit tileset. */
+const SUBTREE_LEVELS = 4;
+
+/**
+ * The subtree files of an implicit octree: a tile is available when it or a descendant holds points, its
+ * content when it holds points itself; a subtree root is available when its tile is.
+ */
+function subtreeFiles(entries: ReadonlyMap<string, { key: NodeKey; tile: Tile }>, deepest: number): { path: string; bytes: Uint8Array }[] {
+  const out: { path: string; bytes: Uint8Array }[] = [];
+  for (let s = 0; s <= deepest; s += SUBTREE_LEVELS) {
+    const roots = [...entries.values()].filter((e) => e.key.level === s).sort((a, b) => compareKeys(a.key, b.key));
+    for (const r of roots) {
+      const tiles = createAvailability(subtreeTileCount(SUBTREE_LEVELS));
+      const content = createAvailability(subtreeTileCount(SUBTREE_LEVELS));
+      const children = createAvailability(childSubtreeCount(SUBTREE_LEVELS));
+      for (const e of entries.values()) {
+        const d = e.key.level - s;
+        if (d < 0 || d > SUBTREE_LEVELS) continue;
+        const x = e.key.x - (r.key.x << d), y = e.key.y - (r.key.y << d), z = e.key.z - (r.key.z << d);
+        if (x < 0 || y < 0 || z < 0 || x >= 1 << d || y >= 1 << d || z >= 1 << d) continue;
+        if (d === SUBTREE_LEVELS) setAvailable(children, mortonIndex3(x, y, z));
+        else {
+          const bit = subtreeTileIndex(d, x, y, z);
+          setAvailable(tiles, bit);
+          if (e.tile.content) setAvailable(content, bit);
+        }
+      }
+      out.push({
+        path: `subtrees/${r.key.level}/${r.key.x}_${r.key.y}_${r.key.z}.subtree`,
+        bytes: encodeSubtree({ subtreeLevels: SUBTREE_LEVELS, tileAvailability: tiles, contentAvailability: [content], childSubtreeAvailability: children }),
+      });
+    }
+  }
+  return out;
 }
 
 /**

@@ -4,11 +4,12 @@
  */
 import { Worker } from "node:worker_threads";
 import { runChunkTask, type ChunkResult, type ChunkTask } from "./chunk-task.js";
+import { blockBuffers, sortByCell, type CellSorted, type CellSortTask } from "./cell-sort.js";
 
 const WORKER_URL = new URL("./chunk-worker.js", import.meta.url);
 
 interface Pending {
-  resolve: (r: ChunkResult) => void;
+  resolve: (r: never) => void;
   reject: (e: Error) => void;
 }
 
@@ -22,13 +23,13 @@ export class ChunkPool {
   constructor(readonly threads: number) {
     for (let i = 0; i < (threads > 1 ? threads : 0); i++) {
       const w = new Worker(WORKER_URL);
-      w.on("message", (m: { id: number; result?: ChunkResult; error?: string }) => {
+      w.on("message", (m: { id: number; result?: unknown; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
         this.release(w);
         if (m.error !== undefined) p.reject(new Error(`tiling thread: ${m.error}`));
-        else p.resolve(m.result!);
+        else p.resolve(m.result as never);
       });
       w.on("error", (e) => this.failAll(e));
       this.workers.push(w);
@@ -46,14 +47,25 @@ export class ChunkPool {
     this.pending.clear();
   }
 
+  /** Builds one chunk. */
   async run(task: ChunkTask): Promise<ChunkResult> {
     if (this.workers.length === 0) return runChunkTask(task);
+    return this.post<ChunkResult>({ kind: "chunk", task }, []);
+  }
+
+  /** Regroups a block by cell; the block's buffers are handed over. */
+  async sort(task: CellSortTask): Promise<CellSorted> {
+    if (this.workers.length === 0) return sortByCell(task);
+    return this.post<CellSorted>({ kind: "sort", task }, blockBuffers(task.block));
+  }
+
+  private async post<T>(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<T> {
     while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r));
     const w = this.idle.pop()!;
     const id = this.nextId++;
-    return new Promise<ChunkResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, task });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: never) => void, reject });
+      w.postMessage({ id, ...message }, transfer);
     });
   }
 

@@ -1,13 +1,18 @@
-/** A tiling thread: builds one spatial chunk per message (chunk-task.ts) and answers with its manifest. */
+/** A tiling thread: builds one spatial chunk, or regroups one block by cell, per message. */
 import { parentPort } from "node:worker_threads";
 import { runChunkTask, type ChunkTask } from "./chunk-task.js";
+import { blockBuffers, sortByCell, type CellSortTask } from "./cell-sort.js";
 
 const port = parentPort;
 if (!port) throw new Error("chunk-worker runs as a worker thread only");
 
-port.on("message", (m: { id: number; task: ChunkTask }) => {
+port.on("message", (m: { id: number; kind: "chunk"; task: ChunkTask } | { id: number; kind: "sort"; task: CellSortTask }) => {
   try {
-    port.postMessage({ id: m.id, result: runChunkTask(m.task) });
+    if (m.kind === "chunk") port.postMessage({ id: m.id, result: runChunkTask(m.task) });
+    else {
+      const result = sortByCell(m.task);
+      port.postMessage({ id: m.id, result }, blockBuffers(result.block));
+    }
   } catch (e) {
     port.postMessage({ id: m.id, error: e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e) });
   }

@@ -26,10 +26,11 @@ import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { PointChunk } from "@realconv/formats";
 import { throwIfAborted, type JobParts, type JsonValue, type RunnerResources } from "../contract/runner.js";
-import { allocate, bytesPerPoint, concatBlocks, decodeBlock, emptyBlock, encodeBlock, type AttributeArray, type AttributeSpec, type PointBlock } from "./block.js";
+import { allocate, bytesPerPoint, concatBlocks, decodeBlock, encodeBlock, type AttributeArray, type AttributeSpec, type PointBlock } from "./block.js";
 import { ChunkPool } from "./chunk-pool.js";
+import type { CellSorted } from "./cell-sort.js";
 import { readRanges, type ChunkTask, type FileRange, type StoredNode } from "./chunk-task.js";
-import { compareKeys, FINE_BITS, fineCoordinates, keyId, type NodeKey, type TreeFrame } from "./frame.js";
+import { compareKeys, FINE_BITS, keyId, type NodeKey, type TreeFrame } from "./frame.js";
 import { mergeAbove, type BuiltNode } from "./lod.js";
 import { decodeOpcPoints, thinLevel, type OpcTileOut } from "./opc-build.js";
 import { compareOpcTiles, type OpcLayout, type OpcPoints } from "@realconv/formats";
@@ -131,9 +132,10 @@ function toBlock(frame: TreeFrame, specs: readonly AttributeSpec[], chunk: Point
   let x: Int32Array, y: Int32Array, z: Int32Array;
   const same = p.kind === "i32" && p.scale.every((s, a) => s === frame.scale[a]) && p.offset.every((o, a) => o === frame.offset[a]);
   if (same) {
-    x = p.x.subarray(0, n);
-    y = p.y.subarray(0, n);
-    z = p.z.subarray(0, n);
+    // Copies: the block goes to another thread, the reader keeps its arrays.
+    x = p.x.slice(0, n);
+    y = p.y.slice(0, n);
+    z = p.z.slice(0, n);
   } else {
     const cols = [(x = new Int32Array(n)), (y = new Int32Array(n)), (z = new Int32Array(n))];
     for (let a = 0; a < 3; a++) {
@@ -163,7 +165,7 @@ function toBlock(frame: TreeFrame, specs: readonly AttributeSpec[], chunk: Point
   return { count: n, x, y, z, attributes };
 }
 
-async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOptions, grid: number, file: string, env: OctreeEnv, bufferPoints: number): Promise<Distribution> {
+async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOptions, grid: number, file: string, env: OctreeEnv, bufferPoints: number, pool: ChunkPool): Promise<Distribution> {
   const { frame, specs } = options;
   const fh = await open(file, "w");
   const cells: CellIndex = { counts: new Map(), ranges: new Map() };
@@ -174,18 +176,9 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
   const lo = new Float64Array([Infinity, Infinity, Infinity]);
   const hi = new Float64Array([-Infinity, -Infinity, -Infinity]);
   let colorMax = 0;
-  const colourIdx = specs.map((s, i) => (s.name === "red" || s.name === "green" || s.name === "blue" ? i : -1)).filter((i) => i >= 0);
-  const shift = FINE_BITS - grid;
-  const side = 2 ** grid;
   // The integer range of the root box: a point outside it (beyond half a step) means the box was wrong.
   const boxLo = frame.min.map((m, a) => (m - frame.offset[a]) / frame.scale[a] - 0.5);
   const boxHi = frame.min.map((m, a) => (m + frame.edge[a] - frame.offset[a]) / frame.scale[a] + 0.5);
-
-  let slotOf = new Int32Array(0);
-  let idx = new Uint32Array(0);
-  const slotIndex = new Map<number, number>();
-  const slotCells: number[] = [];
-  const slotCounts: number[] = [];
 
   const flush = async (cell: number) => {
     const buf = buffers.get(cell);
@@ -200,72 +193,38 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
     buffers.delete(cell);
   };
 
+  const inFlight: Promise<CellSorted>[] = [];
+  const depth = 2 * Math.max(1, pool.threads);
+  const take = async (r: CellSorted) => {
+    for (let a = 0; a < 3; a++) {
+      if (r.lo[a] < lo[a]) lo[a] = r.lo[a];
+      if (r.hi[a] > hi[a]) hi[a] = r.hi[a];
+    }
+    if (r.colorMax > colorMax) colorMax = r.colorMax;
+    for (let k = 0; k < r.cells.length; k++) {
+      const cell = r.cells[k];
+      const part = sliceBlock(r.block, r.starts[k], r.starts[k + 1]);
+      let buf = buffers.get(cell);
+      if (!buf) buffers.set(cell, (buf = { blocks: [], count: 0 }));
+      buf.blocks.push(part);
+      buf.count += part.count;
+      buffered += part.count;
+      cells.counts.set(cell, (cells.counts.get(cell) ?? 0) + part.count);
+      if (buf.count >= FLUSH_POINTS) await flush(cell);
+    }
+  };
+
   try {
     for await (const chunk of source) {
       throwIfAborted(env.signal);
       const n = chunk.count;
       if (n === 0) continue;
-      const b = toBlock(frame, specs, chunk);
-      const cols = [b.x, b.y, b.z];
-      for (let a = 0; a < 3; a++) {
-        const c = cols[a];
-        let l = lo[a], h = hi[a];
-        for (let i = 0; i < n; i++) {
-          const v = c[i];
-          if (v < l) l = v;
-          if (v > h) h = v;
-        }
-        lo[a] = l;
-        hi[a] = h;
-      }
-      for (const k of colourIdx) {
-        const c = b.attributes[k];
-        for (let i = 0; i < n; i++) if (c[i] > colorMax) colorMax = c[i];
-      }
+      // The regrouping runs on the pool's threads, several chunks at once; results are taken in input
+      // order, so each cell's points keep the input order whatever the thread count.
+      inFlight.push(pool.sort({ specs, frame, grid, block: toBlock(frame, specs, chunk) }));
       count += n;
-      const [fx, fy, fz] = fineCoordinates(frame, b);
-      // Points grouped by cell, input order kept within a cell: a counting sort over the chunk's cells
-      // (numbered in order of first appearance; consecutive points mostly share a cell).
-      if (slotOf.length < n) {
-        slotOf = new Int32Array(n);
-        idx = new Uint32Array(n);
-      }
-      slotIndex.clear();
-      slotCells.length = 0;
-      slotCounts.length = 0;
-      let lastCell = -1;
-      let lastSlot = -1;
-      for (let i = 0; i < n; i++) {
-        const cell = ((fx[i] >>> shift) * side + (fy[i] >>> shift)) * side + (fz[i] >>> shift);
-        if (cell !== lastCell) {
-          let s = slotIndex.get(cell);
-          if (s === undefined) {
-            s = slotCells.length;
-            slotIndex.set(cell, s);
-            slotCells.push(cell);
-            slotCounts.push(0);
-          }
-          lastCell = cell;
-          lastSlot = s;
-        }
-        slotOf[i] = lastSlot;
-        slotCounts[lastSlot]++;
-      }
-      const starts = new Int32Array(slotCells.length + 1);
-      for (let k = 0; k < slotCells.length; k++) starts[k + 1] = starts[k] + slotCounts[k];
-      const fill = starts.slice(0, slotCells.length);
-      for (let i = 0; i < n; i++) idx[fill[slotOf[i]]++] = i;
-      for (let k = 0; k < slotCells.length; k++) {
-        const cell = slotCells[k];
-        const part = gatherRun(specs, b, idx, starts[k], starts[k + 1]);
-        let buf = buffers.get(cell);
-        if (!buf) buffers.set(cell, (buf = { blocks: [], count: 0 }));
-        buf.blocks.push(part);
-        buf.count += part.count;
-        buffered += part.count;
-        cells.counts.set(cell, (cells.counts.get(cell) ?? 0) + part.count);
-        if (buf.count >= FLUSH_POINTS) await flush(cell);
-      }
+      if (inFlight.length < depth) continue;
+      await take(await inFlight.shift()!);
       if (buffered > bufferPoints) {
         // The largest buffers first: fewer, larger blocks.
         const byCount = [...buffers.entries()].sort((p, q) => q[1].count - p[1].count || p[0] - q[0]);
@@ -276,8 +235,10 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
       }
       env.progress(Math.min(1, count / Math.max(1, options.expectedPoints)));
     }
+    while (inFlight.length > 0) await take(await inFlight.shift()!);
     for (const cell of [...buffers.keys()].sort((p, q) => p - q)) await flush(cell);
   } finally {
+    await Promise.allSettled(inFlight);
     await fh.close();
   }
   const bounds = new Float64Array(6);
@@ -289,20 +250,9 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
   return { file, grid, cells, count, bounds, colorMax };
 }
 
-function gatherRun(specs: readonly AttributeSpec[], b: PointBlock, idx: Uint32Array, s: number, e: number): PointBlock {
-  const m = e - s;
-  const out = emptyBlock(specs, m);
-  for (let k = 0; k < m; k++) {
-    const i = idx[s + k];
-    out.x[k] = b.x[i];
-    out.y[k] = b.y[i];
-    out.z[k] = b.z[i];
-  }
-  b.attributes.forEach((a, c) => {
-    const o = out.attributes[c];
-    for (let k = 0; k < m; k++) o[k] = a[idx[s + k]];
-  });
-  return out;
+/** Points `from`..`to` of a block, as views (no copy). */
+function sliceBlock(b: PointBlock, from: number, to: number): PointBlock {
+  return { count: to - from, x: b.x.subarray(from, to), y: b.y.subarray(from, to), z: b.z.subarray(from, to), attributes: b.attributes.map((a) => a.subarray(from, to)) };
 }
 
 interface PlannedChunk {
@@ -361,9 +311,18 @@ async function fileHasSize(path: string, size: number): Promise<boolean> {
   }
 }
 
+/** Runs `task(0..n-1)` with at most `width` running at once; the first failure stops the rest. */
+async function inBatches(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < n) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, n) }, lane));
+}
+
 /** Builds the tree of `source` (one pass over it). */
 export async function buildOctree(source: AsyncIterable<PointChunk>, options: OctreeOptions, env: OctreeEnv): Promise<Octree> {
-  const { resources, parts, signal } = env;
+  const { resources, parts } = env;
   const threads = Math.max(1, resources.threads?.size ?? 1);
   const budget = resources.memoryBudgetBytes;
   const bpp = bytesPerPoint(options.specs);
@@ -379,6 +338,27 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   const signature = JSON.stringify({ frame: options.frame, specs: options.specs, mode: options.mode, grid, maxChunk });
   const finished = await parts.finished();
 
+  const pool = new ChunkPool(threads);
+  try {
+    return await buildWith(pool, source, options, env, { signature, finished, dir, grid, maxChunk, bufferPoints, concurrent });
+  } finally {
+    await pool.close();
+  }
+}
+
+interface BuildPlan {
+  signature: string;
+  finished: ReadonlyMap<string, JsonValue>;
+  dir: string;
+  grid: number;
+  maxChunk: number;
+  bufferPoints: number;
+  concurrent: number;
+}
+
+async function buildWith(pool: ChunkPool, source: AsyncIterable<PointChunk>, options: OctreeOptions, env: OctreeEnv, plan: BuildPlan): Promise<Octree> {
+  const { parts, signal } = env;
+  const { signature, finished, dir, grid, maxChunk, bufferPoints, concurrent } = plan;
   const distPart = `${options.name}/distribution`;
   const distFile = join(dir, "distribution.bin");
   let dist: Distribution;
@@ -398,7 +378,7 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
     };
     env.progress(0.5);
   } else {
-    dist = await distribute(source, options, grid, distFile, { ...env, progress: (f) => env.progress(0.5 * f) }, bufferPoints);
+    dist = await distribute(source, options, grid, distFile, { ...env, progress: (f) => env.progress(0.5 * f) }, bufferPoints, pool);
     const bytes = (await stat(distFile)).size;
     const cellsJson = [...dist.cells.counts.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => [c, n, (dist.cells.ranges.get(c) ?? []).map((r) => [r.offset, r.length])]);
     await parts.finish(distPart, { signature, bytes, count: dist.count, bounds: [...dist.bounds], colorMax: dist.colorMax, cells: cellsJson } as JsonValue);
@@ -409,11 +389,10 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   const mode = options.mode;
   const taskMode: ChunkTask["mode"] = mode.kind === "additive" ? mode : { kind: "opc", layout: mode.layout, colorShift };
   const built: { root: NodeKey; file: string; nodes: StoredNode[] }[] = new Array(planned.length);
-  const pool = new ChunkPool(concurrent);
   let donePoints = 0;
-  try {
-    await Promise.all(
-      planned.map(async (c, i) => {
+  // At most `concurrent` chunks in memory at once (the budget's build half).
+  await inBatches(planned.length, concurrent, async (i) => {
+        const c = planned[i];
         const id = `${options.name}/chunk-${keyId(c.root)}`;
         const file = join(dir, `chunk-${keyId(c.root)}.bin`);
         const m = finished.get(id);
@@ -428,11 +407,7 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
         }
         donePoints += c.count;
         env.progress(0.5 + (0.4 * donePoints) / Math.max(1, dist.count));
-      }),
-    );
-  } finally {
-    await pool.close();
-  }
+  });
   throwIfAborted(signal);
 
   const stored = (file: string, n: StoredNode) => ({ file, range: { offset: n.offset, length: n.length } });

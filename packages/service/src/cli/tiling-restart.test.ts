@@ -26,11 +26,13 @@ const ENV = { REALCONV_LEASE_MS: "1500", REALCONV_MEMORY_MB: "64", REALCONV_THRE
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function childPids(pid: number): number[] {
+/** The worker processes `realconv serve` (pid) started (`realconv.js worker`; its API processes are left alone). */
+function workerPids(pid: number): number[] {
   try {
-    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+    return execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(pid)], { encoding: "utf8" })
       .split("\n")
-      .map((l) => Number(l.trim()))
+      .filter((l) => /realconv\.js worker\b/.test(l))
+      .map((l) => Number(l.trim().split(/\s+/)[0]))
       .filter((n) => n > 0);
   } catch {
     return [];
@@ -75,7 +77,7 @@ it("a tiling job whose worker is killed mid chunk phase resumes and ends with th
       assert.ok(Date.now() - start < 120_000, "the chunk phase did not start");
       await new Promise((r) => setTimeout(r, 25));
     }
-    const workers = childPids(serve.child.pid!);
+    const workers = workerPids(serve.child.pid!);
     assert.ok(workers.length >= 1, "a worker process");
     for (const pid of workers) process.kill(pid, "SIGKILL");
     const builtBefore = chunkFiles().length;

@@ -4,7 +4,7 @@
  * readers give it.
  */
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "@loaders.gl/core";
 import { Tiles3DLoader } from "@loaders.gl/3d-tiles";
@@ -112,7 +112,10 @@ interface TileJson {
   content?: { uri: string };
   children?: TileJson[];
   transform?: number[];
+  implicitTiling?: { subtreeLevels: number; availableLevels: number; subtrees: { uri: string } };
 }
+
+type ContentReader = (uri: string, box: { lo: number[]; hi: number[] }) => Promise<void>;
 
 export interface TilesetSummary {
   points: number;
@@ -137,6 +140,35 @@ export async function readTileset(dir: string, root = "tileset.json"): Promise<T
     const b = t.boundingVolume.box;
     return { lo: [b[0] - b[3], b[1] - b[7], b[2] - b[11]], hi: [b[0] + b[3], b[1] + b[7], b[2] + b[11]] };
   };
+  const readContent: ContentReader = async (uri, box) => {
+    out.contents++;
+    const bytes = fileBytes(join(dir, base + uri));
+    let xyz: ArrayLike<number>;
+    let count: number;
+    let centre = [0, 0, 0];
+    if (uri.endsWith(".pnts")) {
+      const p = decodePnts(bytes, uri);
+      xyz = p.positions;
+      count = p.count;
+      centre = p.rtcCenter;
+      const parsed = (await parse(bytes.slice().buffer, Tiles3DLoader, { "3d-tiles": { loadGLTF: false, decodeQuantizedPositions: true } })) as unknown as { pointsLength: number };
+      if (parsed.pointsLength !== count) throw new Error(`${uri}: @loaders.gl/3d-tiles reads ${parsed.pointsLength} points, not ${count}`);
+    } else {
+      const g = await decodePointGlb(bytes, uri);
+      xyz = g.positions;
+      count = g.count;
+      const report = await validator.validateBytes(bytes);
+      if (report.issues.numErrors > 0) throw new Error(`${uri}: gltf-validator: ${JSON.stringify(report.issues.messages.filter((m) => m.severity === 0))}`);
+    }
+    const slack = 1e-6 * Math.max(1, ...box.hi.map((h, a) => h - box.lo[a])) + 1e-3;
+    for (let i = 0; i < count; i++) {
+      for (let a = 0; a < 3; a++) {
+        const v = xyz[3 * i + a] + centre[a];
+        if (v < box.lo[a] - slack || v > box.hi[a] + slack) throw new Error(`${uri}: point ${i} lies outside its tile (axis ${a}: ${v} not in ${box.lo[a]}..${box.hi[a]})`);
+      }
+    }
+    out.points += count;
+  };
   const visit = async (t: TileJson, parentError: number, parent?: { lo: number[]; hi: number[] }) => {
     out.tiles++;
     const box = boxOf(t);
@@ -144,37 +176,54 @@ export async function readTileset(dir: string, root = "tileset.json"): Promise<T
     if (parent) for (let a = 0; a < 3; a++) if (box.lo[a] < parent.lo[a] - eps || box.hi[a] > parent.hi[a] + eps) throw new Error(`a child box leaves its parent's (axis ${a})`);
     if (!(t.geometricError <= parentError)) throw new Error(`geometric error ${t.geometricError} above its parent's ${parentError}`);
     if (!t.children?.length && t.geometricError !== 0) throw new Error(`leaf with geometric error ${t.geometricError}`);
-    if (t.content) {
-      out.contents++;
-      const bytes = fileBytes(join(dir, base + t.content.uri));
-      let xyz: ArrayLike<number>;
-      let count: number;
-      let centre = [0, 0, 0];
-      if (t.content.uri.endsWith(".pnts")) {
-        const p = decodePnts(bytes, t.content.uri);
-        xyz = p.positions;
-        count = p.count;
-        centre = p.rtcCenter;
-        const parsed = (await parse(bytes.slice().buffer, Tiles3DLoader, { "3d-tiles": { loadGLTF: false, decodeQuantizedPositions: true } })) as unknown as { pointsLength: number };
-        if (parsed.pointsLength !== count) throw new Error(`${t.content.uri}: @loaders.gl/3d-tiles reads ${parsed.pointsLength} points, not ${count}`);
-      } else {
-        const g = await decodePointGlb(bytes, t.content.uri);
-        xyz = g.positions;
-        count = g.count;
-        const report = await validator.validateBytes(bytes);
-        if (report.issues.numErrors > 0) throw new Error(`${t.content.uri}: gltf-validator: ${JSON.stringify(report.issues.messages.filter((m) => m.severity === 0))}`);
-      }
-      const slack = eps + 1e-3;
-      for (let i = 0; i < count; i++) {
-        for (let a = 0; a < 3; a++) {
-          const v = xyz[3 * i + a] + centre[a];
-          if (v < box.lo[a] - slack || v > box.hi[a] + slack) throw new Error(`${t.content.uri}: point ${i} lies outside its tile (axis ${a}: ${v} not in ${box.lo[a]}..${box.hi[a]})`);
-        }
-      }
-      out.points += count;
-    }
+    if (t.content) await readContent(t.content.uri, box);
     for (const c of t.children ?? []) await visit(c, t.geometricError, box);
   };
-  await visit(json.root, Infinity);
+  if (json.root.implicitTiling) await visitImplicit(dir, base, json.root, out, readContent);
+  else await visit(json.root, Infinity);
   return out;
+}
+
+/**
+ * An implicit octree: every subtree from the root, availability consistent (a tile's parent available,
+ * content only on available tiles, child subtrees only below available tiles), every available content
+ * decoded and inside its tile, and no content file the subtrees do not announce.
+ */
+async function visitImplicit(dir: string, base: string, root: TileJson, out: TilesetSummary, readContent: ContentReader): Promise<void> {
+  const { decodeSubtree, expandTemplate, implicitTileBounds, isAvailable, mortonIndex3, subtreeTileIndex } = await import("@realconv/formats");
+  const it = root.implicitTiling!;
+  const L = it.subtreeLevels;
+  const b = root.boundingVolume.box;
+  const rootMin = [b[0] - b[3], b[1] - b[7], b[2] - b[11]];
+  const rootMax = [b[0] + b[3], b[1] + b[7], b[2] + b[11]];
+  const announced = new Set<string>();
+  const todo: [number, number, number, number][] = [[0, 0, 0, 0]];
+  while (todo.length > 0) {
+    const [level, sx, sy, sz] = todo.pop()!;
+    const uri = expandTemplate(it.subtrees.uri, level, sx, sy, sz);
+    const sub = decodeSubtree(fileBytes(join(dir, base + uri)), L, uri);
+    for (let d = 0; d < L; d++) {
+      for (let x = 0; x < 1 << d; x++) for (let y = 0; y < 1 << d; y++) for (let z = 0; z < 1 << d; z++) {
+        const bit = subtreeTileIndex(d, x, y, z);
+        const tile = isAvailable(sub.tileAvailability, bit);
+        if (tile && d > 0 && !isAvailable(sub.tileAvailability, subtreeTileIndex(d - 1, x >> 1, y >> 1, z >> 1))) throw new Error(`${uri}: a tile whose parent is unavailable`);
+        if (!isAvailable(sub.contentAvailability[0], bit)) continue;
+        if (!tile) throw new Error(`${uri}: content on an unavailable tile`);
+        const key = [level + d, (sx << d) + x, (sy << d) + y, (sz << d) + z] as const;
+        const contentUri = expandTemplate(root.content!.uri, ...key);
+        announced.add(contentUri);
+        out.tiles++;
+        const { min, max } = implicitTileBounds(rootMin, rootMax, ...key);
+        await readContent(contentUri, { lo: min, hi: max });
+      }
+    }
+    for (let x = 0; x < 1 << L; x++) for (let y = 0; y < 1 << L; y++) for (let z = 0; z < 1 << L; z++) {
+      if (!isAvailable(sub.childSubtreeAvailability, mortonIndex3(x, y, z))) continue;
+      if (!isAvailable(sub.tileAvailability, subtreeTileIndex(L - 1, x >> 1, y >> 1, z >> 1))) throw new Error(`${uri}: a child subtree below an unavailable tile`);
+      todo.push([level + L, (sx << L) + x, (sy << L) + y, (sz << L) + z]);
+    }
+  }
+  const tilesDir = join(dir, base, "tiles");
+  const files = (existsSync(tilesDir) ? readdirSync(tilesDir, { recursive: true, encoding: "utf8" }) : []).filter((f) => /\.(glb|pnts)$/.test(f));
+  for (const f of files) if (!announced.has(`tiles/${f}`)) throw new Error(`tiles/${f} is not announced by any subtree`);
 }
