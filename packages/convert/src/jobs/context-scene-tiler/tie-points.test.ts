@@ -2,12 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { decodePointTile, ecefToGeodetic } from "@realconv/formats";
 import { ConversionError } from "../../contract/runner.js";
 import { checkTileset } from "../../testing/tileset-check.js";
 import { dataset, MemorySink, memoryFile, runInMemory } from "../../testing/memory-io.js";
 import { blocksExchangeWithTiePoints, tiePointFile } from "../../testing/scenes.js";
+
+const validator = createRequire(import.meta.url)("gltf-validator") as {
+  validateBytes(bytes: Uint8Array): Promise<{ issues: { numErrors: number; messages: Array<{ code: string; severity: number }> } }>;
+};
 
 async function onDisk(sink: MemorySink): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "realconv-tiepoints-"));
@@ -43,6 +48,10 @@ test("BlocksExchange tie points in UTM 18N: a GLB point tileset on the globe wit
       assert.ok(lonDeg > -74.1 && lonDeg < -73.9 && latDeg > 40.6 && latDeg < 40.8 && h > 0 && h < 50, `${lonDeg} ${latDeg} ${h}`);
     }
     const glbs = [...sink.files.keys()].filter((k) => k.endsWith(".glb"));
+    for (const g of glbs) {
+      const report = await validator.validateBytes(sink.files.get(g)!);
+      assert.equal(report.issues.numErrors, 0, `${g}: ${JSON.stringify(report.issues.messages.filter((m) => m.severity === 0))}`);
+    }
     const tile = await decodePointTile(sink.files.get(glbs[0])!, glbs[0]);
     assert.ok(tile.rgb && tile.rgb.length === 3 * tile.count, "colours kept");
     assert.equal(positions.length, 3 * n);
