@@ -75,7 +75,8 @@ test("what is not a ContextScene, or is damaged, fails with FormatError naming t
   const cases: Array<[string, Uint8Array]> = [
     ["other.xml", new TextEncoder().encode("<Scene version='4.0'/>")],
     ["badbox.json", new TextEncoder().encode('{"version":"6.0","Annotations":{"Objects3D":{"0":{"Box3D":{"xmin":1,"ymin":0,"zmin":0,"xmax":0,"ymax":1,"zmax":1}}}}}')],
-    ["badtie.xml", new TextEncoder().encode('<ContextScene version="4.0"><PhotoCollection><TiePoints><TiePoint><Position><x>1</x><y>z</y><z>0</z></Position></TiePoint></TiePoints></PhotoCollection></ContextScene>')],
+    ["badtie.json", new TextEncoder().encode('{"version":"6.0","PhotoCollection":{"TiePoints":{"0":{"Position":{"x":1,"y":"z","z":0}}}}}')],
+    ["badtie.xml", new TextEncoder().encode('<ContextScene version="4.0"><PhotoCollection><TiePoints><TiePoint><Position><x>1</x></TiePoint></TiePoints></PhotoCollection></ContextScene>')],
     ["cut.xml", sample("OrientedPhotos/ContextScene.xml").subarray(0, 3000)],
     ["cut.json", sample("cs_pc_mobile.json").subarray(0, 200)],
     ["v9.json", new TextEncoder().encode('{"version":"9.0"}')],
@@ -87,7 +88,7 @@ test("what is not a ContextScene, or is damaged, fails with FormatError naming t
   }
 });
 
-test("BlocksExchange: SRS, photogroup cameras with poses in degrees, bulk photos, tie points with Red/Green/Blue colours", () => {
+test("BlocksExchange: SRS, photogroup cameras with poses in degrees, bulk photos, tie points with Red/Green/Blue colours", async () => {
   const sampleScene = parseContextScene(sample("BlocksExchange/Orientations.xml"), "Orientations.xml");
   assert.equal(sampleScene.version, "BlocksExchange 3.2");
   assert.equal(sampleScene.photos.length, 7);
@@ -109,9 +110,22 @@ test("BlocksExchange: SRS, photogroup cameras with poses in degrees, bulk photos
   assert.deepEqual(pose.center, [652000, 6862000, 80]);
   const expected = rotationFromOpk(Math.PI / 2, 0, 0);
   pose.rotation.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-12));
-  assert.deepEqual([...s.tiePoints!.positions], [652119.88, 6863304.3, 87.79, 1, 2, 3]);
-  assert.deepEqual([...s.tiePoints!.colors!], [150, 255, 0, 0, 0, 0]);
+  // The tie points are counted, not kept: they are streamed from the document.
+  assert.equal(s.tiePoints!.inDocument, 2);
+  assert.equal(s.tiePoints!.positions.length, 0);
   assert.equal(s.tiePoints!.srsId, "3");
+  const [points] = await allBatches(xml, "Orientations.xml");
+  assert.deepEqual([...points.positions], [652119.88, 6863304.3, 87.79, 1, 2, 3]);
+  assert.deepEqual([...points.colors], [150, 255, 0, 0, 0, 0]);
+  assert.deepEqual([...points.colored], [1, 0]);
+});
+
+test("JSON tie points are read into typed arrays with their colours", () => {
+  const json = { version: "6.0", PhotoCollection: { TiePoints: { SRSId: "0", "0": { Position: { x: 1, y: 2, z: 3 }, Color: { red: 1, green: 0.5, blue: 0 } }, "1": { Position: { x: 4, y: 5, z: 6 } } } } };
+  const s = parseContextScene(new TextEncoder().encode(JSON.stringify(json)), "ContextScene.json");
+  assert.deepEqual([...s.tiePoints!.positions], [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual([...s.tiePoints!.colors!], [255, 128, 0, 0, 0, 0]);
+  assert.equal(s.tiePoints!.srsId, "0");
 });
 
 async function allBatches(text: string, name: string, batch?: number): Promise<TiePointBatch[]> {
@@ -170,4 +184,9 @@ test("JSON annotations: labels, axis-aligned and oriented 3D boxes with confiden
   const lengths = [0, 1, 2].map((k) => Math.hypot(b.halfAxes[k * 3], b.halfAxes[k * 3 + 1], b.halfAxes[k * 3 + 2]));
   lengths.forEach((l, k) => assert.ok(Math.abs(l - [1, 0.5, 3][k]) < 1e-12));
   assert.ok(Math.abs(b.halfAxes[0]) < 1e-12 && Math.abs(Math.abs(b.halfAxes[1]) - 1) < 1e-12);
+});
+
+test("XML tie points without any other child of their container are still found (ContextScene v4)", () => {
+  const xml = '<ContextScene version="4.0"><PhotoCollection><TiePoints><TiePoint><Position><x>1</x><y>2</y><z>3</z></Position></TiePoint></TiePoints></PhotoCollection></ContextScene>';
+  assert.equal(parseContextScene(new TextEncoder().encode(xml), "c.xml").tiePoints!.inDocument, 1);
 });

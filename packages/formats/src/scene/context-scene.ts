@@ -61,10 +61,12 @@ export interface ContextScene {
   meshes: SceneAsset[];
   pointClouds: SceneAsset[];
   /**
-   * Tie points of the photo collection: xyz interleaved, optional RGB. `path` names a separate tie point
-   * file (BlocksExchange `<TiePoints><Path>`), read with `streamTiePoints` (tie-points.ts).
+   * Tie points of the photo collection: xyz interleaved, optional RGB (JSON documents). XML documents hold
+   * them as `<TiePoint>` elements, not kept in memory: `inDocument` counts them and `positions` is empty;
+   * they are read from the document with `streamTiePoints` (tie-points.ts). `path` names a separate tie
+   * point file (BlocksExchange `<TiePoints><Path>`), read the same way.
    */
-  tiePoints?: ScenePoints & { path?: string };
+  tiePoints?: ScenePoints & { path?: string; inDocument?: number };
   /** Labels by id, the 3D objects, and how many 2D-only annotations (Objects2D, Segmentation2D) the scene holds. */
   annotations?: { labels: Map<string, string>; objects3D: SceneObject3D[]; objects2DCount: number; srsId?: string };
   references: Map<string, string>;
@@ -141,7 +143,7 @@ function field(n: Node | undefined, key: string): Node | string | undefined {
   if (isXml(n)) {
     const c = child(n, key);
     if (!c) return undefined;
-    return c.children.length > 0 ? c : c.text.trim();
+    return c.children.length > 0 || c.pruned ? c : c.text.trim();
   }
   const v = n[key];
   if (v === undefined || v === null) return undefined;
@@ -289,18 +291,17 @@ function readObject3D(r: SceneReader, id: string, o: Node): SceneObject3D | unde
   return { id, labelId, confidence, center: [(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2], halfAxes: [(x1 - x0) / 2, 0, 0, 0, (y1 - y0) / 2, 0, 0, 0, (z1 - z0) / 2] };
 }
 
-/** The tie point elements of a container: XML `<TiePoint>` children (not `<SRSId>` or `<Path>`), JSON members. */
-function tiePointEntries(container: Node): Array<[string, Node]> {
-  if (isXml(container)) return container.children.filter((c) => c.name === "TiePoint").map((c, i) => [c.attrs.id ?? text(c, "id") ?? text(c, "Id") ?? String(i), c]);
-  return entries(container);
-}
-
-function readTiePoints(r: SceneReader, tie: Node): ContextScene["tiePoints"] {
+function readTiePoints(r: SceneReader, tie: Node): NonNullable<ContextScene["tiePoints"]> {
   const inner = node(field(tie, "TiePoints"));
   const path = text(tie, "Path");
-  const points = tiePointEntries(inner ?? tie);
-  const read = readPointList(r, points);
-  return { ...read, srsId: text(tie, "SRSId"), ...(path && points.length === 0 ? { path } : {}) };
+  const container = inner ?? tie;
+  const srsId = text(tie, "SRSId");
+  if (isXml(container)) {
+    const inDocument = container.pruned ?? 0;
+    return { positions: new Float64Array(0), srsId, ...(inDocument > 0 ? { inDocument } : path ? { path } : {}) };
+  }
+  const points = entries(container);
+  return { ...readPointList(r, points), srsId, ...(path && points.length === 0 ? { path } : {}) };
 }
 
 function readPointList(r: SceneReader, points: Array<[string, Node]>): ScenePoints {
@@ -349,9 +350,10 @@ function readBlocksExchange(r: SceneReader, root: XmlElement): ContextScene {
     const def = text(s, "Definition");
     if (def) scene.spatialReferenceSystems.set(id, def);
   }
-  const tieParts: ScenePoints[] = [];
+  let inDocument = 0;
   let tiePath: string | undefined;
   let tieSrs: string | undefined;
+  let hasTiePoints = false;
   root.children.filter((b) => b.name === "Block").forEach((block, b) => {
     scene.photoSrsId ??= text(block, "SRSId");
     for (const [g, group] of entries(field(block, "Photogroups"))) {
@@ -384,26 +386,21 @@ function readBlocksExchange(r: SceneReader, root: XmlElement): ContextScene {
     for (const photo of entries(field(block, "BulkPhotos"))) scene.photos.push({ id: text(photo[1], "Id") ?? photo[0], imagePath: text(photo[1], "ImagePath") ?? "" });
     const tie = node(field(block, "TiePoints"));
     if (tie) {
-      const points = readTiePoints(r, tie)!;
-      tieParts.push(points);
+      const points = readTiePoints(r, tie);
+      hasTiePoints = true;
+      inDocument += points.inDocument ?? 0;
       tiePath ??= points.path;
       tieSrs ??= points.srsId ?? text(block, "SRSId");
     }
   });
-  if (tieParts.length > 0) {
-    const n = tieParts.reduce((a, p) => a + p.positions.length / 3, 0);
-    const positions = new Float64Array(n * 3);
-    const colors = tieParts.some((p) => p.colors) ? new Uint8Array(n * 3) : undefined;
-    let at = 0;
-    for (const p of tieParts) {
-      positions.set(p.positions, at);
-      if (colors && p.colors) colors.set(p.colors, at);
-      at += p.positions.length;
-    }
-    scene.tiePoints = { positions, colors, srsId: tieSrs, ...(tiePath && n === 0 ? { path: tiePath } : {}) };
+  if (hasTiePoints) {
+    scene.tiePoints = { positions: new Float64Array(0), srsId: tieSrs, ...(inDocument > 0 ? { inDocument } : tiePath ? { path: tiePath } : {}) };
   }
   return scene;
 }
+
+/** Tie points are many: read from the document as a stream, not kept in its tree. */
+const TIE_POINT_ELEMENTS: ReadonlySet<string> = new Set(["TiePoint"]);
 
 /** Parses a ContextScene document (XML or JSON, told apart by content). */
 export function parseContextScene(bytes: Uint8Array, file: string): ContextScene {
@@ -426,7 +423,7 @@ export function parseContextScene(bytes: Uint8Array, file: string): ContextScene
   if (first !== "<") r.fail("not a ContextScene document (neither XML nor JSON)");
   let root: XmlElement;
   try {
-    root = parseXml(src);
+    root = parseXml(src, { prune: TIE_POINT_ELEMENTS });
   } catch (e) {
     if (e instanceof XmlError) r.fail(`not well-formed XML: ${e.message}`, e.position);
     throw e;

@@ -5,8 +5,9 @@
  *
  * - Tie points come from the scene document, or from the file its `<TiePoints><Path>` names (relative to
  *   the document's folder, or `<referenceId>:<path>` through the scene's references, within the same
- *   reality data); a missing file fails the job naming it. Such a file is streamed, never held whole: a
- *   first pass counts its points and sees whether they have colours, the engine's passes read it again.
+ *   reality data); a missing file fails the job naming it. XML tie points (in the document or their own
+ *   file) are streamed, never held whole: a first pass counts them and sees whether they have colours, the
+ *   engine's passes read them again.
  * - CRS: the tie points' SRS (`inputCrs`, the SRS they name, the photo collection's); reprojected to
  *   `outputCrs` when given; the tileset placed on the globe (east-north-up frame) when the CRS is known,
  *   else in local coordinates with a warning. The output's CRS is `outputCrs` or the scene's SRS.
@@ -110,14 +111,16 @@ export async function tileTiePoints(ctx: RunnerContext<Options>, input: SceneInp
   const label = input.file.path;
   const points = input.scene.tiePoints;
   const noTiePoints = () => new ConversionError("InputData_Invalid", "Invalid input data", "The ContextScene %1 has no tie points to tile.", [label]);
-  if (!points || (!points.path && points.positions.length === 0)) throw noTiePoints();
+  if (!points || (!points.path && !points.inDocument && points.positions.length === 0)) throw noTiePoints();
   const crs = sceneCrs(ctx, input.scene, points.srsId);
   const outputCrs = optionCrs(ctx.options, "outputCrs");
   if (outputCrs && !crs) {
     throw new ConversionError("InputData_Invalid", "Invalid input data", "outputCrs %1 needs the SRS of the tie points, and %2 gives none: give inputCrs.", [outputCrs, label]);
   }
   const transform = crs && outputCrs ? transformBetween(crs, outputCrs, label, (m) => ctx.warn(m)) : undefined;
-  const source = points.path ? await streamedSource(ctx, tiePointFile(input, points.path), crs) : inlineSource(input.file, points, crs);
+  // XML tie points are streamed from their file, the scene document's own or the one it names.
+  const streamed = points.path ? tiePointFile(input, points.path) : points.inDocument ? input.file : undefined;
+  const source = streamed ? await streamedSource(ctx, streamed, crs) : inlineSource(input.file, points, crs);
   const n = source.pointCount ?? 0;
   if (n === 0) throw noTiePoints();
   const target = outputCrs ?? crs;
