@@ -97,3 +97,22 @@ test("tie points in the file <TiePoints><Path> names; a missing file fails namin
     (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params[0] === "CCOrientations - Tiepoints.xml" && /not in its reality data/.test(e.message),
   );
 });
+
+test("a tie point path through the scene's references: a folder of the reality data, or another reality data (refused, naming it)", async () => {
+  const { body } = tiePointFile(300);
+  const scene = (reference: string) =>
+    `<ContextScene version="4.0"><PhotoCollection><TiePoints><Path>0:tie.xml</Path></TiePoints></PhotoCollection><References><Reference id="0"><Path>${reference}</Path></Reference></References></ContextScene>`;
+  const sink = new MemorySink();
+  await runInMemory("ContextSceneTiler", input([["scene/ContextScene.xml", scene("points")], ["scene/points/tie.xml", body]]), { objectToTile: "TiePoints" }, { sink });
+  const dir = await onDisk(sink);
+  try {
+    assert.equal((await checkTileset(dir)).points, 300);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const rds = "rds:1a043cb1-c8d8-4af9-9b3a-10ba8cd47800";
+  await assert.rejects(
+    runInMemory("ContextSceneTiler", input([["ContextScene.xml", scene(rds)]]), { objectToTile: "TiePoints" }),
+    (e: unknown) => e instanceof ConversionError && e.params[1] === rds && /another reality data/.test(e.message),
+  );
+});
