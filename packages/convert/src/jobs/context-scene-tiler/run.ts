@@ -13,12 +13,10 @@
  * - `TiePoints`: the tie points (colour when given) as a point-cloud tileset of GLB tiles built by the LOD
  *   octree engine (tie-points.ts), in `outputCrs` or the scene's SRS, placed on the globe when it is known.
  *
- * Cameras:
- * - Frustum depth: half the median distance from a camera to its nearest neighbour (1 unit for one camera),
- *   so neighbouring frustums do not overlap.
- * - Tiling: cameras are split at the median of the longest axis until a tile holds at most
- *   CAMERAS_PER_TILE; only leaves have content (refine ADD), geometric errors shrink with the tiles to 0 at
- *   the leaves, so a viewer streams 100 000 photos tile by tile.
+ * Frustum depth: half the median distance from a camera to its nearest neighbour (1 unit for one camera),
+ * so neighbouring frustums do not overlap. Frustums and boxes are split at the median of the longest axis
+ * until a tile holds at most CAMERAS_PER_TILE / OBJECTS_PER_TILE (spatial-tiles.ts), so a viewer streams
+ * 100 000 photos or objects tile by tile.
  */
 import {
   BOX_VERTICES,
@@ -40,10 +38,9 @@ import { sceneCrs, sceneDocument, type Options } from "./scene-input.js";
 import { finishTree, leafVertices, partition, tileJson, transformInterleaved, type TileNode } from "./spatial-tiles.js";
 import { tileTiePoints } from "./tie-points.js";
 
-
 /** Cameras in one tile's content: a few hundred kilobytes of GLB. */
 export const CAMERAS_PER_TILE = 1000;
-/** Boxes in one tile's content: 8 vertices and 48 indices each, a few hundred kilobytes of GLB. */
+/** Boxes in one tile's content: 8 vertices and 60 indices each, a few hundred kilobytes of GLB. */
 export const OBJECTS_PER_TILE = 1000;
 
 interface Camera {
