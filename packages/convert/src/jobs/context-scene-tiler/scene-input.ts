@@ -8,7 +8,7 @@ import type { contextSceneTiler } from "./declaration.js";
 export type Options = RunnerOptions<typeof contextSceneTiler>;
 
 /** A scene document larger than this is not a ContextScene worth reading whole. */
-export const MAX_SCENE_BYTES = 512 * 1024 * 1024;
+const MAX_SCENE_BYTES = 512 * 1024 * 1024;
 
 export interface SceneInput {
   file: InputFile;
