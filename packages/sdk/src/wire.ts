@@ -26,7 +26,7 @@ export type JobInputs = {
 /** Options of the job, depending on its type. */
 export type JobOptions = {
   /** Output format for the conversion. */
-  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "POD" | "XYZTileMap" | "GeoJSON" | "FeatureDB";
+  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "COPC" | "POD" | "XYZTileMap" | "GeoJSON" | "FeatureDB";
   /** CRS of the input data, overriding what the files say (EPSG code, WKT or PROJ string). */
   inputCrs?: string | null;
   /** CRS of the output data; the data is reprojected to it (default: the input's CRS). */
@@ -174,8 +174,8 @@ export type ErrorResponse = {
 };
 
 export type PointCloudConversionOptions = {
-  /** Output format (required). `OPC`: Orbit point cloud, streamed by iTwin.js. Output reality data type `OPC`. `3DTilesPnts`: 3D Tiles 1.0 tileset with .pnts contents. Output reality data type `Cesium3DTiles`. `3DTilesGlbc`: 3D Tiles 1.1 tileset with compressed GLB point contents. Output reality data type `Cesium3DTiles`. `LAS`: LAS 1.2 or 1.4 file(s). Output reality data type `LAS`. `LAZ`: LAZ (LASzip-compressed LAS) file(s). Output reality data type `LAZ`. `E57`: ASTM E57 file(s). Output reality data type `E57`. `POD`: Bentley POD point cloud. Output reality data type `PointCloud`. */
-  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "POD";
+  /** Output format (required). `OPC`: Orbit point cloud, streamed by iTwin.js. Output reality data type `OPC`. `3DTilesPnts`: 3D Tiles 1.0 tileset with .pnts contents. Output reality data type `Cesium3DTiles`. `3DTilesGlbc`: 3D Tiles 1.1 tileset with compressed GLB point contents. Output reality data type `Cesium3DTiles`. `LAS`: LAS 1.2 or 1.4 file(s). Output reality data type `LAS`. `LAZ`: LAZ (LASzip-compressed LAS) file(s). Output reality data type `LAZ`. `E57`: ASTM E57 file(s). Output reality data type `E57`. `COPC`: Cloud Optimized Point Cloud (.copc.laz): a LAZ 1.4 file holding an octree, streamed by range requests. Output reality data type `LAZ`. `POD`: Bentley POD point cloud. Output reality data type `PointCloud`. */
+  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "COPC" | "POD";
   /** CRS of the input data, overriding what the files say (EPSG code, WKT or PROJ string). */
   inputCrs?: string | null;
   /** CRS of the output data; the data is reprojected to it (default: the input's CRS). */
@@ -202,8 +202,8 @@ export type PointCloudConversionCreation = {
 };
 
 export type PointCloudOptimizationOptions = {
-  /** Output format (required). `OPC`: Orbit point cloud, streamed by iTwin.js. Output reality data type `OPC`. `3DTilesPnts`: 3D Tiles 1.0 tileset with .pnts contents. Output reality data type `Cesium3DTiles`. `3DTilesGlbc`: 3D Tiles 1.1 tileset with compressed GLB point contents. Output reality data type `Cesium3DTiles`. `LAS`: LAS 1.2 or 1.4 file(s). Output reality data type `LAS`. `LAZ`: LAZ (LASzip-compressed LAS) file(s). Output reality data type `LAZ`. `E57`: ASTM E57 file(s). Output reality data type `E57`. `POD`: Bentley POD point cloud. Output reality data type `PointCloud`. */
-  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "POD";
+  /** Output format (required). `OPC`: Orbit point cloud, streamed by iTwin.js. Output reality data type `OPC`. `3DTilesPnts`: 3D Tiles 1.0 tileset with .pnts contents. Output reality data type `Cesium3DTiles`. `3DTilesGlbc`: 3D Tiles 1.1 tileset with compressed GLB point contents. Output reality data type `Cesium3DTiles`. `LAS`: LAS 1.2 or 1.4 file(s). Output reality data type `LAS`. `LAZ`: LAZ (LASzip-compressed LAS) file(s). Output reality data type `LAZ`. `E57`: ASTM E57 file(s). Output reality data type `E57`. `COPC`: Cloud Optimized Point Cloud (.copc.laz): a LAZ 1.4 file holding an octree, streamed by range requests. Output reality data type `LAZ`. `POD`: Bentley POD point cloud. Output reality data type `PointCloud`. */
+  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "COPC" | "POD";
   /** CRS of the input data, overriding what the files say (EPSG code, WKT or PROJ string). */
   inputCrs?: string | null;
   /** CRS of the output data; the data is reprojected to it (default: the input's CRS). */
@@ -304,8 +304,8 @@ export type VectorOptimizationCreation = {
 };
 
 export type MeshSamplingOptions = {
-  /** Output format (required). `OPC`: Orbit point cloud, streamed by iTwin.js. Output reality data type `OPC`. `3DTilesPnts`: 3D Tiles 1.0 tileset with .pnts contents. Output reality data type `Cesium3DTiles`. `3DTilesGlbc`: 3D Tiles 1.1 tileset with compressed GLB point contents. Output reality data type `Cesium3DTiles`. `LAS`: LAS 1.2 or 1.4 file(s). Output reality data type `LAS`. `LAZ`: LAZ (LASzip-compressed LAS) file(s). Output reality data type `LAZ`. `E57`: ASTM E57 file(s). Output reality data type `E57`. `POD`: Bentley POD point cloud. Output reality data type `PointCloud`. */
-  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "POD";
+  /** Output format (required). `OPC`: Orbit point cloud, streamed by iTwin.js. Output reality data type `OPC`. `3DTilesPnts`: 3D Tiles 1.0 tileset with .pnts contents. Output reality data type `Cesium3DTiles`. `3DTilesGlbc`: 3D Tiles 1.1 tileset with compressed GLB point contents. Output reality data type `Cesium3DTiles`. `LAS`: LAS 1.2 or 1.4 file(s). Output reality data type `LAS`. `LAZ`: LAZ (LASzip-compressed LAS) file(s). Output reality data type `LAZ`. `E57`: ASTM E57 file(s). Output reality data type `E57`. `COPC`: Cloud Optimized Point Cloud (.copc.laz): a LAZ 1.4 file holding an octree, streamed by range requests. Output reality data type `LAZ`. `POD`: Bentley POD point cloud. Output reality data type `PointCloud`. */
+  outputFormat?: "OPC" | "3DTilesPnts" | "3DTilesGlbc" | "LAS" | "LAZ" | "E57" | "COPC" | "POD";
   /** CRS of the input data, overriding what the files say (EPSG code, WKT or PROJ string). */
   inputCrs?: string | null;
   /** CRS of the output data; the data is reprojected to it (default: the input's CRS). */
@@ -342,6 +342,10 @@ export type ContextSceneTilerOptions = {
    * @default "Cameras"
    */
   objectToTile?: "Cameras" | "TiePoints" | "Annotations" | null;
+  /** CRS of the input data, overriding what the files say (EPSG code, WKT or PROJ string). */
+  inputCrs?: string | null;
+  /** CRS of the output data; the data is reprojected to it (default: the input's CRS). */
+  outputCrs?: string | null;
 };
 
 /** ContextSceneTiler: Tiles one kind of object of a ContextScene (camera frustums, tie points, annotations) as 3D Tiles. */

@@ -209,7 +209,7 @@ function toChunk(tree: Octree, b: PointBlock): PointChunk {
   return chunk;
 }
 
-async function writeCopcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree): Promise<void> {
+async function writeCopcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree, written: (points: number) => void): Promise<void> {
   const wkt = spec.crs ? crsAsWkt(spec.crs) : undefined;
   const options: CopcWriterOptions = {
     schema: { columns: spec.schema.columns.filter((c) => !NOT_IN_COPC.has(c)), extra: spec.schema.extra },
@@ -227,6 +227,7 @@ async function writeCopcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree):
     for (const n of tree.nodes) {
       throwIfAborted(ctx.signal);
       yield { key: n.key, records: encoder!.encode(toChunk(tree, n.read())) };
+      written(n.count);
     }
   }
   const probe = writeCopc(options, [], {});
@@ -236,7 +237,7 @@ async function writeCopcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree):
   await ctx.output.writePatched(spec.path, out.stream, () => out.patches(), ctx.signal);
 }
 
-async function writeOpcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree, layout: Extract<TreeMode, { kind: "opc" }>["layout"]): Promise<void> {
+async function writeOpcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree, layout: Extract<TreeMode, { kind: "opc" }>["layout"], written: (points: number) => void): Promise<void> {
   const names = tree.specs.map((s) => s.name);
   const attributes: OpcAttribute[] = [];
   if (names.includes("red") && names.includes("green") && names.includes("blue")) attributes.push("color");
@@ -248,7 +249,11 @@ async function writeOpcTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree, l
     ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "OPC stores its CRS as an EPSG code; the CRS of %1 has none, so the file is not geolocated.", params: [spec.path] });
   }
   const { stream, patches } = writeOpc({ layout, attributes, epsg }, function* (level): Iterable<OpcTile> {
-    for (const t of tree.opcLevels[level] ?? []) yield { x: t.x, y: t.y, z: t.z, points: t.read() };
+    for (const t of tree.opcLevels[level] ?? []) {
+      yield { x: t.x, y: t.y, z: t.z, points: t.read() };
+      // Each pass over level 0 counts a share: geometry and each attribute.
+      if (level === 0) written(t.count / (attributes.length + 1));
+    }
   });
   await ctx.output.writePatched(spec.path, stream, () => patches(), ctx.signal);
 }
@@ -291,7 +296,7 @@ function tileContent(tree: Octree, b: PointBlock, centre: [number, number, numbe
  * 3DTilesPnts (1.0): an explicit tree in tileset.json (empty ancestors as tiles without content, 0 at
  * leaves); 3DTilesGlbc (1.1): implicit octree tiling with subtree files.
  */
-async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree): Promise<void> {
+async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree, written: (points: number) => void): Promise<void> {
   const glb = spec.format === "3DTilesGlbc";
   const ext = glb ? "glb" : "pnts";
   const dir = spec.path.includes("/") ? spec.path.slice(0, spec.path.lastIndexOf("/") + 1) : "";
@@ -317,6 +322,7 @@ async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octre
     const uri = `tiles/${n.key.level}/${n.key.x}_${n.key.y}_${n.key.z}.${ext}`;
     await ctx.output.write(dir + uri, glb ? await encodePointGlb(content) : encodePnts(content), ctx.signal);
     entryOf(n.key).tile.content = { uri };
+    written(n.count);
   }
   const rootBox = nodeBox(tree.frame, { level: 0, x: 0, y: 0, z: 0 });
   const rootError = levelSpacing(tree.frame, 0);
@@ -450,9 +456,16 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
     }
   }
   try {
-    if (spec.format === "COPC") await writeCopcTree(ctx, spec, tree);
-    else if (spec.format === "OPC") await writeOpcTree(ctx, spec, tree, layout!);
-    else await writeTilesetTree(ctx, spec, tree);
+    // The output's share of the progress: points written over points in the tree.
+    let done = 0;
+    const total = Math.max(1, tree.pointCount);
+    const written = (n: number) => {
+      done += n;
+      progress(0.9 + 0.1 * Math.min(1, done / total));
+    };
+    if (spec.format === "COPC") await writeCopcTree(ctx, spec, tree, written);
+    else if (spec.format === "OPC") await writeOpcTree(ctx, spec, tree, layout!, written);
+    else await writeTilesetTree(ctx, spec, tree, written);
   } finally {
     await tree.dispose();
   }

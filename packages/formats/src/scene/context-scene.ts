@@ -4,6 +4,9 @@
  * (versions 5 and 6). Both spellings become one model; paths stay as written (`<referenceId>:<relative>`)
  * and are resolved through `references` by `resolveScenePath`.
  *
+ * ContextCapture BlocksExchange XML (`<BlocksExchange>`, the CC Orientations format) is read into the same
+ * model: its SRSs, the photogroups' cameras and posed photos, and its tie points.
+ *
  * Poses: a centre and a rotation. The rotation is kept as the 3x3 matrix that maps world axes to camera axes
  * (row-major; camera x right, y down, z forward, as ContextCapture defines them); XML/JSON give it as
  * `omega/phi/kappa` in radians (R = Rz(kappa) Ry(phi) Rx(omega)) or as the matrix `M_00`..`M_22`.
@@ -57,18 +60,36 @@ export interface ContextScene {
   photos: ScenePhoto[];
   meshes: SceneAsset[];
   pointClouds: SceneAsset[];
-  /** Tie points of the photo collection: xyz interleaved, optional RGB. */
-  tiePoints?: { positions: Float64Array; colors?: Uint8Array; srsId?: string };
-  /** Labels by id, and how many 3D objects and 2D-only annotations the scene holds. */
-  annotations?: { labels: Map<string, string>; objects3D: SceneObject3D[]; objects2DCount: number };
+  /**
+   * Tie points of the photo collection: xyz interleaved, optional RGB (JSON documents). XML documents hold
+   * them as `<TiePoint>` elements, not kept in memory: `inDocument` counts them and `positions` is empty;
+   * they are read from the document with `streamTiePoints` (tie-points.ts). `path` names a separate tie
+   * point file (BlocksExchange `<TiePoints><Path>`), read the same way.
+   */
+  tiePoints?: ScenePoints & { path?: string; inDocument?: number };
+  /** Labels by id, the 3D objects, and how many 2D-only annotations (Objects2D, Segmentation2D) the scene holds. */
+  annotations?: { labels: Map<string, string>; objects3D: SceneObject3D[]; objects2DCount: number; srsId?: string };
   references: Map<string, string>;
 }
 
+export interface ScenePoints {
+  positions: Float64Array;
+  colors?: Uint8Array;
+  srsId?: string;
+}
+
+/**
+ * A 3D object: a box in the scene SRS as 3D Tiles writes boxes, its centre and three half-axis vectors
+ * (x, y, z). `Box3D` with `xmin`..`zmax` is axis-aligned; an oriented box gives `Center`, `Dimensions`
+ * (full lengths along its own axes) and a `Rotation` (world -> object, as a pose's).
+ */
 export interface SceneObject3D {
   id: string;
   labelId?: string;
-  /** Axis-aligned box in the scene SRS: min x,y,z, max x,y,z. */
-  box: [number, number, number, number, number, number];
+  /** 0..1 when the detector gave one. */
+  confidence?: number;
+  center: [number, number, number];
+  halfAxes: [number, number, number, number, number, number, number, number, number];
 }
 
 function multiply(a: readonly number[], b: readonly number[]): number[] {
@@ -122,7 +143,7 @@ function field(n: Node | undefined, key: string): Node | string | undefined {
   if (isXml(n)) {
     const c = child(n, key);
     if (!c) return undefined;
-    return c.children.length > 0 ? c : c.text.trim();
+    return c.children.length > 0 || c.pruned ? c : c.text.trim();
   }
   const v = n[key];
   if (v === undefined || v === null) return undefined;
@@ -164,24 +185,28 @@ function readDevice(r: SceneReader, id: string, d: Node): SceneDevice {
   };
 }
 
-function readPose(r: SceneReader, id: string, p: Node): ScenePose {
+function readPose(r: SceneReader, id: string, p: Node, degrees = false): ScenePose {
   const c = node(field(p, "Center"));
   if (!c) r.fail(`pose ${id} has no Center`);
   const center: [number, number, number] = [r.number(text(c, "x"), `pose ${id} x`), r.number(text(c, "y"), `pose ${id} y`), r.number(text(c, "z"), `pose ${id} z`)];
   const rot = node(field(p, "Rotation"));
   if (!rot) r.fail(`pose ${id} has no Rotation`);
-  let rotation: number[];
+  return { id, center, rotation: readRotation(r, rot, `pose ${id}`, degrees) };
+}
+
+/** A rotation as `M_00`..`M_22`, or omega/phi/kappa (radians in ContextScene, degrees in BlocksExchange). */
+function readRotation(r: SceneReader, rot: Node, what: string, degrees: boolean): number[] {
   if (text(rot, "M_00") !== undefined) {
-    rotation = [];
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) rotation.push(r.number(text(rot, `M_${i}${j}`), `pose ${id} M_${i}${j}`));
-  } else {
-    rotation = rotationFromOpk(
-      r.number(text(rot, "omega") ?? text(rot, "Omega"), `pose ${id} omega`),
-      r.number(text(rot, "phi") ?? text(rot, "Phi"), `pose ${id} phi`),
-      r.number(text(rot, "kappa") ?? text(rot, "Kappa"), `pose ${id} kappa`),
-    );
+    const rotation: number[] = [];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) rotation.push(r.number(text(rot, `M_${i}${j}`), `${what} M_${i}${j}`));
+    return rotation;
   }
-  return { id, center, rotation };
+  const unit = degrees ? Math.PI / 180 : 1;
+  return rotationFromOpk(
+    r.number(text(rot, "omega") ?? text(rot, "Omega"), `${what} omega`) * unit,
+    r.number(text(rot, "phi") ?? text(rot, "Phi"), `${what} phi`) * unit,
+    r.number(text(rot, "kappa") ?? text(rot, "Kappa"), `${what} kappa`) * unit,
+  );
 }
 
 function readAssets(collection: Node | undefined, key: string): SceneAsset[] {
@@ -229,22 +254,57 @@ function readScene(r: SceneReader, root: Node, version: string): ContextScene {
     for (const [id, l] of entries(field(annotations, "Labels"))) labels.set(id, text(l, "Name") ?? id);
     const objects3D: SceneObject3D[] = [];
     for (const [id, o] of entries(field(annotations, "Objects3D"))) {
-      const box = node(field(o, "Box3D"));
-      if (!box) continue;
-      const v = (k: string) => r.number(text(box, k), `object ${id} ${k}`);
-      objects3D.push({ id, labelId: text(node(field(o, "LabelInfo")), "LabelId"), box: [v("xmin"), v("ymin"), v("zmin"), v("xmax"), v("ymax"), v("zmax")] });
+      const object = readObject3D(r, id, o);
+      if (object) objects3D.push(object);
     }
     let objects2DCount = 0;
     for (const [, perPhoto] of entries(field(annotations, "Objects2D"))) objects2DCount += entries(perPhoto).length;
     if (field(annotations, "Segmentation2D") !== undefined) objects2DCount += entries(field(annotations, "Segmentation2D")).length;
-    scene.annotations = { labels, objects3D, objects2DCount };
+    scene.annotations = { labels, objects3D, objects2DCount, srsId: text(annotations, "SRSId") };
   }
   for (const [id, ref] of entries(field(root, "References"))) scene.references.set(id, text(ref, "Path") ?? "");
   return scene;
 }
 
-function readTiePoints(r: SceneReader, tie: Node): ContextScene["tiePoints"] {
-  const points = entries(field(tie, "TiePoints") ?? tie);
+function readObject3D(r: SceneReader, id: string, o: Node): SceneObject3D | undefined {
+  const box = node(field(o, "Box3D")) ?? node(field(o, "OrientedBox3D"));
+  if (!box) return undefined;
+  const info = node(field(o, "LabelInfo"));
+  const confidence = r.optionalNumber(text(info, "Confidence"), `object ${id} confidence`);
+  const labelId = text(info, "LabelId");
+  const centre = node(field(box, "Center"));
+  if (centre) {
+    const dims = node(field(box, "Dimensions"));
+    if (!dims) r.fail(`object ${id} has a Center but no Dimensions`);
+    const c: [number, number, number] = [r.number(text(centre, "x"), `object ${id} center x`), r.number(text(centre, "y"), `object ${id} center y`), r.number(text(centre, "z"), `object ${id} center z`)];
+    const half = ["x", "y", "z"].map((k) => r.number(text(dims, k), `object ${id} dimension ${k}`) / 2);
+    if (half.some((h) => h < 0)) r.fail(`object ${id} has a negative dimension`);
+    const rot = node(field(box, "Rotation"));
+    const m = rot ? readRotation(r, rot, `object ${id}`, false) : [1, 0, 0, 0, 1, 0, 0, 0, 1];
+    // Rows of the world -> object rotation are the object's axes in world coordinates.
+    const halfAxes = [0, 1, 2].flatMap((a) => [m[a * 3] * half[a], m[a * 3 + 1] * half[a], m[a * 3 + 2] * half[a]]) as SceneObject3D["halfAxes"];
+    return { id, labelId, confidence, center: c, halfAxes };
+  }
+  const v = (k: string) => r.number(text(box, k), `object ${id} ${k}`);
+  const [x0, y0, z0, x1, y1, z1] = [v("xmin"), v("ymin"), v("zmin"), v("xmax"), v("ymax"), v("zmax")];
+  if (x1 < x0 || y1 < y0 || z1 < z0) r.fail(`object ${id} has a box whose max is below its min`);
+  return { id, labelId, confidence, center: [(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2], halfAxes: [(x1 - x0) / 2, 0, 0, 0, (y1 - y0) / 2, 0, 0, 0, (z1 - z0) / 2] };
+}
+
+function readTiePoints(r: SceneReader, tie: Node): NonNullable<ContextScene["tiePoints"]> {
+  const inner = node(field(tie, "TiePoints"));
+  const path = text(tie, "Path");
+  const container = inner ?? tie;
+  const srsId = text(tie, "SRSId");
+  if (isXml(container)) {
+    const inDocument = container.pruned ?? 0;
+    return { positions: new Float64Array(0), srsId, ...(inDocument > 0 ? { inDocument } : path ? { path } : {}) };
+  }
+  const points = entries(container);
+  return { ...readPointList(r, points), srsId, ...(path && points.length === 0 ? { path } : {}) };
+}
+
+function readPointList(r: SceneReader, points: Array<[string, Node]>): ScenePoints {
   const positions = new Float64Array(points.length * 3);
   let colors: Uint8Array | undefined;
   points.forEach(([id, p], i) => {
@@ -255,12 +315,92 @@ function readTiePoints(r: SceneReader, tie: Node): ContextScene["tiePoints"] {
     const c = node(field(p, "Color"));
     if (c) {
       colors ??= new Uint8Array(points.length * 3);
-      // Colours are 0..1 floats in the ContextCapture exchange formats.
-      for (const [k, ch] of ["red", "green", "blue"].entries()) colors[i * 3 + k] = Math.round(Math.min(1, Math.max(0, r.number(text(c, ch) ?? 0, ch))) * 255);
+      // Colours are 0..1 floats in the ContextCapture exchange formats (BlocksExchange spells them Red, Green, Blue).
+      for (const [k, ch] of ["red", "green", "blue"].entries()) {
+        const value = text(c, ch) ?? text(c, ch[0].toUpperCase() + ch.slice(1)) ?? 0;
+        colors[i * 3 + k] = Math.round(Math.min(1, Math.max(0, r.number(value, `tie point ${id} ${ch}`))) * 255);
+      }
     }
   });
-  return { positions, colors, srsId: text(tie, "SRSId") };
+  return { positions, colors };
 }
+
+/** Focal length in pixels of a BlocksExchange photogroup: given in pixels, or in mm with the sensor size in mm. */
+function photogroupFocal(r: SceneReader, g: Node, width: number, height: number, id: string): number | undefined {
+  const pixels = r.optionalNumber(text(g, "FocalLengthPixels"), `photogroup ${id} focal length`);
+  if (pixels !== undefined) return pixels;
+  const mm = r.optionalNumber(text(g, "FocalLength"), `photogroup ${id} focal length`);
+  const sensor = r.optionalNumber(text(g, "SensorSize"), `photogroup ${id} sensor size`);
+  return mm !== undefined && sensor ? (mm * Math.max(width, height)) / sensor : undefined;
+}
+
+/** A BlocksExchange document: SRSs, then every block's photogroups (cameras), posed photos and tie points. */
+function readBlocksExchange(r: SceneReader, root: XmlElement): ContextScene {
+  const scene: ContextScene = {
+    version: `BlocksExchange ${root.attrs.version ?? ""}`.trim(),
+    spatialReferenceSystems: new Map(),
+    devices: new Map(),
+    poses: new Map(),
+    photos: [],
+    meshes: [],
+    pointClouds: [],
+    references: new Map(),
+  };
+  for (const [id, s] of entries(field(root, "SpatialReferenceSystems"))) {
+    const def = text(s, "Definition");
+    if (def) scene.spatialReferenceSystems.set(id, def);
+  }
+  let inDocument = 0;
+  let tiePath: string | undefined;
+  let tieSrs: string | undefined;
+  let hasTiePoints = false;
+  root.children.filter((b) => b.name === "Block").forEach((block, b) => {
+    scene.photoSrsId ??= text(block, "SRSId");
+    for (const [g, group] of entries(field(block, "Photogroups"))) {
+      const dims = node(field(group, "ImageDimensions"));
+      const width = r.number(text(dims, "Width"), `photogroup ${g} width`);
+      const height = r.number(text(dims, "Height"), `photogroup ${g} height`);
+      const pp = node(field(group, "PrincipalPoint"));
+      const deviceId = `${b}:${g}`;
+      scene.devices.set(deviceId, {
+        id: deviceId,
+        type: (text(group, "CameraModelType") ?? "perspective").toLowerCase(),
+        width,
+        height,
+        focalLength: photogroupFocal(r, group, width, height, g),
+        principalPoint: pp ? [r.number(text(pp, "x"), "principal point x"), r.number(text(pp, "y"), "principal point y")] : undefined,
+        aspectRatio: r.optionalNumber(text(group, "AspectRatio"), "aspect ratio"),
+        skew: r.optionalNumber(text(group, "Skew"), "skew"),
+      });
+      for (const photo of isXml(group) ? group.children.filter((c) => c.name === "Photo") : []) {
+        const id = text(photo, "Id") ?? String(scene.photos.length);
+        const pose = node(field(photo, "Pose"));
+        let poseId: string | undefined;
+        if (pose && node(field(pose, "Center")) && node(field(pose, "Rotation"))) {
+          poseId = `${b}:${id}`;
+          scene.poses.set(poseId, readPose(r, poseId, pose, true));
+        }
+        scene.photos.push({ id, imagePath: text(photo, "ImagePath") ?? "", deviceId, poseId });
+      }
+    }
+    for (const photo of entries(field(block, "BulkPhotos"))) scene.photos.push({ id: text(photo[1], "Id") ?? photo[0], imagePath: text(photo[1], "ImagePath") ?? "" });
+    const tie = node(field(block, "TiePoints"));
+    if (tie) {
+      const points = readTiePoints(r, tie);
+      hasTiePoints = true;
+      inDocument += points.inDocument ?? 0;
+      tiePath ??= points.path;
+      tieSrs ??= points.srsId ?? text(block, "SRSId");
+    }
+  });
+  if (hasTiePoints) {
+    scene.tiePoints = { positions: new Float64Array(0), srsId: tieSrs, ...(inDocument > 0 ? { inDocument } : tiePath ? { path: tiePath } : {}) };
+  }
+  return scene;
+}
+
+/** Tie points are many: read from the document as a stream, not kept in its tree. */
+const TIE_POINT_ELEMENTS: ReadonlySet<string> = new Set(["TiePoint"]);
 
 /** Parses a ContextScene document (XML or JSON, told apart by content). */
 export function parseContextScene(bytes: Uint8Array, file: string): ContextScene {
@@ -283,12 +423,13 @@ export function parseContextScene(bytes: Uint8Array, file: string): ContextScene
   if (first !== "<") r.fail("not a ContextScene document (neither XML nor JSON)");
   let root: XmlElement;
   try {
-    root = parseXml(src);
+    root = parseXml(src, { prune: TIE_POINT_ELEMENTS });
   } catch (e) {
     if (e instanceof XmlError) r.fail(`not well-formed XML: ${e.message}`, e.position);
     throw e;
   }
-  if (root.name !== "ContextScene") r.fail(`the root element is <${root.name}>, not <ContextScene>`);
+  if (root.name === "BlocksExchange") return readBlocksExchange(r, root);
+  if (root.name !== "ContextScene") r.fail(`the root element is <${root.name}>, not <ContextScene> or <BlocksExchange>`);
   const version = root.attrs.version ?? "";
   if (!/^[34](\.|$)/.test(version)) r.fail(`unsupported ContextScene XML version '${version}' (3 and 4 are read)`);
   return readScene(r, root, version);

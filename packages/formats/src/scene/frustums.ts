@@ -81,7 +81,8 @@ export const CAMERA_SCHEMA = {
   },
 } as const;
 
-class BinaryBuilder {
+/** A glTF binary chunk built from buffer views. */
+export class BinaryBuilder {
   private readonly parts: Uint8Array[] = [];
   private length = 0;
   readonly views: Array<{ buffer: 0; byteOffset: number; byteLength: number; target?: number }> = [];
@@ -111,11 +112,12 @@ class BinaryBuilder {
   }
 }
 
-function bytesOf(a: ArrayBufferView): Uint8Array {
+export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function stringColumn(values: readonly string[]): { data: Uint8Array; offsets: Uint32Array } {
+/** A STRING property column: UTF-8 values and UINT32 offsets. */
+export function stringColumn(values: readonly string[]): { data: Uint8Array; offsets: Uint32Array } {
   const enc = new TextEncoder();
   const encoded = values.map((v) => enc.encode(v));
   const offsets = new Uint32Array(values.length + 1);

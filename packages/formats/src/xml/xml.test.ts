@@ -28,3 +28,11 @@ test("malformed XML throws XmlError with a position", () => {
     assert.throws(() => parseXml(bad), (e: unknown) => e instanceof XmlError && e.position >= 0, bad);
   }
 });
+
+test("prune: named elements are checked but left out of the tree, counted in their parent", () => {
+  const root = parseXml("<a><p><x>1</x></p><b>kept</b><p/><p><q><p/></q></p></a>", { prune: new Set(["p"]) });
+  assert.deepEqual(root.children.map((c) => c.name), ["b"]);
+  assert.equal(root.pruned, 3);
+  assert.equal(root.children[0].text, "kept");
+  assert.throws(() => parseXml("<a><p><x>1</y></p></a>", { prune: new Set(["p"]) }), XmlError);
+});

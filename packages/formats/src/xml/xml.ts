@@ -9,6 +9,8 @@ export interface XmlElement {
   children: XmlElement[];
   /** Concatenated character data (text and CDATA) directly inside this element. */
   text: string;
+  /** Children left out of the tree by `parseXml`'s `prune` option, counted. */
+  pruned?: number;
 }
 
 export class XmlError extends Error {
@@ -56,12 +58,19 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
-/** Parses a document and returns its root element. Throws XmlError on malformed input. */
-export function parseXml(src: string): XmlElement {
+/**
+ * Parses a document and returns its root element. Throws XmlError on malformed input. Elements named in
+ * `prune` are checked like the others but not kept (their parent counts them in `pruned`): documents that
+ * hold millions of records (tie points) are read for their structure without a tree of every record.
+ */
+export function parseXml(src: string, options: { prune?: ReadonlySet<string> } = {}): XmlElement {
   let i = 0;
   const n = src.length;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
+  const prune = options.prune;
+  // Depth within a pruned element: its descendants are not kept either.
+  let pruning = 0;
 
   const skipUntil = (end: string, what: string): void => {
     const j = src.indexOf(end, i);
@@ -83,7 +92,9 @@ export function parseXml(src: string): XmlElement {
     const textEnd = lt < 0 ? n : lt;
     if (textEnd > i) {
       const text = src.slice(i, textEnd);
-      if (stack.length > 0) stack[stack.length - 1].text += decodeEntities(text, i);
+      if (stack.length > 0) {
+        if (pruning === 0) stack[stack.length - 1].text += decodeEntities(text, i);
+      }
       else if (text.trim() !== "" && text.replace(/\0/g, "").trim() !== "")
         throw new XmlError("text outside the root element", i);
       i = textEnd;
@@ -111,6 +122,7 @@ export function parseXml(src: string): XmlElement {
       i++;
       const top = stack.pop();
       if (!top || top.name !== name) throw new XmlError(`mismatched end tag </${name}>`, i);
+      if (pruning > 0) pruning--;
     } else {
       i++;
       const el: XmlElement = { name: readName(), attrs: {}, children: [], text: "" };
@@ -140,10 +152,16 @@ export function parseXml(src: string): XmlElement {
         el.attrs[an] = decodeEntities(src.slice(i + 1, j), i);
         i = j + 1;
       }
-      if (stack.length > 0) stack[stack.length - 1].children.push(el);
-      else if (root) throw new XmlError("more than one root element", i);
-      else root = el;
-      if (!selfClosing) stack.push(el);
+      const parent = stack[stack.length - 1];
+      const pruned = pruning > 0 || (parent !== undefined && prune?.has(el.name) === true);
+      if (pruned && pruning === 0) parent.pruned = (parent.pruned ?? 0) + 1;
+      if (parent && !pruned) parent.children.push(el);
+      else if (!parent && root) throw new XmlError("more than one root element", i);
+      else if (!parent) root = el;
+      if (!selfClosing) {
+        stack.push(el);
+        if (pruned) pruning++;
+      }
     }
   }
   if (stack.length > 0) throw new XmlError(`unclosed element <${stack[stack.length - 1].name}>`, n);

@@ -163,7 +163,7 @@ it("convert exits, with code 0 and its files written, for every format this serv
   }
 });
 
-it("convert ContextSceneTiler writes the cameras tileset; an object kind not tiled yet exits 1", () => {
+it("convert ContextSceneTiler writes the cameras tileset; a scene without annotations exits 1 saying so", () => {
   const dir = mkdtempSync(join(tmpdir(), "realconv-scene-"));
   try {
     const scene = sharedData("contextscene", "OrientedPhotos/ContextScene.xml");
@@ -172,9 +172,9 @@ it("convert ContextSceneTiler writes the cameras tileset; an object kind not til
     assert.match(ok.out, /root document tileset\.json/);
     const tileset = JSON.parse(readFileSync(join(dir, "out", "tileset.json"), "utf8"));
     assert.equal(tileset.asset.version, "1.1");
-    const refused = run(["convert", "ContextSceneTiler", scene, "-o", join(dir, "t"), "--object-to-tile", "TiePoints"], {}, 30_000);
-    assert.equal(refused.code, 1);
-    assert.match(refused.err, /TiePoints is not tiled/);
+    const none = run(["convert", "ContextSceneTiler", scene, "-o", join(dir, "t"), "--object-to-tile", "Annotations"], {}, 30_000);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /has no annotations to tile/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

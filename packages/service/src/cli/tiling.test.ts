@@ -7,7 +7,10 @@
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { writeLasStream, type PointChunk, type PointSchema } from "@realconv/formats";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -96,5 +99,46 @@ it("the same bytes with 1 and 2 threads, merged inputs too", { timeout: 300_000 
       }
     }
     assert.equal(hashes[0], hashes[1], `${format}: same bytes whatever the thread count`);
+  }
+});
+
+/** A LAS file of `n` points, all at one position when `same`. */
+async function writeCloud(path: string, n: number, same: boolean): Promise<void> {
+  const schema: PointSchema = { columns: ["intensity", "red", "green", "blue", "classification"], extra: [] };
+  async function* cloud(): AsyncIterable<PointChunk> {
+    if (n === 0) return;
+    const x = new Int32Array(n), y = new Int32Array(n), z = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      x[i] = same ? 100 : i % 1000;
+      y[i] = same ? 100 : Math.floor(i / 1000);
+      z[i] = same ? 5 : i % 7;
+    }
+    const red = new Uint16Array(n).fill(200);
+    yield { count: n, positions: { kind: "i32", x, y, z, scale: [0.01, 0.01, 0.01], offset: [1000, 2000, 0] }, intensity: new Uint16Array(n), red, green: red, blue: red, classification: new Uint8Array(n).fill(2) };
+  }
+  await pipeline(Readable.from(writeLasStream({ schema, scale: [0.01, 0.01, 0.01], offset: [1000, 2000, 0] }, cloud)), createWriteStream(path));
+}
+
+it("an empty cloud, a single point and 200 000 duplicates of one point, to every format", { timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-tiling-edge-"));
+  try {
+    for (const [name, n, same] of [["empty", 0, false], ["one", 1, false], ["duplicates", 200_000, true]] as const) {
+      const input = join(dir, `${name}.las`);
+      await writeCloud(input, n, same);
+      for (const format of ["COPC", "OPC", "3DTilesPnts", "3DTilesGlbc"] as const) {
+        const out = join(dir, `${name}-${format}`);
+        const r = await convert(["PointCloudConversion", input, "-f", format, "-o", out]);
+        assert.equal(r.code, 0, `${name} to ${format}: ${r.err}`);
+        const count =
+          format === "COPC"
+            ? (await readCopc(fileBytes(join(out, `${name}.copc.laz`)))).nodeCount
+            : format === "OPC"
+              ? (await readOpc(fileBytes(join(out, `${name}.opc`)))).levels[0].pointCount
+              : (await readTileset(out)).points;
+        assert.equal(count, n, `${name} to ${format}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -420,6 +420,7 @@ test("outputRealityDataType for every output format and ContextSceneTiler", () =
     LAS: { type: "LAS" },
     LAZ: { type: "LAZ" },
     E57: { type: "E57" },
+    COPC: { type: "LAZ" },
     POD: { type: "PointCloud" },
     XYZTileMap: { type: "Unstructured", rootDocument: "tilemap.json" },
     GeoJSON: { type: "GeoJSON" },

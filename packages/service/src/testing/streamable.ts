@@ -4,7 +4,7 @@
  * readers give it.
  */
 import { createRequire } from "node:module";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "@loaders.gl/core";
 import { Tiles3DLoader } from "@loaders.gl/3d-tiles";
@@ -223,6 +223,7 @@ async function visitImplicit(dir: string, base: string, root: TileJson, out: Til
       todo.push([level + L, (sx << L) + x, (sy << L) + y, (sz << L) + z]);
     }
   }
-  const files = readdirSync(join(dir, base, "tiles"), { recursive: true, encoding: "utf8" }).filter((f) => /\.(glb|pnts)$/.test(f));
+  const tilesDir = join(dir, base, "tiles");
+  const files = (existsSync(tilesDir) ? readdirSync(tilesDir, { recursive: true, encoding: "utf8" }) : []).filter((f) => /\.(glb|pnts)$/.test(f));
   for (const f of files) if (!announced.has(`tiles/${f}`)) throw new Error(`tiles/${f} is not announced by any subtree`);
 }

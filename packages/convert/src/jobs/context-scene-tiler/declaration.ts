@@ -1,6 +1,6 @@
 /** ContextSceneTiler: a ContextScene's photos, tie points or annotations to 3D Tiles. */
 import { declareJobType } from "../../contract/declaration.js";
-import { option } from "../../contract/options.js";
+import { CRS_OPTIONS, option } from "../../contract/options.js";
 
 export const contextSceneTiler = declareJobType({
   type: "ContextSceneTiler",
@@ -13,6 +13,8 @@ export const contextSceneTiler = declareJobType({
       default: "Cameras",
       description: "Object to tile inside the ContextScene.",
     }),
+    // inputCrs: the scene's SRS when it gives none or a wrong one; outputCrs: the CRS of the tie points' tileset.
+    ...CRS_OPTIONS,
   },
   output: { type: "Cesium3DTiles", rootDocument: "tileset.json", description: "3D Tiles 1.1 tileset." },
   outputClassification: "Model",

@@ -6,6 +6,7 @@ import { sharedData } from "@realconv/formats/testing/shared-data";
 import { ConversionError } from "../../contract/runner.js";
 import { dataset, MemorySink, memoryFile, runInMemory } from "../../testing/memory-io.js";
 import { CAMERAS_PER_TILE } from "./run.js";
+import { annotatedScene, blocksExchangeWithTiePoints } from "../../testing/scenes.js";
 
 const validator = createRequire(import.meta.url)("gltf-validator") as {
   validateBytes(bytes: Uint8Array, options?: Record<string, unknown>): Promise<{ issues: { numErrors: number; messages: Array<{ code: string; message: string; severity: number }> } }>;
@@ -125,11 +126,36 @@ test("thousands of photos in a projected CRS: georeferenced in EPSG:4978, split 
 test("a scene without cameras, a document that is not a scene, or no scene file fail naming the file", async () => {
   const mesh = new Uint8Array(readFileSync(sharedData("contextscene", "MeshScene/ContextScene.xml")));
   await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("MeshScene/ContextScene.xml", mesh), {}), (e: unknown) => e instanceof ConversionError && e.code === "InputData_Invalid" && e.params[0] === "MeshScene/ContextScene.xml" && /no cameras/.test(e.message));
+  // BlocksExchange photos without poses (BulkPhotos): a scene, with no cameras.
   const blocks = new Uint8Array(readFileSync(sharedData("contextscene", "BlocksExchange/Orientations.xml")));
-  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("Orientations.xml", blocks), {}), (e: unknown) => (e as Error).name === "FormatError" && /Orientations\.xml/.test((e as Error).message));
+  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("Orientations.xml", blocks), {}), (e: unknown) => e instanceof ConversionError && e.params[0] === "Orientations.xml" && /no cameras/.test(e.message));
+  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("not.xml", new TextEncoder().encode("<Other/>")), {}), (e: unknown) => (e as Error).name === "FormatError" && /not\.xml/.test((e as Error).message));
   await assert.rejects(runInMemory("ContextSceneTiler", { scene: [dataset("s", [memoryFile(new Uint8Array(3), "a.bin")], "ContextScene")] }, {}), (e: unknown) => e instanceof ConversionError && /no ContextScene document/.test(e.message));
 });
 
-test("objectToTile other than Cameras is refused before running", async () => {
-  await assert.rejects(runInMemory("ContextSceneTiler", sceneInput("c.xml", new Uint8Array(0)), { objectToTile: "TiePoints" }), (e: unknown) => e instanceof ConversionError && e.code === "UnsupportedOption");
+test("the samples have no tie points and no annotations: each kind fails saying so", async () => {
+  for (const path of ["OrientedPhotos/ContextScene.xml", "MeshScene/ContextScene.xml", "BlocksExchange/Orientations.xml", "cs_pc_mobile.json"]) {
+    const bytes = new Uint8Array(readFileSync(sharedData("contextscene", path)));
+    await assert.rejects(runInMemory("ContextSceneTiler", sceneInput(path, bytes), { objectToTile: "TiePoints" }), (e: unknown) => e instanceof ConversionError && e.params[0] === path && /no tie points/.test(e.message), path);
+    await assert.rejects(runInMemory("ContextSceneTiler", sceneInput(path, bytes), { objectToTile: "Annotations" }), (e: unknown) => e instanceof ConversionError && e.params[0] === path && /no annotations/.test(e.message), path);
+  }
+});
+
+test("Cameras of a BlocksExchange block: photogroup cameras, poses in degrees, georeferenced from the block's SRS", async () => {
+  const { xml } = blocksExchangeWithTiePoints(10, { srs: "EPSG:32618", colour: false });
+  const sink = new MemorySink();
+  await runInMemory("ContextSceneTiler", sceneInput("Orientations.xml", new TextEncoder().encode(xml)), { objectToTile: "Cameras" }, { sink });
+  assert.deepEqual((await checkCameraTileset(sink)).sort(), ["0", "1", "2", "3"]);
+  assert.equal(sink.crs, "EPSG:4978");
+  // Omega 180 degrees: the cameras look down, so every frustum's image corners lie below its apex.
+  const glb = readGlb(sink.files.get([...sink.files.keys()].find((k) => k.endsWith(".glb"))!)!);
+  const p = positionsOf(glb);
+  const up = (q: number[]) => Math.hypot(q[0], q[1], q[2]);
+  for (let c = 0; c < p.length; c += 5) for (let k = 1; k < 5; k++) assert.ok(up(p[c + k]) < up(p[c]), "corner below the apex");
+});
+
+test("outputCrs other than EPSG:4978 is reported for Cameras and Annotations, whose tilesets are in EPSG:4978", async () => {
+  const { json } = annotatedScene(5, 0);
+  const { warnings } = await runInMemory("ContextSceneTiler", sceneInput("ContextScene.json", new TextEncoder().encode(json)), { objectToTile: "Annotations", outputCrs: "EPSG:32618" });
+  assert.ok(warnings.some((w) => /applies to tie points only/.test(w.message)), JSON.stringify(warnings));
 });

@@ -1,70 +1,53 @@
 /**
- * ContextSceneTiler, `objectToTile: Cameras`: every photo with a pose becomes a camera frustum in a
- * 3D Tiles 1.1 tileset, with its photo id, image path and camera model as feature metadata.
+ * ContextSceneTiler: one kind of object of a ContextScene as a 3D Tiles 1.1 tileset (`tileset.json`).
  *
  * - The scene document is the input's root document, else the file named ContextScene.xml/.json, else its
- *   only .xml/.json file. Photos are not read (a frustum needs the camera, not the pixels).
- * - Georeferencing: poses in a projected or geocentric CRS (the photo collection's SRS) are turned into
- *   EPSG:4978, so the tileset lands on the globe; a local SRS (`Local:...`, or none) keeps local coordinates
- *   with a warning. Poses in a geographic CRS (degrees) cannot be drawn in metres and fail the job.
- * - Frustum depth: half the median distance from a camera to its nearest neighbour (1 unit for one camera),
- *   so neighbouring frustums do not overlap.
- * - Tiling: cameras are split at the median of the longest axis until a tile holds at most
- *   CAMERAS_PER_TILE; only leaves have content (refine ADD), geometric errors shrink with the tiles to 0 at
- *   the leaves, so a viewer streams 100 000 photos tile by tile.
+ *   only .xml/.json file (a ContextScene, or a ContextCapture BlocksExchange document). Photos are not read.
+ * - The scene's SRS: `inputCrs`, else the SRS the objects name, else the photo collection's, else the only
+ *   one; a local SRS (`Local:...`, or none) keeps local coordinates with a warning.
+ * - `Cameras`: every photo with a pose becomes a camera frustum, with its photo id, image path and camera
+ *   model as feature metadata. `Annotations`: every 3D object becomes a box (faces and edges) with its object
+ *   id, label name, label id and confidence as feature metadata; 2D-only annotations are reported as a
+ *   warning. Both are georeferenced in EPSG:4978 (scene coordinates in a projected or geocentric CRS are
+ *   turned into ECEF); a geographic SRS (degrees) cannot be drawn in metres and fails the job.
+ * - `TiePoints`: the tie points (colour when given) as a point-cloud tileset of GLB tiles built by the LOD
+ *   octree engine (tie-points.ts), in `outputCrs` or the scene's SRS, placed on the globe when it is known.
+ *
+ * Frustum depth: half the median distance from a camera to its nearest neighbour (1 unit for one camera),
+ * so neighbouring frustums do not overlap. Frustums and boxes are split at the median of the longest axis
+ * until a tile holds at most CAMERAS_PER_TILE / OBJECTS_PER_TILE (spatial-tiles.ts), so a viewer streams
+ * 100 000 photos or objects tile by tile.
  */
 import {
+  BOX_VERTICES,
+  encodeBoxGlb,
+  writeBox,
+  type AnnotationFeature,
   encodeFrustumGlb,
   focalLengthOf,
   FRUSTUM_VERTICES,
-  parseContextScene,
   writeFrustum,
   type CameraFeature,
   type ContextScene,
   type SceneDevice,
   type ScenePose,
 } from "@realconv/formats";
-import type { RunnerOptions } from "../../contract/declaration.js";
-import { ConversionError, throwIfAborted, type InputFile, type Runner, type RunnerContext } from "../../contract/runner.js";
-import { parseJobCrs, transformBetween, wgs84Extent } from "../../pointcloud/crs.js";
-import type { contextSceneTiler } from "./declaration.js";
-
-type Options = RunnerOptions<typeof contextSceneTiler>;
+import { ConversionError, throwIfAborted, type Runner, type RunnerContext } from "../../contract/runner.js";
+import { optionCrs, parseJobCrs, shortCrs, transformBetween, wgs84Extent } from "../../pointcloud/crs.js";
+import { sceneCrs, sceneDocument, type Options } from "./scene-input.js";
+import { finishTree, leafVertices, partition, tileJson, transformInterleaved, type TileNode } from "./spatial-tiles.js";
+import { tileTiePoints } from "./tie-points.js";
 
 /** Cameras in one tile's content: a few hundred kilobytes of GLB. */
 export const CAMERAS_PER_TILE = 1000;
-/** A scene document larger than this is not a ContextScene worth reading whole. */
-const MAX_SCENE_BYTES = 512 * 1024 * 1024;
+/** Boxes in one tile's content: 8 vertices and 60 indices each, a few hundred kilobytes of GLB. */
+export const OBJECTS_PER_TILE = 1000;
 
 interface Camera {
   photoId: string;
   imagePath: string;
   device: SceneDevice;
   pose: ScenePose;
-}
-
-async function sceneDocument(ctx: RunnerContext<Options>): Promise<{ file: InputFile; scene: ContextScene }> {
-  const dataset = ctx.inputs.scene?.[0];
-  if (!dataset) throw new ConversionError("InputData_Invalid", "Invalid input data", "The job has no ContextScene input.");
-  const files = await dataset.files();
-  const byName = (re: RegExp) => files.filter((f) => re.test(f.path.split("/").pop() ?? ""));
-  const root = dataset.rootDocument ? files.find((f) => f.path === dataset.rootDocument) : undefined;
-  const named = byName(/^contextscene\.(xml|json)$/i);
-  const any = byName(/\.(xml|json)$/i);
-  const file = root ?? (named.length === 1 ? named[0] : undefined) ?? (any.length === 1 ? any[0] : undefined);
-  if (!file) {
-    throw new ConversionError(
-      "InputData_Invalid",
-      "Invalid input data",
-      "The reality data %1 holds no ContextScene document (a ContextScene.xml or ContextScene.json file, or its root document).",
-      [dataset.id],
-    );
-  }
-  if (file.size > MAX_SCENE_BYTES) {
-    throw new ConversionError("InputData_Invalid", "Invalid input data", "The ContextScene %1 is larger than %2 bytes.", [file.path, String(MAX_SCENE_BYTES)]);
-  }
-  const bytes = await file.read(0, file.size);
-  return { file, scene: parseContextScene(bytes, file.path) };
 }
 
 function camerasOf(ctx: RunnerContext<Options>, scene: ContextScene, label: string): Camera[] {
@@ -115,129 +98,86 @@ function frustumDepth(cameras: readonly Camera[]): number {
   return nearest[Math.floor(nearest.length / 2)] / 2;
 }
 
-/** The SRS poses are in, when it is one the CRS module knows; undefined for local coordinates. */
-function sceneCrs(scene: ContextScene): string | undefined {
-  const id = scene.photoSrsId ?? (scene.spatialReferenceSystems.size === 1 ? [...scene.spatialReferenceSystems.keys()][0] : undefined);
-  const definition = id !== undefined ? scene.spatialReferenceSystems.get(id) : undefined;
-  if (!definition || /^local\b/i.test(definition.trim())) return undefined;
-  return definition;
-}
-
-interface TileNode {
-  cameras: number[];
-  children: TileNode[];
-  /** Content path, leaves only. */
-  uri?: string;
-  box: number[];
-  geometricError: number;
-}
-
-/** Splits camera indices at the median of the longest axis of their centres until each leaf is small. */
-function partition(indices: number[], centers: Float64Array, path: string, leaves: TileNode[]): TileNode {
-  if (indices.length <= CAMERAS_PER_TILE) {
-    const leaf: TileNode = { cameras: indices, children: [], uri: `cameras/${path}.glb`, box: [], geometricError: 0 };
-    leaves.push(leaf);
-    return leaf;
-  }
-  const min = [Infinity, Infinity, Infinity];
-  const max = [-Infinity, -Infinity, -Infinity];
-  for (const i of indices) for (let k = 0; k < 3; k++) {
-    min[k] = Math.min(min[k], centers[i * 3 + k]);
-    max[k] = Math.max(max[k], centers[i * 3 + k]);
-  }
-  const axis = [0, 1, 2].reduce((a, k) => (max[k] - min[k] > max[a] - min[a] ? k : a), 0);
-  // Ties broken by index: the same scene always splits the same way.
-  const sorted = [...indices].sort((a, b) => centers[a * 3 + axis] - centers[b * 3 + axis] || a - b);
-  const half = sorted.length >> 1;
-  return {
-    cameras: [],
-    children: [partition(sorted.slice(0, half), centers, `${path}-0`, leaves), partition(sorted.slice(half), centers, `${path}-1`, leaves)],
-    box: [],
-    geometricError: 0,
-  };
-}
-
-/** 3D Tiles box (centre, three half-axes) around an axis-aligned min/max. */
-function boxOf(min: readonly number[], max: readonly number[]): number[] {
-  const c = [0, 1, 2].map((k) => (min[k] + max[k]) / 2);
-  // A flat box still needs a thickness for culling.
-  const h = [0, 1, 2].map((k) => Math.max((max[k] - min[k]) / 2, 1e-3));
-  return [...c, h[0], 0, 0, 0, h[1], 0, 0, 0, h[2]];
-}
-
-/** Fills boxes and geometric errors bottom-up; returns the node's min/max. */
-function finishTree(node: TileNode, vertices: Float64Array): { min: number[]; max: number[] } {
-  const min = [Infinity, Infinity, Infinity];
-  const max = [-Infinity, -Infinity, -Infinity];
-  const grow = (b: { min: number[]; max: number[] }) => {
-    for (let k = 0; k < 3; k++) {
-      min[k] = Math.min(min[k], b.min[k]);
-      max[k] = Math.max(max[k], b.max[k]);
-    }
-  };
-  for (const c of node.cameras) {
-    for (let v = 0; v < FRUSTUM_VERTICES; v++) {
-      const at = (c * FRUSTUM_VERTICES + v) * 3;
-      grow({ min: [vertices[at], vertices[at + 1], vertices[at + 2]], max: [vertices[at], vertices[at + 1], vertices[at + 2]] });
-    }
-  }
-  let childError = 0;
-  for (const child of node.children) {
-    grow(finishTree(child, vertices));
-    childError = Math.max(childError, child.geometricError);
-  }
-  node.box = boxOf(min, max);
-  if (node.children.length > 0) {
-    const diagonal = Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]);
-    node.geometricError = Math.max(diagonal / 20, childError * 2, 1e-3);
-  }
-  return { min, max };
-}
-
-function tileJson(node: TileNode): Record<string, unknown> {
-  return {
-    boundingVolume: { box: node.box },
-    geometricError: node.geometricError,
-    ...(node.uri ? { content: { uri: node.uri } } : {}),
-    ...(node.children.length > 0 ? { children: node.children.map(tileJson) } : {}),
-  };
-}
-
-async function tileCameras(ctx: RunnerContext<Options>, scene: ContextScene, label: string): Promise<void> {
-  const cameras = camerasOf(ctx, scene, label);
-  const crs = sceneCrs(scene);
+/** The SRS to draw frustums or boxes from: projected or geocentric (turned into ECEF), or local with a warning. */
+function drawingCrs(ctx: RunnerContext<Options>, scene: ContextScene, label: string, what: string, srsId?: string): string | undefined {
+  const crs = sceneCrs(ctx, scene, srsId);
   if (crs && parseJobCrs(crs, label).horizontal?.kind === "geographic") {
-    throw new ConversionError("UnsupportedCrs", "Unsupported CRS", "The poses of %1 are in the geographic CRS %2: camera frustums need a projected or geocentric CRS.", [label, crs]);
+    throw new ConversionError("UnsupportedCrs", "Unsupported CRS", "The %1 of %2 are in the geographic CRS %3: they need a projected or geocentric CRS.", [what, label, shortCrs(crs)]);
   }
   if (!crs) {
     ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "The ContextScene %1 has no spatial reference: the tileset is in its local coordinates.", params: [label] });
   }
-  const depth = frustumDepth(cameras);
-  const n = cameras.length;
-  const vertices = new Float64Array(n * FRUSTUM_VERTICES * 3);
-  cameras.forEach((c, i) => writeFrustum(c.device, c.pose, depth, vertices, i * FRUSTUM_VERTICES * 3));
-  ctx.progress(10);
-  const toEcef = crs ? transformBetween(crs, "EPSG:4978", label, (m) => ctx.warn(m)) : undefined;
-  if (toEcef) {
-    const count = n * FRUSTUM_VERTICES;
-    const x = new Float64Array(count);
-    const y = new Float64Array(count);
-    const z = new Float64Array(count);
-    for (let v = 0; v < count; v++) [x[v], y[v], z[v]] = [vertices[v * 3], vertices[v * 3 + 1], vertices[v * 3 + 2]];
-    toEcef.transform(x, y, z);
-    for (let v = 0; v < count; v++) [vertices[v * 3], vertices[v * 3 + 1], vertices[v * 3 + 2]] = [x[v], y[v], z[v]];
+  const outputCrs = optionCrs(ctx.options, "outputCrs");
+  if (outputCrs && crs && !/^EPSG:4978$/.test(outputCrs)) {
+    ctx.warn({
+      code: "InputData_Warning",
+      title: "Input data warning",
+      message: "The %1 tileset is placed in EPSG:4978, the frame of 3D Tiles; outputCrs %2 applies to tie points only.",
+      params: [what, shortCrs(outputCrs)],
+    });
   }
-  // Partitioned on the (possibly geocentric) apexes, so tiles are compact where the viewer is.
-  const centers = new Float64Array(n * 3);
-  for (let i = 0; i < n; i++) centers.set(vertices.subarray(i * FRUSTUM_VERTICES * 3, i * FRUSTUM_VERTICES * 3 + 3), i * 3);
+  return crs;
+}
+
+/**
+ * Writes items of `perItem` vertices each (scene coordinates, turned into ECEF when `crs` is known) as
+ * spatial tiles of at most `perTile` items under `folder/`, and the tileset; records CRS and extent.
+ */
+async function writeItemTileset(
+  ctx: RunnerContext<Options>,
+  label: string,
+  crs: string | undefined,
+  vertices: Float64Array,
+  perItem: number,
+  perTile: number,
+  folder: string,
+  encodeLeaf: (items: number[], vertices: Float64Array, center: [number, number, number]) => Uint8Array,
+): Promise<void> {
+  const n = vertices.length / (perItem * 3);
+  // The extent from the scene coordinates, before they are turned into ECEF.
+  const bounds = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
+  for (let v = 0; v < n * perItem; v++) for (let k = 0; k < 3; k++) {
+    bounds[k] = Math.min(bounds[k], vertices[v * 3 + k]);
+    bounds[k + 3] = Math.max(bounds[k + 3], vertices[v * 3 + k]);
+  }
+  const toEcef = crs ? transformBetween(crs, "EPSG:4978", label, (m) => ctx.warn(m)) : undefined;
+  if (toEcef) transformInterleaved(vertices, toEcef);
+  ctx.progress(10);
+  // Partitioned on each item's first vertex (a frustum's apex, a box corner), so tiles are compact where the viewer is.
+  const anchors = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) anchors.set(vertices.subarray(i * perItem * 3, i * perItem * 3 + 3), i * 3);
   const leaves: TileNode[] = [];
-  const root = partition(cameras.map((_, i) => i), centers, "0", leaves);
-  finishTree(root, vertices);
+  const root = partition([...Array(n).keys()], anchors, perTile, (path) => `${folder}/${path}.glb`, leaves);
+  finishTree(root, vertices, perItem);
   for (const [k, leaf] of leaves.entries()) {
     throwIfAborted(ctx.signal);
-    const tileVertices = new Float64Array(leaf.cameras.length * FRUSTUM_VERTICES * 3);
-    leaf.cameras.forEach((c, i) => tileVertices.set(vertices.subarray(c * FRUSTUM_VERTICES * 3, (c + 1) * FRUSTUM_VERTICES * 3), i * FRUSTUM_VERTICES * 3));
-    const features: CameraFeature[] = leaf.cameras.map((c) => {
+    const center = leaf.box.slice(0, 3) as [number, number, number];
+    await ctx.output.write(leaf.uri!, encodeLeaf(leaf.items, leafVertices(leaf, vertices, perItem), center), ctx.signal);
+    ctx.progress(10 + (85 * (k + 1)) / leaves.length);
+  }
+  const tileset = {
+    asset: { version: "1.1", generator: "realconv" },
+    geometricError: Math.max(root.geometricError * 2, 1e-3),
+    root: { ...tileJson(root), refine: "ADD" },
+  };
+  await ctx.output.write("tileset.json", new TextEncoder().encode(JSON.stringify(tileset)), ctx.signal);
+  ctx.output.setRootDocument("tileset.json");
+  if (crs) {
+    ctx.output.setCrs("EPSG:4978");
+    const extent = wgs84Extent(bounds, crs);
+    if (extent) ctx.output.setExtent(extent);
+  }
+  ctx.progress(100);
+}
+
+async function tileCameras(ctx: RunnerContext<Options>, scene: ContextScene, label: string): Promise<void> {
+  const cameras = camerasOf(ctx, scene, label);
+  const crs = drawingCrs(ctx, scene, label, "camera poses");
+  const depth = frustumDepth(cameras);
+  const vertices = new Float64Array(cameras.length * FRUSTUM_VERTICES * 3);
+  cameras.forEach((c, i) => writeFrustum(c.device, c.pose, depth, vertices, i * FRUSTUM_VERTICES * 3));
+  await writeItemTileset(ctx, label, crs, vertices, FRUSTUM_VERTICES, CAMERAS_PER_TILE, "cameras", (items, tileVertices, center) => {
+    const features: CameraFeature[] = items.map((c) => {
       const cam = cameras[c];
       const [ppx, ppy] = cam.device.principalPoint ?? [cam.device.width / 2, cam.device.height / 2];
       return {
@@ -251,35 +191,60 @@ async function tileCameras(ctx: RunnerContext<Options>, scene: ContextScene, lab
         principalPointY: ppy,
       };
     });
-    const center = leaf.box.slice(0, 3) as [number, number, number];
-    await ctx.output.write(leaf.uri!, encodeFrustumGlb(tileVertices, features, center), ctx.signal);
-    ctx.progress(10 + (85 * (k + 1)) / leaves.length);
+    return encodeFrustumGlb(tileVertices, features, center);
+  });
+}
+
+async function tileAnnotations(ctx: RunnerContext<Options>, scene: ContextScene, label: string): Promise<void> {
+  const annotations = scene.annotations;
+  if (!annotations || (annotations.objects3D.length === 0 && annotations.objects2DCount === 0)) {
+    throw new ConversionError("InputData_Invalid", "Invalid input data", "The ContextScene %1 has no annotations to tile.", [label]);
   }
-  const tileset = {
-    asset: { version: "1.1", generator: "realconv" },
-    geometricError: Math.max(root.geometricError * 2, 1e-3),
-    root: { ...tileJson(root), refine: "ADD" },
-  };
-  await ctx.output.write("tileset.json", new TextEncoder().encode(JSON.stringify(tileset)), ctx.signal);
-  ctx.output.setRootDocument("tileset.json");
-  if (crs) {
-    ctx.output.setCrs("EPSG:4978");
-    const bounds = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
-    for (const { pose } of cameras) for (let k = 0; k < 3; k++) {
-      bounds[k] = Math.min(bounds[k], pose.center[k]);
-      bounds[k + 3] = Math.max(bounds[k + 3], pose.center[k]);
-    }
-    const extent = wgs84Extent(bounds, crs);
-    if (extent) ctx.output.setExtent(extent);
+  const objects = annotations.objects3D;
+  if (objects.length === 0) {
+    throw new ConversionError(
+      "InputData_Invalid",
+      "Invalid input data",
+      "The ContextScene %1 has only 2D annotations (%2 objects in photos or segmentation masks): there is no 3D object to tile.",
+      [label, String(annotations.objects2DCount)],
+    );
   }
-  ctx.progress(100);
+  if (annotations.objects2DCount > 0) {
+    ctx.warn({
+      code: "InputData_Warning",
+      title: "Input data warning",
+      message: "%1 2D annotations of %2 (objects in photos, segmentation masks) are not tiled: only its %3 3D objects are.",
+      params: [String(annotations.objects2DCount), label, String(objects.length)],
+    });
+  }
+  const unnamed = new Set(objects.map((o) => o.labelId ?? "").filter((id) => !annotations.labels.has(id)));
+  if (unnamed.size > 0) {
+    ctx.warn({
+      code: "InputData_Warning",
+      title: "Input data warning",
+      message: "Objects of %1 use labels its Labels do not name (%2); their label is the label id.",
+      params: [label, [...unnamed].map((id) => id || "none").slice(0, 10).join(", ")],
+    });
+  }
+  const crs = drawingCrs(ctx, scene, label, "annotations", annotations.srsId);
+  const vertices = new Float64Array(objects.length * BOX_VERTICES * 3);
+  objects.forEach((o, i) => writeBox(o, vertices, i * BOX_VERTICES * 3));
+  await writeItemTileset(ctx, label, crs, vertices, BOX_VERTICES, OBJECTS_PER_TILE, "annotations", (items, tileVertices, center) => {
+    const features: AnnotationFeature[] = items.map((i) => {
+      const o = objects[i];
+      const labelId = o.labelId ?? "";
+      return { objectId: o.id, label: annotations.labels.get(labelId) ?? labelId, labelId, confidence: o.confidence ?? -1 };
+    });
+    return encodeBoxGlb(tileVertices, features, center);
+  });
 }
 
 export const runContextSceneTiler: Runner<Options> = async (ctx) => {
-  const { file, scene } = await sceneDocument(ctx);
+  const input = await sceneDocument(ctx);
   throwIfAborted(ctx.signal);
-  if (ctx.options.objectToTile !== "Cameras") {
-    throw new ConversionError("UnsupportedOption", "Unsupported option", "objectToTile %1 is not produced by this server yet.", [ctx.options.objectToTile]);
-  }
-  await tileCameras(ctx, scene, file.path);
+  const kind = ctx.options.objectToTile;
+  if (kind === "Cameras") await tileCameras(ctx, input.scene, input.file.path);
+  else if (kind === "Annotations") await tileAnnotations(ctx, input.scene, input.file.path);
+  else if (kind === "TiePoints") await tileTiePoints(ctx, input);
+  else throw new ConversionError("UnsupportedOption", "Unsupported option", "objectToTile %1 is not one of Cameras, TiePoints, Annotations.", [String(kind)]);
 };
