@@ -101,7 +101,7 @@ function measure(command, args, outDir) {
 // The two tools.
 
 /** What the CLI prints when it refuses a format (validation or no runner yet), as opposed to a failed conversion. */
-const REFUSED = /not supported yet|UnsupportedFormat|outputFormat|unknown format|is not one of|must be equal to one of/i;
+const REFUSED = /is not supported yet|UnsupportedFormat|Invalid value '[^']*' for property '[^']*outputFormat'/;
 
 function runRealconv(input, format, outDir) {
   const args = [REALCONV, "convert", "PointCloudConversion", input, "--format", format, "-o", outDir];
