@@ -95,22 +95,13 @@ export class ArithmeticDecoder {
     const i = d + 2 * s;
     const x = Math.imul(t[i], l);
     const y = s === last ? length : Math.imul(t[i + 2], l);
-    let nv = (value - x) | 0;
-    let nl = (y - x) | 0;
-    if (nl >>> 0 < AC_MIN_LENGTH) {
-      // renormalise inline (at most 2 bytes after a symbol: its length is at least 2^9)
-      const buf = this.buf;
-      const end = this.end;
-      let p = this.pos;
-      do {
-        nv = (nv << 8) | (p < end ? buf[p] : 0);
-        p++;
-        nl = nl << 8;
-      } while (nl >>> 0 < AC_MIN_LENGTH);
-      this.pos = p;
+    const nl = (y - x) | 0;
+    // renormalising out of line keeps this body small enough for V8 to inline it into more callers
+    if (nl >>> 0 < AC_MIN_LENGTH) this.renorm(value - x, nl);
+    else {
+      this.value = (value - x) | 0;
+      this.length = nl;
     }
-    this.value = nv;
-    this.length = nl;
     t[i + 1]++;
     if (--t[o + SM_UNTIL] === 0) updateSymbolModel(t, o);
     return s;
