@@ -27,10 +27,10 @@ const TIME = "/usr/bin/time";
  * least that rate; LAZ reading is compared with both LASzip (native) and laz-perf (WASM in Node).
  */
 const OPS = {
-  "las-read": { input: "las", label: "LAS read (openPointCloud, every column touched)", refs: [] },
+  "las-read": { input: "las", label: "LAS read (openLasOrLaz, every column touched)", refs: [] },
   "laz-read": {
     input: "laz",
-    label: "LAZ read (openPointCloud: our LAZ decoder with its checks on the worker threads + our record decoding)",
+    label: "LAZ read (openLasOrLaz: our LAZ decoder with its checks on the worker threads + our record decoding)",
     refs: [
       { name: "LASzip decompress (native)", mps: 1.7 },
       { name: "laz-perf decode (WASM, Node)", mps: 1.3 },
@@ -155,7 +155,7 @@ async function runChild(op, input, output, threads) {
 
   if (op === "las-read" || op === "laz-read") {
     const src = await fileSource(input);
-    const reader = await f.openPointCloud(src, readOptions);
+    const reader = await f.openLasOrLaz(src, readOptions);
     const tally = newTally();
     for await (const c of reader.chunks()) touchChunk(tally, c, reader.schema.columns);
     await src.close();
@@ -205,7 +205,7 @@ async function runChild(op, input, output, threads) {
     result.notes.wasmHeapMB = m.HEAPU8.byteLength / 1e6;
   } else if (op === "las2laz") {
     const src = await fileSource(input);
-    const reader = await f.openPointCloud(src);
+    const reader = await f.openLasOrLaz(src);
     const h = reader.header;
     // Same format and quantisation as the source: LasWriter copies the integers, records are bit-exact.
     const writer = new f.LasWriter({ schema: reader.schema, pdrf: h.pdrf, minorVersion: h.versionMinor, scale: h.scale, offset: h.offset });
@@ -249,7 +249,7 @@ async function runChild(op, input, output, threads) {
     result.points = await readCount(f, input);
   } else if (op === "las2e57" || op === "las2e57-1pass") {
     const src = await fileSource(input);
-    const reader = await f.openPointCloud(src);
+    const reader = await f.openLasOrLaz(src);
     const fh = await open(output, "w");
     let bytes = 0;
     const w = new f.E57Writer(

@@ -4,7 +4,7 @@ export { readLasHeader, findVlr as findLasVlr, type LasHeader, type LasVlr } fro
 export { PDRF_BASE_LENGTH as LAS_PDRF_BASE_LENGTH, pdrfColumns as lasPdrfColumns, decodeRecords as decodeLasRecords, type ExtraBytesField as LasExtraBytesField, type RecordLayout as LasRecordLayout } from "./pointcloud/las/records.js";
 export { resolveLasCrs, epsgFromWkt as epsgFromLasWkt, epsgFromGeoKeys as epsgFromLasGeoKeys, parseGeoKeys as parseLasGeoKeys, type LasCrsInfo, type GeoKeys as LasGeoKeys } from "./pointcloud/las/crs.js";
 export { LasReader, openLas, type LasReadOptions, type RecordBlock as LasRecordBlock } from "./pointcloud/las/reader.js";
-export { openPointCloud, looksLikeLas } from "./pointcloud/las/open.js";
+export { openLasOrLaz, looksLikeLas } from "./pointcloud/las/open.js";
 export { openLaz, isLazHeader, LAZ_DECODABLE_FORMATS, LazReader } from "./pointcloud/laz/reader.js";
 export { parseLaszipVlr, readChunkTable as readLazChunkTable, type LaszipVlr, type LazChunk } from "./pointcloud/laz/chunk-table.js";
 export { LasWriter, writeLasStream, writeLasOnePass, type LasHeaderPatch, encodeLas, chooseLasFormat, chooseScaleOffset as chooseLasScaleOffset, type LasWriterOptions, type ExtraBytesSpec as LasExtraBytesSpec } from "./pointcloud/las/writer.js";
