@@ -133,13 +133,13 @@ async function runChild(op, input, output, threads) {
   // With 1 thread both are empty/undefined: the in-thread codecs, as before the pool existed.
   // Only the LAZ operations use the pool (the others run without its threads).
   const usesPool = op === "laz-read" || op === "las2laz" || op === "las2laz-bytes" || op === "job-las2laz";
-  const readOptions = usesPool ? pool.lazReadOptions({ threads }) : {};
-  const writeOptions = usesPool ? pool.lazWriteOptions({ threads }) : undefined;
+  const lazPool = usesPool ? pool.createLazPool(threads) : undefined;
+  const readOptions = pool.lazReadOptions(lazPool);
+  const writeOptions = pool.lazWriteOptions(lazPool);
   // The pool's threads are booted (isolate + modules, ~0.16 s for two) before the clock, like the modules
   // of this process: a service worker process keeps its pool from job to job. Their JIT warm-up stays
   // inside the measured time.
-  const shared = usesPool ? pool.sharedLazPool(threads) : undefined;
-  if (shared) await Promise.all(Array.from({ length: shared.size }, () => shared.compress(3, 34, new Uint8Array(34), 1)));
+  if (lazPool) await Promise.all(Array.from({ length: lazPool.size }, () => lazPool.compress(3, 34, new Uint8Array(34), 1)));
   /** LAS byte pieces -> LAZ byte pieces; `patches()` once they are all consumed. */
   const toLaz = (pieces) => {
     const t = writeOptions ? new ChunkingLasToLazTransformer() : new LasToLazTransformer();
@@ -278,6 +278,7 @@ async function runChild(op, input, output, threads) {
   // Linux reports maxRSS in kilobytes.
   result.maxRssMB = (process.resourceUsage().maxRSS * 1024) / 1e6;
   process.stdout.write(JSON.stringify(result) + "\n");
+  await lazPool?.close();
 }
 
 async function readCount(f, path) {
