@@ -495,7 +495,7 @@ async function main() {
         if (res.points !== d.points) throw new Error(`${op}: ${res.points} points, expected ${d.points}`);
         all.push(res);
         console.error(
-          `${millions} M ${op} run ${r + 1} (${threads} threads): ${fmtRate(res.points / res.seconds / 1e6)}, ${res.peakRssMB.toFixed(0)} MB, cpu/wall ${(res.cpuSeconds / res.seconds).toFixed(2)}, other CPUs ${res.otherCpus ?? "?"}, calibration ${res.calibMs} ms, load ${loadavg()[0].toFixed(2)}`,
+          `${millions} M ${op} run ${r + 1} (${threads} threads): ${fmtRate(res.points / res.seconds / 1e6)}, ${res.peakRssMB.toFixed(0)} MB, cpu/wall ${(res.cpuSeconds / res.seconds).toFixed(2)} (${fmtRate(res.points / res.cpuSeconds / 1e6)} per CPU-s), other CPUs ${res.otherCpus ?? "?"}, calibration ${res.calibMs} ms, load ${loadavg()[0].toFixed(2)}`,
         );
       }
       if (all[0].tally) checks[op] = all[0].tally;
