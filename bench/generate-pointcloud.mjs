@@ -2,8 +2,9 @@
 // Deterministic synthetic point clouds for the point-cloud I/O benchmark: a LAS 1.2 PDRF 3 file
 // (rolling terrain, colour, intensity, returns, classes, GPS time; packages/formats testing/synthetic)
 // and its LAZ twin made with our LASzip-compatible encoder. Both are streamed to disk, so memory
-// stays at one chunk whatever the size.
-//   node bench/generate-pointcloud.mjs --points 5000000 --out bench/data/synthetic-5m.las [--laz path] [--no-laz] [--seed 1]
+// stays at one chunk whatever the size. `--pdrf` picks another point format (6-10 as LAS 1.4, NIR
+// derived from the colour for 8 and 10), for the per-format LAZ decoding figures.
+//   node bench/generate-pointcloud.mjs --points 5000000 --out bench/data/synthetic-5m.las [--laz path] [--no-laz] [--seed 1] [--pdrf 3]
 // LAZ alone, without the LAS file (one pass, LAZ chunks compressed on `--threads` worker threads; the
 // bytes equal the LAZ twin's), for clouds whose LAS would not fit on disk, e.g. a billion points:
 //   node bench/generate-pointcloud.mjs --points 1000000000 --laz-only --laz bench/data/synthetic-1000m.laz [--threads 2]
@@ -53,10 +54,23 @@ export async function streamToFile(path, pieces, patches = () => []) {
   return bytes;
 }
 
-function lasOptions() {
+/** Point formats with a near-infrared channel. */
+const NIR_FORMATS = new Set([8, 10]);
+
+/** The synthetic cloud with a NIR channel (from red and green, so it varies as colour does). */
+async function* withNir(chunks) {
+  for await (const c of chunks) {
+    const nir = new Uint16Array(c.count);
+    for (let i = 0; i < c.count; i++) nir[i] = (c.red[i] + c.green[i]) >>> 1;
+    yield { ...c, nir };
+  }
+}
+
+function lasOptions(pdrf = 3) {
+  const nir = NIR_FORMATS.has(pdrf);
   return {
-    schema: SYNTHETIC_SCHEMA,
-    pdrf: 3,
+    schema: nir ? { ...SYNTHETIC_SCHEMA, columns: [...SYNTHETIC_SCHEMA.columns, "nir"] } : SYNTHETIC_SCHEMA,
+    pdrf,
     minorVersion: 2,
     scale: SYNTHETIC_SCALE,
     offset: SYNTHETIC_OFFSET,
@@ -68,9 +82,10 @@ function lasOptions() {
   };
 }
 
-/** Synthetic LAS 1.2 PDRF 3 file of `points` points (two passes over the generator: measure, encode). */
-export async function generateLas(points, path, seed = 1) {
-  return streamToFile(path, writeLasStream(lasOptions(), () => syntheticCloud(points, { seed })));
+/** Synthetic LAS file of `points` points, PDRF 3 (LAS 1.2) by default (two passes over the generator: measure, encode). */
+export async function generateLas(points, path, seed = 1, pdrf = 3) {
+  const cloud = () => (NIR_FORMATS.has(pdrf) ? withNir(syntheticCloud(points, { seed })) : syntheticCloud(points, { seed }));
+  return streamToFile(path, writeLasStream(lasOptions(pdrf), cloud));
 }
 
 /**
@@ -123,6 +138,7 @@ async function main() {
       "laz-only": { type: "boolean", default: false },
       threads: { type: "string", default: String(availableParallelism()) },
       seed: { type: "string", default: "1" },
+      pdrf: { type: "string", default: "3" },
     },
   });
   const points = Number(args.points);
@@ -147,7 +163,9 @@ async function main() {
   }
   const out = resolve(args.out ?? `bench/data/synthetic-${points}.las`);
   let t = performance.now();
-  const lasBytes = await generateLas(points, out, Number(args.seed));
+  const pdrf = Number(args.pdrf);
+  if (!Number.isInteger(pdrf) || pdrf < 0 || pdrf > 10) throw new Error(`--pdrf must be a point format 0-10, got ${args.pdrf}`);
+  const lasBytes = await generateLas(points, out, Number(args.seed), pdrf);
   console.error(`${out}: ${points} points, ${(lasBytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   if (!args["no-laz"]) {
     const laz = resolve(args.laz ?? out.replace(/\.las$/i, "") + ".laz");

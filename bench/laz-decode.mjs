@@ -3,11 +3,15 @@
 // reader's checks: stream ends and header bounds) against laz-perf's WASM ChunkDecoder (one getPoint call
 // per point), on the same file, in one process. Both decode every chunk to raw LAS records; an XYZ
 // checksum shows they agree.
-//   node bench/laz-decode.mjs [file.laz] [--runs 3]
+//   node bench/laz-decode.mjs [file.laz] [--runs 3] [--decoders ours,lazperf] [--before <checkout>]
+// `--decoders` runs one of them alone, e.g. under `valgrind --tool=callgrind`, where the instruction
+// count of one warm run is the difference between `--runs N+1` and `--runs N` (repeatable, unlike time
+// on a shared machine). `--before <checkout>` adds decoder `before`: lazdec of another built checkout
+// (its packages/formats/dist), run alternately with this tree's in the same process.
 // Needs `npx tsc -b` first (imports the built dist). Default input: bench/data/synthetic-5m.laz.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -16,9 +20,20 @@ const { decodeChunk } = await import("../packages/formats/dist/pointcloud/lazdec
 const { rawLimits } = await import("../packages/formats/dist/pointcloud/laz/reader.js");
 const { lazPerf } = await import("../packages/formats/dist/testing/lazperf-decode.js");
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: "string", default: "3" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: "string", default: "3" }, decoders: { type: "string" }, before: { type: "string" } },
+});
 const path = positionals[0] ?? join(HERE, "data", "synthetic-5m.laz");
 const runs = Number(values.runs);
+const decoders = new Set((values.decoders ?? (values.before ? "ours,before,lazperf" : "ours,lazperf")).split(","));
+for (const d of decoders) if (d !== "ours" && d !== "lazperf" && d !== "before") throw new Error(`--decoders: unknown decoder ${d} (ours, before, lazperf)`);
+if (decoders.has("before") && !values.before) throw new Error("decoder before needs --before <checkout>");
+const beforeDist = values.before && pathToFileURL(join(values.before, "packages/formats/dist/pointcloud/")).href;
+const before = beforeDist && {
+  decodeChunk: (await import(`${beforeDist}lazdec/chunk.js`)).decodeChunk,
+  rawLimits: (await import(`${beforeDist}laz/reader.js`)).rawLimits,
+};
 
 const bytes = new Uint8Array(readFileSync(path));
 const src = {
@@ -42,7 +57,7 @@ function tally(out, count, acc) {
   for (let i = 0, p = 0; i < count; i++, p += rl) acc.s = (acc.s + dv.getInt32(p, true) + dv.getInt32(p + 4, true) + dv.getInt32(p + 8, true)) | 0;
 }
 
-function runOurs() {
+function runLazdec({ decodeChunk, rawLimits }) {
   const out = new Uint8Array(maxPoints * rl);
   const acc = { s: 0 };
   const c0 = process.cpuUsage().user;
@@ -55,7 +70,7 @@ function runOurs() {
   return { s: (performance.now() - t0) / 1000, cpu: (process.cpuUsage().user - c0) / 1e6, sum: acc.s };
 }
 
-const m = await lazPerf();
+const m = decoders.has("lazperf") ? await lazPerf() : undefined;
 async function runLazPerf() {
   const out = new Uint8Array(maxPoints * rl);
   const acc = { s: 0 };
@@ -80,20 +95,22 @@ async function runLazPerf() {
 }
 
 console.log(`${path}: ${total} points, PDRF ${h.pdrf}, ${rl}-byte records, ${chunks.length} chunks; ${runs} runs each, alternating`);
-const res = { ours: [], lazperf: [] };
+const names = { ours: "lazdec", before: "lazdec before", lazperf: "laz-perf ChunkDecoder" };
+const order = ["ours", "before", "lazperf"].filter((d) => decoders.has(d));
+const res = Object.fromEntries(order.map((d) => [d, []]));
+const rate = (r) => `${(total / r.s / 1e6).toFixed(2)} M pts/s (${(total / r.cpu / 1e6).toFixed(2)} per CPU-s)`;
 for (let r = 0; r < runs; r++) {
-  const a = runOurs();
-  const b = await runLazPerf();
-  if (a.sum !== b.sum) throw new Error(`checksums differ: ours ${a.sum}, laz-perf ${b.sum}`);
-  res.ours.push(a.s);
-  res.lazperf.push(b.s);
-  // per CPU-second too: on a shared machine the wall clock also counts the time other work took the core
-  console.log(
-    `run ${r + 1}: lazdec ${(total / a.s / 1e6).toFixed(2)} M pts/s (${(total / a.cpu / 1e6).toFixed(2)} per CPU-s), ` +
-      `laz-perf ChunkDecoder ${(total / b.s / 1e6).toFixed(2)} M pts/s (${(total / b.cpu / 1e6).toFixed(2)} per CPU-s)`,
-  );
+  const line = [];
+  let sum;
+  for (const d of order) {
+    const x = d === "ours" ? runLazdec({ decodeChunk, rawLimits }) : d === "before" ? runLazdec(before) : await runLazPerf();
+    if (sum !== undefined && x.sum !== sum) throw new Error(`checksums differ: ${d} ${x.sum}, ${order[0]} ${sum}`);
+    sum = x.sum;
+    res[d].push(x);
+    // per CPU-second too: on a shared machine the wall clock also counts the time other work took the core
+    line.push(`${names[d]} ${rate(x)}`);
+  }
+  console.log(`run ${r + 1}: ${line.join(", ")}`);
 }
-const best = (xs) => Math.min(...xs);
-console.log(
-  `best: lazdec ${(total / best(res.ours) / 1e6).toFixed(2)} M pts/s, laz-perf ChunkDecoder ${(total / best(res.lazperf) / 1e6).toFixed(2)} M pts/s (checksums equal)`,
-);
+const best = (xs) => `${(total / Math.min(...xs.map((x) => x.s)) / 1e6).toFixed(2)} M pts/s, ${(total / Math.min(...xs.map((x) => x.cpu)) / 1e6).toFixed(2)} per CPU-s`;
+console.log(`best: ${order.map((d) => `${names[d]} ${best(res[d])}`).join("; ")}${order.length > 1 ? " (checksums equal)" : ""}`);

@@ -27,10 +27,10 @@ const TIME = "/usr/bin/time";
  * least that rate; LAZ reading is compared with both LASzip (native) and laz-perf (WASM in Node).
  */
 const OPS = {
-  "las-read": { input: "las", label: "LAS read (openPointCloud, every column touched)", refs: [] },
+  "las-read": { input: "las", label: "LAS read (openLasOrLaz, every column touched)", refs: [] },
   "laz-read": {
     input: "laz",
-    label: "LAZ read (openPointCloud: our LAZ decoder with its checks on the worker threads + our record decoding)",
+    label: "LAZ read (openLasOrLaz: our LAZ decoder with its checks on the worker threads + our record decoding)",
     refs: [
       { name: "LASzip decompress (native)", mps: 1.7 },
       { name: "laz-perf decode (WASM, Node)", mps: 1.3 },
@@ -133,13 +133,13 @@ async function runChild(op, input, output, threads) {
   // With 1 thread both are empty/undefined: the in-thread codecs, as before the pool existed.
   // Only the LAZ operations use the pool (the others run without its threads).
   const usesPool = op === "laz-read" || op === "las2laz" || op === "las2laz-bytes" || op === "job-las2laz";
-  const readOptions = usesPool ? pool.lazReadOptions({ threads }) : {};
-  const writeOptions = usesPool ? pool.lazWriteOptions({ threads }) : undefined;
+  const lazPool = usesPool ? pool.createLazPool(threads) : undefined;
+  const readOptions = pool.lazReadOptions(lazPool);
+  const writeOptions = pool.lazWriteOptions(lazPool);
   // The pool's threads are booted (isolate + modules, ~0.16 s for two) before the clock, like the modules
   // of this process: a service worker process keeps its pool from job to job. Their JIT warm-up stays
   // inside the measured time.
-  const shared = usesPool ? pool.sharedLazPool(threads) : undefined;
-  if (shared) await Promise.all(Array.from({ length: shared.size }, () => shared.compress(3, 34, new Uint8Array(34), 1)));
+  if (lazPool) await Promise.all(Array.from({ length: lazPool.size }, () => lazPool.compress(3, 34, new Uint8Array(34), 1)));
   /** LAS byte pieces -> LAZ byte pieces; `patches()` once they are all consumed. */
   const toLaz = (pieces) => {
     const t = writeOptions ? new ChunkingLasToLazTransformer() : new LasToLazTransformer();
@@ -155,7 +155,7 @@ async function runChild(op, input, output, threads) {
 
   if (op === "las-read" || op === "laz-read") {
     const src = await fileSource(input);
-    const reader = await f.openPointCloud(src, readOptions);
+    const reader = await f.openLasOrLaz(src, readOptions);
     const tally = newTally();
     for await (const c of reader.chunks()) touchChunk(tally, c, reader.schema.columns);
     await src.close();
@@ -205,7 +205,7 @@ async function runChild(op, input, output, threads) {
     result.notes.wasmHeapMB = m.HEAPU8.byteLength / 1e6;
   } else if (op === "las2laz") {
     const src = await fileSource(input);
-    const reader = await f.openPointCloud(src);
+    const reader = await f.openLasOrLaz(src);
     const h = reader.header;
     // Same format and quantisation as the source: LasWriter copies the integers, records are bit-exact.
     const writer = new f.LasWriter({ schema: reader.schema, pdrf: h.pdrf, minorVersion: h.versionMinor, scale: h.scale, offset: h.offset });
@@ -249,7 +249,7 @@ async function runChild(op, input, output, threads) {
     result.points = await readCount(f, input);
   } else if (op === "las2e57" || op === "las2e57-1pass") {
     const src = await fileSource(input);
-    const reader = await f.openPointCloud(src);
+    const reader = await f.openLasOrLaz(src);
     const fh = await open(output, "w");
     let bytes = 0;
     const w = new f.E57Writer(
@@ -278,6 +278,7 @@ async function runChild(op, input, output, threads) {
   // Linux reports maxRSS in kilobytes.
   result.maxRssMB = (process.resourceUsage().maxRSS * 1024) / 1e6;
   process.stdout.write(JSON.stringify(result) + "\n");
+  await lazPool?.close();
 }
 
 async function readCount(f, path) {
@@ -494,7 +495,7 @@ async function main() {
         if (res.points !== d.points) throw new Error(`${op}: ${res.points} points, expected ${d.points}`);
         all.push(res);
         console.error(
-          `${millions} M ${op} run ${r + 1} (${threads} threads): ${fmtRate(res.points / res.seconds / 1e6)}, ${res.peakRssMB.toFixed(0)} MB, cpu/wall ${(res.cpuSeconds / res.seconds).toFixed(2)}, other CPUs ${res.otherCpus ?? "?"}, calibration ${res.calibMs} ms, load ${loadavg()[0].toFixed(2)}`,
+          `${millions} M ${op} run ${r + 1} (${threads} threads): ${fmtRate(res.points / res.seconds / 1e6)}, ${res.peakRssMB.toFixed(0)} MB, cpu/wall ${(res.cpuSeconds / res.seconds).toFixed(2)} (${fmtRate(res.points / res.cpuSeconds / 1e6)} per CPU-s), other CPUs ${res.otherCpus ?? "?"}, calibration ${res.calibMs} ms, load ${loadavg()[0].toFixed(2)}`,
         );
       }
       if (all[0].tally) checks[op] = all[0].tally;

@@ -1,6 +1,6 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { bytesSource, FormatError, openLaz, openPointCloud } from "@realconv/formats";
+import { bytesSource, FormatError, openLaz, openLasOrLaz } from "@realconv/formats";
 import { writeLazFile } from "@realconv/formats/laz";
 import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/laz";
 import { decodeWithLazPerf } from "@realconv/formats/testing/lazperf-decode";
@@ -51,8 +51,8 @@ test("LAZ records decompressed on worker threads equal the in-thread reader's", 
     ["1.2-with-color.copc.laz", shared("1.2-with-color.copc.laz"), 100],
     ["38 chunks of 1000 (PDRF 8)", many, 777],
   ] as const) {
-    const serial = await openPointCloud(bytesSource(bytes, name), { chunkPoints });
-    const par = await openPointCloud(bytesSource(bytes, name), { chunkPoints, ...lazReadOptions(pool) });
+    const serial = await openLasOrLaz(bytesSource(bytes, name), { chunkPoints });
+    const par = await openLasOrLaz(bytesSource(bytes, name), { chunkPoints, ...lazReadOptions(pool) });
     await assertSameRecords(par, serial, name);
   }
 });
@@ -63,7 +63,7 @@ test("a corrupt chunk fails with FormatError (file + offset); a crashed thread f
   const bad = full.slice();
   const ch = chunks[1];
   bad.fill(0xff, ch.start + 40, ch.start + ch.byteLength);
-  const r = await openPointCloud(bytesSource(bad, "bad.laz"), lazReadOptions(pool));
+  const r = await openLasOrLaz(bytesSource(bad, "bad.laz"), lazReadOptions(pool));
   await assert.rejects(
     async () => {
       for await (const c of r.chunks()) void c;
@@ -72,15 +72,15 @@ test("a corrupt chunk fails with FormatError (file + offset); a crashed thread f
     (e: unknown) => e instanceof FormatError && e.file === "bad.laz" && e.offset >= ch.start && e.offset <= ch.start + ch.byteLength && /LAZ chunk 1 is corrupt/.test(e.message),
   );
   await assert.rejects(pool.crashOneThread(), (e: unknown) => e instanceof Error && /LAZ worker thread exited/.test(e.message));
-  const serial = await openPointCloud(bytesSource(full, "ok.laz"));
-  const par = await openPointCloud(bytesSource(full, "ok.laz"), lazReadOptions(pool));
+  const serial = await openLasOrLaz(bytesSource(full, "ok.laz"));
+  const par = await openLasOrLaz(bytesSource(full, "ok.laz"), lazReadOptions(pool));
   await assertSameRecords(par, serial, "after the failures");
   assert.ok(pool.threadCount <= 2);
 });
 
 test("abort stops a parallel LAZ read", async () => {
   const laz = writeLazFile(shared("autzen_trim.las"), { chunkSize: 1000 });
-  const r = await openPointCloud(bytesSource(laz, "a.laz"), { chunkPoints: 1000, ...lazReadOptions(pool) });
+  const r = await openLasOrLaz(bytesSource(laz, "a.laz"), { chunkPoints: 1000, ...lazReadOptions(pool) });
   const ac = new AbortController();
   let n = 0;
   await assert.rejects(

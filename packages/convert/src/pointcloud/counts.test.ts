@@ -5,13 +5,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bytesSource, openE57, openPointCloud, openPts } from "@realconv/formats";
+import { bytesSource, openE57, openLasOrLaz, openPts } from "@realconv/formats";
 import { flatten, memoryFile, runPointCloudConversion, shared, sharedFile } from "../testing/memory-io.js";
 
 
 /** The output's positions equal the source's within the output's quantisation step, attributes too. */
 async function assertSamePoints(output: Uint8Array, source: Awaited<ReturnType<typeof flatten>>, label: string): Promise<void> {
-  const reader = await openPointCloud(bytesSource(output, label));
+  const reader = await openLasOrLaz(bytesSource(output, label));
   const out = await flatten(reader);
   assert.equal(out.count, source.count, `${label} count`);
   for (let i = 0; i < out.xyz.length; i++) {
@@ -40,7 +40,7 @@ test("a LAS whose header says 0 points over its records converts every record, w
   const bytes = shared("1.2-with-color.las");
   new DataView(bytes.buffer).setUint32(107, 0, true);
   const { sink, warnings } = await runPointCloudConversion([memoryFile(bytes, "zero.las")], "LAS");
-  await assertSamePoints(sink.files.get("zero.las")!, await flatten(await openPointCloud(sharedFile("1.2-with-color.las"))), "zero.las");
+  await assertSamePoints(sink.files.get("zero.las")!, await flatten(await openLasOrLaz(sharedFile("1.2-with-color.las"))), "zero.las");
   assert.equal(warnings.length, 1, JSON.stringify(warnings));
   assert.match(warnings[0].params[0], /zero\.las: the header announces 0 points but the point data holds 1065 records/);
 });

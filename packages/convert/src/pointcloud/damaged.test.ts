@@ -24,7 +24,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { bytesSource, FormatError, openPointCloud, type PointCloudReader } from "@realconv/formats";
+import { bytesSource, FormatError, openLasOrLaz, type PointCloudReader } from "@realconv/formats";
 import { crc32c } from "@realconv/formats/e57";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { ConversionError } from "../contract/runner.js";
@@ -266,7 +266,7 @@ async function check(name: string, c: Corruption, format: (typeof OUTPUT_FORMATS
   for (const [base, points] of want) {
     const output = outcome.run.sink.files.get(`${base}.${ext}`);
     assert.ok(output, `${label}: output ${base}.${ext} among ${[...outcome.run.sink.files.keys()].join(", ")}`);
-    const reader = await openPointCloud(bytesSource(output, `${base}.${ext}`));
+    const reader = await openLasOrLaz(bytesSource(output, `${base}.${ext}`));
     assertSamePoints(await flatten(reader), points, reader.header.scale, label);
   }
 }

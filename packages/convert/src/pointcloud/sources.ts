@@ -8,7 +8,7 @@ import {
   looksLikeLas,
   openE57,
   openPly,
-  openPointCloud,
+  openLasOrLaz,
   openPts,
   openXyz,
   type ColumnName,
@@ -121,7 +121,7 @@ function safeName(s: string): string {
 export async function openSources(file: InputFile, threads?: LazWorkerPool): Promise<PointSource[]> {
   const label = file.path || file.name;
   const head = file.size > 0 ? await file.read(0, Math.min(file.size, TEXT_SNIFF_BYTES)) : new Uint8Array(0);
-  if (looksLikeLas(head)) return [lasSource(file, await openPointCloud(file, lazReadOptions(threads)))];
+  if (looksLikeLas(head)) return [lasSource(file, await openLasOrLaz(file, lazReadOptions(threads)))];
   if (looksLikeE57(head)) {
     const reader = await openE57(file);
     const names = reader.scans.map((s, i) => safeName(s.name ?? "") || String(i));

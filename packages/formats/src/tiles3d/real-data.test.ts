@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { bytesSource } from "../io/byte-source.js";
 import { positionAt } from "../pointcloud/chunk.js";
-import { openPointCloud } from "../pointcloud/las/open.js";
+import { openLasOrLaz } from "../pointcloud/las/open.js";
 import { unmatchedPoint } from "../testing/point-tiles.js";
 import { sharedData } from "../testing/shared-data.js";
 import type { PointTileContent } from "./content.js";
@@ -14,7 +14,7 @@ import { encodePnts } from "./pnts.js";
 /** A real airborne cloud (autzen_trim.las: RGB, intensity, classification, 1 cm scale) as one tile. */
 async function autzenTile(): Promise<PointTileContent> {
   const name = "autzen_trim.las";
-  const reader = await openPointCloud(bytesSource(new Uint8Array(readFileSync(sharedData("pointcloud", name))), name));
+  const reader = await openLasOrLaz(bytesSource(new Uint8Array(readFileSync(sharedData("pointcloud", name))), name));
   const xyz: number[] = [];
   const rgb: number[] = [];
   const intensity: number[] = [];

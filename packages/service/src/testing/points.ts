@@ -1,5 +1,5 @@
 /** Test-only: read a whole (small) point cloud into plain arrays, to compare two clouds point by point. */
-import { bytesSource, openPointCloud, positionAt, type PointChunk } from "@realconv/formats";
+import { bytesSource, openLasOrLaz, positionAt, type PointChunk } from "@realconv/formats";
 
 export interface Cloud {
   count: number;
@@ -9,7 +9,7 @@ export interface Cloud {
 }
 
 export async function readCloud(bytes: Uint8Array, name = "cloud.las"): Promise<Cloud> {
-  const reader = await openPointCloud(bytesSource(bytes, name));
+  const reader = await openLasOrLaz(bytesSource(bytes, name));
   const xyz: number[] = [];
   const columns: Record<string, number[]> = {};
   const tmp = new Float64Array(3);

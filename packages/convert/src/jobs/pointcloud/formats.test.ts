@@ -13,7 +13,7 @@ import {
   encodeLas,
   openE57,
   openPly,
-  openPointCloud,
+  openLasOrLaz,
   openPts,
   openXyz,
   parseCrs,
@@ -46,7 +46,7 @@ function assertNear(got: Float64Array, want: Float64Array, tol: readonly number[
 }
 
 test("LAS -> LAZ -> LAS is bit-exact; the LAZ decodes with laz-perf and loaders.gl (PDRF 3, LAS 1.2)", async () => {
-  const src = await openPointCloud(sharedFile("autzen_trim.las"));
+  const src = await openLasOrLaz(sharedFile("autzen_trim.las"));
   const { sink } = await convert([sharedFile("autzen_trim.las", "in/autzen_trim.las")], { outputFormat: "LAZ" });
   assert.deepEqual([...sink.files.keys()], ["in/autzen_trim.laz"]);
   assert.equal(sink.root, "in/autzen_trim.laz");
@@ -54,7 +54,7 @@ test("LAS -> LAZ -> LAS is bit-exact; the LAZ decodes with laz-perf and loaders.
   // Streamed: no written piece larger than one chunk of records.
   assert.ok(sink.largestPart <= 65_536 * 34, `largest piece ${sink.largestPart}`);
   assert.ok(laz.byteLength < 1_000_000, `compressed to ${laz.byteLength} bytes`);
-  const ours = await openPointCloud(bytesSource(laz, "autzen_trim.laz"));
+  const ours = await openLasOrLaz(bytesSource(laz, "autzen_trim.laz"));
   assert.equal(ours.compression, "laz");
   assert.equal(ours.header.pdrf, src.header.pdrf);
   await assertSameRecords(ours, src, "laz vs las");
@@ -78,7 +78,7 @@ test("LAS -> LAZ -> LAS is bit-exact; the LAZ decodes with laz-perf and loaders.
   // And back: LAZ -> LAS is the source's records again.
   const back = await convert([memoryFile(laz, "autzen_trim.laz")], { outputFormat: "LAS" });
   const las = back.sink.files.get("autzen_trim.las")!;
-  await assertSameRecords(await openPointCloud(bytesSource(las, "back.las")), src, "las vs las");
+  await assertSameRecords(await openLasOrLaz(bytesSource(las, "back.las")), src, "las vs las");
   const outStart = new DataView(las.buffer, las.byteOffset).getUint32(96, true);
   assert.ok(Buffer.from(las.subarray(outStart)).equals(Buffer.from(raw.subarray(start, start + 110_000 * decoded.recordLength))), "records byte for byte");
 });
@@ -89,8 +89,8 @@ test("LAZ output of LAS 1.4 layered formats (PDRF 8 + extra bytes, COPC PDRF 7) 
   for (const name of names) {
     const path = name.replace(/\.[^.]*$/, ".laz");
     const bytes = sink.files.get(path)!;
-    const src = await openPointCloud(sharedFile(name));
-    const out = await openPointCloud(bytesSource(bytes, path));
+    const src = await openLasOrLaz(sharedFile(name));
+    const out = await openLasOrLaz(bytesSource(bytes, path));
     await assertSameRecords(out, src, name);
     const decoded = await decodeWithLazPerf(bytes);
     assert.equal(decoded.count, src.pointCount, `${name} laz-perf count`);
@@ -104,7 +104,7 @@ test("LAS -> E57 -> LAS keeps positions within the scale and the colours/intensi
   assert.equal(reader.scans.length, 1);
   assert.equal(reader.scans[0].name, "1.2-with-color");
   assert.match(reader.crs!, /2994|Oregon/i);
-  const src = await openPointCloud(sharedFile("1.2-with-color.las"));
+  const src = await openLasOrLaz(sharedFile("1.2-with-color.las"));
   const a = await flatten(src);
   const b = await flatten(reader);
   assertNear(b.xyz, a.xyz, src.header.scale.map((s) => s / 2 + 1e-9), "e57");
@@ -112,7 +112,7 @@ test("LAS -> E57 -> LAS keeps positions within the scale and the colours/intensi
 
   const back = await convert([memoryFile(e57, "c.e57")], { outputFormat: "LAS" });
   assert.deepEqual([...back.sink.files.keys()], ["c-1.2-with-color.las"]);
-  const las = await openPointCloud(bytesSource(back.sink.files.get("c-1.2-with-color.las")!, "b.las"));
+  const las = await openLasOrLaz(bytesSource(back.sink.files.get("c-1.2-with-color.las")!, "b.las"));
   const c = await flatten(las);
   assertNear(c.xyz, a.xyz, las.header.scale.map((s, k) => s / 2 + src.header.scale[k] / 2 + 1e-9), "e57 -> las");
   for (const col of ["intensity", "red", "green", "blue"]) assert.deepEqual(c.cols.get(col), a.cols.get(col), col);
@@ -128,19 +128,19 @@ test("E57 inputs: one output per scan, named after the file and the scan", async
   for (let i = 0; i < ab.scans.length; i++) {
     const path = names.find((n) => n.startsWith("A_B-") && n.endsWith(ab.scans[i].name ? `-${ab.scans[i].name}.las` : `-${i}.las`));
     assert.ok(path, `output for scan ${i} in ${names}`);
-    const out = await openPointCloud(bytesSource(sink.files.get(path)!, path));
+    const out = await openLasOrLaz(bytesSource(sink.files.get(path)!, path));
     let want = 0;
     for await (const c of ab.scanChunks(i)) want += c.count;
     assert.equal(out.pointCount, want, path);
   }
   const pumpOut = names.filter((n) => n.startsWith("pumpAVisualReferenceImage-"));
   let total = 0;
-  for (const n of pumpOut) total += (await openPointCloud(bytesSource(sink.files.get(n)!, n))).pointCount;
+  for (const n of pumpOut) total += (await openLasOrLaz(bytesSource(sink.files.get(n)!, n))).pointCount;
   const pumpAll = await flatten(pump);
   assert.equal(total, pumpAll.count);
   // Positions within the chosen scale of the E57 doubles (single-scan file: same order).
   if (pump.scans.length === 1) {
-    const out = await openPointCloud(bytesSource(sink.files.get(pumpOut[0])!, pumpOut[0]));
+    const out = await openLasOrLaz(bytesSource(sink.files.get(pumpOut[0])!, pumpOut[0]));
     assertNear((await flatten(out)).xyz, pumpAll.xyz, out.header.scale.map((s) => s / 2 + 1e-9), "pump");
   }
 });
@@ -160,7 +160,7 @@ test("PLY, PTS and XYZ inputs (recognised by content) -> LAS and LAZ", async () 
       const outPath = path.replace(/\.[^.]*$/, `.${format.toLowerCase()}`);
       const bytes = sink.files.get(outPath);
       assert.ok(bytes, `${outPath} in ${[...sink.files.keys()]}`);
-      const out = await openPointCloud(bytesSource(bytes, outPath));
+      const out = await openLasOrLaz(bytesSource(bytes, outPath));
       const want = await flatten(await open(sharedFile(name)));
       const got = await flatten(out);
       assertNear(got.xyz, want.xyz, out.header.scale.map((s) => s / 2 + 1e-9), `${name} ${format}`);
@@ -192,7 +192,7 @@ test("reprojection EPSG:2994 -> EPSG:4326 matches PROJ (cs2cs) and the CRS modul
     [{ count: 1, positions: { kind: "f64", x: Float64Array.of(637179.22), y: Float64Array.of(849497.9), z: Float64Array.of(520.51) } }],
   );
   const r1 = await convert([memoryFile(one, "p.las")], { outputFormat: "LAS", outputCrs: "EPSG:4326" });
-  const p = await openPointCloud(bytesSource(r1.sink.files.get("p.las")!, "p.las"));
+  const p = await openLasOrLaz(bytesSource(r1.sink.files.get("p.las")!, "p.las"));
   assert.equal(p.crs, "EPSG:4326");
   assert.deepEqual(p.header.scale, [1e-7, 1e-7, 0.001]);
   const xyz = (await flatten(p)).xyz;
@@ -201,8 +201,8 @@ test("reprojection EPSG:2994 -> EPSG:4326 matches PROJ (cs2cs) and the CRS modul
 
   // The whole Autzen file (WKT CRS in the file), to LAZ: every point as the CRS module computes it.
   const r = await convert([sharedFile("autzen_trim.las")], { outputFormat: "LAZ", outputCrs: "EPSG:4326" });
-  const out = await openPointCloud(bytesSource(r.sink.files.get("autzen_trim.laz")!, "a.laz"));
-  const src = await openPointCloud(sharedFile("autzen_trim.las"));
+  const out = await openLasOrLaz(bytesSource(r.sink.files.get("autzen_trim.laz")!, "a.laz"));
+  const src = await openLasOrLaz(sharedFile("autzen_trim.las"));
   const a = await flatten(src);
   const t = createTransform(parseCrs(src.crs!, epsgDefinitions), parseCrs("EPSG:4326", epsgDefinitions));
   const n = a.count;
@@ -238,7 +238,7 @@ test("local sink: LAZ and E57 written to disk with their patches applied", async
       const path = `autzen_trim.${format.toLowerCase()}`;
       assert.deepEqual(sink.files, [path]);
       const bytes = new Uint8Array(await readFile(join(dir, path)));
-      const reader = format === "LAZ" ? await openPointCloud(bytesSource(bytes, path)) : await openE57(bytesSource(bytes, path));
+      const reader = format === "LAZ" ? await openLasOrLaz(bytesSource(bytes, path)) : await openE57(bytesSource(bytes, path));
       assert.equal((await flatten(reader)).count, 110_000, format);
     }
   } finally {
@@ -249,9 +249,9 @@ test("local sink: LAZ and E57 written to disk with their patches applied", async
 test("inputCrs overrides the file's CRS with a warning; the records stay as they are", async () => {
   const { sink, warnings } = await convert([sharedFile("autzen_trim.las")], { outputFormat: "LAS", inputCrs: "epsg:2994" });
   assert.equal(sink.crs, "EPSG:2994");
-  const out = await openPointCloud(bytesSource(sink.files.get("autzen_trim.las")!, "o.las"));
+  const out = await openLasOrLaz(bytesSource(sink.files.get("autzen_trim.las")!, "o.las"));
   assert.equal(out.crs, "EPSG:2994");
-  await assertSameRecords(out, await openPointCloud(sharedFile("autzen_trim.las")), "override");
+  await assertSameRecords(out, await openLasOrLaz(sharedFile("autzen_trim.las")), "override");
   assert.ok(warnings.some((w) => w.params[0] === "EPSG:2994" && w.params[2] === "autzen_trim.las" && /NAD_1983_HARN/.test(w.params[1])), JSON.stringify(warnings));
 });
 
@@ -280,8 +280,8 @@ test("Optimization to a geocentric CRS (E57): points as the CRS module computes 
   const e57 = await openE57(bytesSource(sink.files.get("merged.e57")!, "m.e57"));
   assert.match(e57.crs!, /GEOCCS|Geocentric|4978/i);
   const got = await flatten(e57);
-  const a = await flatten(await openPointCloud(sharedFile("autzen_trim.laz")));
-  const b = await flatten(await openPointCloud(sharedFile("epsg_4326.las")));
+  const a = await flatten(await openLasOrLaz(sharedFile("autzen_trim.laz")));
+  const b = await flatten(await openLasOrLaz(sharedFile("epsg_4326.las")));
   assert.equal(got.count, a.count + b.count);
   const check = async (src: string, from: Float64Array, at: number) => {
     const t = createTransform(parseCrs(src, epsgDefinitions), parseCrs("EPSG:4978", epsgDefinitions));
@@ -289,7 +289,7 @@ test("Optimization to a geocentric CRS (E57): points as the CRS module computes 
     t.transform(p[0], p[1], p[2]);
     for (let k = 0; k < 3; k++) assert.ok(Math.abs(got.xyz[3 * at + k] - p[k][0]) < 1e-6, `${src} axis ${k}: ${got.xyz[3 * at + k]} vs ${p[k][0]}`);
   };
-  await check((await openPointCloud(sharedFile("autzen_trim.laz"))).crs!, a.xyz.subarray(0, 3), 0);
+  await check((await openLasOrLaz(sharedFile("autzen_trim.laz"))).crs!, a.xyz.subarray(0, 3), 0);
   await check("EPSG:4326", b.xyz.subarray(0, 3), a.count);
   const e = sink.extent!;
   // Autzen (Oregon, 44.05 N) and the Texas sample (31.0 N, 94.6 W); a box around the ECEF bounds would be far wider.

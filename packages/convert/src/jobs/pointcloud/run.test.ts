@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { bytesSource, FormatError, openPointCloud, type PointChunk } from "@realconv/formats";
+import { bytesSource, FormatError, openLasOrLaz, type PointChunk } from "@realconv/formats";
 import { sharedData } from "@realconv/formats/testing/shared-data";
 import { ConversionError, type InputDataset, type InputFile, type JobMessage } from "../../contract/runner.js";
 import { assertSameRecords, dataset as anyDataset, flatten, MemorySink, memoryFile, runInMemory, sharedFile } from "../../testing/memory-io.js";
@@ -30,8 +30,8 @@ test("PointCloudConversion LAS -> LAS keeps every point bit-exact", async () => 
   const { sink, progress, warnings } = await run("PointCloudConversion", { pointCloud: [dataset("d1", [sharedFile("autzen_trim.las", "scans/autzen_trim.las")])] });
   assert.deepEqual([...sink.files.keys()], ["scans/autzen_trim.las"]);
   assert.equal(sink.root, "scans/autzen_trim.las");
-  const out = await openPointCloud(bytesSource(sink.files.get("scans/autzen_trim.las")!, "out.las"));
-  const src = await openPointCloud(sharedFile("autzen_trim.las"));
+  const out = await openLasOrLaz(bytesSource(sink.files.get("scans/autzen_trim.las")!, "out.las"));
+  const src = await openLasOrLaz(sharedFile("autzen_trim.las"));
   assert.equal(out.compression, "las");
   await assertSameRecords(out, src, "autzen_trim");
   out.header.bounds.forEach((v, k) => assert.ok(Math.abs(v - src.header.bounds[k]) < 1e-6, `bound ${k}`));
@@ -65,9 +65,9 @@ test("PointCloudConversion LAZ -> LAS: one output per file, same points (1.2 poi
   for (const name of names) {
     // Named after the input: the last extension becomes .las.
     const outName = name.replace(/\.la[sz]$/, ".las");
-    const out = await openPointCloud(bytesSource(sink.files.get(outName)!, outName));
+    const out = await openLasOrLaz(bytesSource(sink.files.get(outName)!, outName));
     assert.equal(out.compression, "las");
-    await assertSameRecords(out, await openPointCloud(sharedFile(name)), name);
+    await assertSameRecords(out, await openLasOrLaz(sharedFile(name)), name);
   }
   // Reader warnings reach the job (mvk-thin's contradictory units key).
   assert.ok(warnings.some((w) => /mvk-thin\.las/.test(w.params[0] ?? "")), JSON.stringify(warnings));
@@ -83,7 +83,7 @@ test("inputs are recognised by content, not by name", async () => {
   // A PLY file named .las is read as the PLY it is.
   const ply = new Uint8Array(readFileSync(sharedData("pointcloud", "train-1000.ply")));
   const fake = await run("PointCloudConversion", { pointCloud: [dataset("d1", [memoryFile(ply, "fake.las")])] });
-  assert.equal((await openPointCloud(bytesSource(fake.sink.files.get("fake.las")!, "fake.las"))).pointCount, 1000);
+  assert.equal((await openLasOrLaz(bytesSource(fake.sink.files.get("fake.las")!, "fake.las"))).pointCount, 1000);
   const e57 = new Uint8Array(readFileSync(sharedData("pointcloud", "tiny_spherical.e57")));
   await assert.rejects(
     run("PointCloudConversion", { pointCloud: [dataset("d1", [memoryFile(e57.subarray(48), "fake.e57")])] }),
@@ -96,11 +96,11 @@ test("PointCloudOptimization merges all files of all datasets into one LAS", asy
   const { sink, warnings, progress } = await run("PointCloudOptimization", inputs);
   assert.deepEqual([...sink.files.keys()], ["merged.las"]);
   assert.equal(sink.root, "merged.las");
-  const out = await openPointCloud(bytesSource(sink.files.get("merged.las")!, "merged.las"));
+  const out = await openLasOrLaz(bytesSource(sink.files.get("merged.las")!, "merged.las"));
   assert.equal(out.pointCount, 111_065);
   const merged = await flatten(out, { extras: true });
-  const a = await flatten(await openPointCloud(sharedFile("autzen_trim.las")), { extras: true });
-  const b = await flatten(await openPointCloud(sharedFile("1.2-with-color.las")), { extras: true });
+  const a = await flatten(await openLasOrLaz(sharedFile("autzen_trim.las")), { extras: true });
+  const b = await flatten(await openLasOrLaz(sharedFile("1.2-with-color.las")), { extras: true });
   assert.equal(merged.count, a.count + b.count);
   for (let i = 0; i < merged.xyz.length; i++) {
     const want = i < a.xyz.length ? a.xyz[i] : b.xyz[i - a.xyz.length];
@@ -116,7 +116,7 @@ test("PointCloudOptimization merges all files of all datasets into one LAS", asy
 test("PointCloudOptimization re-quantises files with different scales onto the finest common grid", async () => {
   // The same points twice: as shipped, and rewritten by the LAS writer with a 10x finer x/y scale.
   const { encodeLas } = await import("@realconv/formats");
-  const src = await openPointCloud(sharedFile("epsg_4326.las"));
+  const src = await openLasOrLaz(sharedFile("epsg_4326.las"));
   const finer: [number, number, number] = [src.header.scale[0] / 10, src.header.scale[1] / 10, src.header.scale[2]];
   const chunks: PointChunk[] = [];
   for await (const c of src.chunks()) chunks.push(c);
@@ -124,7 +124,7 @@ test("PointCloudOptimization re-quantises files with different scales onto the f
   const { sink, warnings } = await run("PointCloudOptimization", {
     pointClouds: [dataset("a", [sharedFile("epsg_4326.las")]), dataset("b", [memoryFile(fine, "fine.las")])],
   });
-  const out = await openPointCloud(bytesSource(sink.files.get("merged.las")!, "merged.las"));
+  const out = await openLasOrLaz(bytesSource(sink.files.get("merged.las")!, "merged.las"));
   assert.deepEqual(out.header.scale, finer);
   assert.deepEqual(warnings, []);
   const merged = await flatten(out, { extras: true });
@@ -135,10 +135,10 @@ test("PointCloudOptimization re-quantises files with different scales onto the f
 test("CRS options: same CRS keeps the data; inputCrs supplies a missing CRS; merging different CRSs reprojects", async () => {
   const ok = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("epsg_4326.las")])] }, { outputCrs: "EPSG:4326", inputCrs: "epsg:4326" });
   assert.equal(ok.sink.crs, "EPSG:4326");
-  await assertSameRecords(await openPointCloud(bytesSource(ok.sink.files.get("epsg_4326.las")!, "o.las")), await openPointCloud(sharedFile("epsg_4326.las")), "same crs");
+  await assertSameRecords(await openLasOrLaz(bytesSource(ok.sink.files.get("epsg_4326.las")!, "o.las")), await openLasOrLaz(sharedFile("epsg_4326.las")), "same crs");
   // No CRS in the file: inputCrs supplies it.
   const given = await run("PointCloudConversion", { pointCloud: [dataset("d", [sharedFile("1.2-with-color.las")])] }, { inputCrs: "EPSG:2994" });
-  const out = await openPointCloud(bytesSource(given.sink.files.get("1.2-with-color.las")!, "o.las"));
+  const out = await openLasOrLaz(bytesSource(given.sink.files.get("1.2-with-color.las")!, "o.las"));
   assert.equal(out.crs, "EPSG:2994");
   // No CRS anywhere and an outputCrs: refused, naming the file.
   await assert.rejects(
@@ -147,8 +147,8 @@ test("CRS options: same CRS keeps the data; inputCrs supplies a missing CRS; mer
   );
   // Optimization of files in different CRSs: reprojected to the first one's instead of failing.
   const merged = await run("PointCloudOptimization", { pointClouds: [dataset("a", [sharedFile("epsg_4326.las")]), dataset("b", [sharedFile("autzen_trim.las")])] });
-  const m = await openPointCloud(bytesSource(merged.sink.files.get("merged.las")!, "m.las"));
-  assert.equal(m.pointCount, 110_000 + (await openPointCloud(sharedFile("epsg_4326.las"))).pointCount);
+  const m = await openLasOrLaz(bytesSource(merged.sink.files.get("merged.las")!, "m.las"));
+  assert.equal(m.pointCount, 110_000 + (await openLasOrLaz(sharedFile("epsg_4326.las"))).pointCount);
   assert.equal(m.crs, "EPSG:4326");
   assert.deepEqual(m.header.scale.slice(0, 2), [1e-7, 1e-7]);
   // Autzen (Oregon) and the Texas sample both inside the extent.

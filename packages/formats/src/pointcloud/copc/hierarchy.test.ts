@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { bytesSource } from "../../io/byte-source.js";
 import { readLasHeader } from "../las/header.js";
-import { openPointCloud } from "../las/open.js";
+import { openLasOrLaz } from "../las/open.js";
 import { sharedData } from "../../testing/shared-data.js";
 import { copcNodeBounds, readCopcHierarchy, readCopcInfo } from "./hierarchy.js";
 
@@ -28,7 +28,7 @@ it("reads the COPC octree of a COPC file: every point in exactly one node, insid
   const sorted = [...nodes].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i - 1].offset + sorted[i - 1].byteSize <= sorted[i].offset);
   // And the file still reads as plain LAZ.
-  const reader = await openPointCloud(src);
+  const reader = await openLasOrLaz(src);
   let n = 0;
   for await (const c of reader.chunks()) n += c.count;
   assert.equal(n, 1065);

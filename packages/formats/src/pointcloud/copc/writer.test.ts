@@ -9,7 +9,7 @@ import { sharedData } from "../../testing/shared-data.js";
 import { SYNTHETIC_SCHEMA, syntheticCloud } from "../../testing/synthetic.js";
 import { chunkBounds, type PointChunk, type PointSchema } from "../chunk.js";
 import { readLasHeader } from "../las/header.js";
-import { openPointCloud } from "../las/open.js";
+import { openLasOrLaz } from "../las/open.js";
 import { LasWriter } from "../las/writer.js";
 import { patchedBytes } from "../../io/patched.js";
 import { readCopcHierarchy, readCopcInfo } from "./hierarchy.js";
@@ -198,7 +198,7 @@ async function checkReadBack(bytes: Uint8Array, written: { nodes: CopcNodeRecord
   const header = await readLasHeader(src);
   const ours = await readCopcHierarchy(src, readCopcInfo(header, src.name)!);
   assert.equal(ours.reduce((s, n) => s + n.pointCount, 0), total);
-  const reader = await openPointCloud(src);
+  const reader = await openLasOrLaz(src);
   let at = 0;
   let node = 0;
   let inNode = 0;
@@ -305,7 +305,7 @@ const SAMPLES = ["1.2-with-color.las", "1_4_w_evlr.las", "autzen_trim.las", "eps
 describe("COPC writer on the shared LAS/LAZ samples", () => {
   for (const name of SAMPLES) {
     it(`${name}: copc and our reader read back every point`, async () => {
-      const reader = await openPointCloud(bytesSource(new Uint8Array(readFileSync(sharedData("pointcloud", name))), name));
+      const reader = await openLasOrLaz(bytesSource(new Uint8Array(readFileSync(sharedData("pointcloud", name))), name));
       const chunk = await collect(reader.chunks(), reader.schema);
       const epsg = /^EPSG:(\d+)$/.exec(reader.crs ?? "");
       const wkt = epsg ? (epsgDefinitions(Number(epsg[1]))?.wkt ?? undefined) : reader.crs;

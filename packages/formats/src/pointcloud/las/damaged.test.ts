@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { bytesSource, FormatError } from "../../io/byte-source.js";
 import { sharedData } from "../../testing/shared-data.js";
-import { openPointCloud } from "./open.js";
+import { openLasOrLaz } from "./open.js";
 import { openLas } from "./reader.js";
 
 const sample = (name: string) => new Uint8Array(readFileSync(sharedData("pointcloud", name)));
@@ -29,7 +29,7 @@ async function pointsOf(bytes: Uint8Array, name: string): Promise<{ count: numbe
 }
 
 async function formatError(bytes: Uint8Array, name: string): Promise<FormatError> {
-  const error = await openPointCloud(bytesSource(bytes, name)).then(
+  const error = await openLasOrLaz(bytesSource(bytes, name)).then(
     () => undefined,
     (e: unknown) => e,
   );

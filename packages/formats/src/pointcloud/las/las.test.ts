@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { bytesSource, FormatError, type ByteSource } from "../../io/byte-source.js";
 import { sharedData } from "../../testing/shared-data.js";
 import type { PointChunk } from "../chunk.js";
-import { openPointCloud } from "./open.js";
+import { openLasOrLaz } from "./open.js";
 import { openLas, type LasReader } from "./reader.js";
 import { encodeLas } from "./writer.js";
 import { epsgFromWkt } from "./crs.js";
@@ -154,39 +154,39 @@ test("truncated and corrupt files fail with FormatError naming the file and the 
   // Point data cut in the middle of record 500: detected at open, before any point is given.
   const cutAt = pointStart + 500 * 34 + 10;
   await assert.rejects(
-    openPointCloud(bytesSource(full.subarray(0, cutAt), "cut.las"), { chunkPoints: 100 }),
+    openLasOrLaz(bytesSource(full.subarray(0, cutAt), "cut.las"), { chunkPoints: 100 }),
     expectFormatError("cut.las", /truncated.*1065.*hold 500/, (e) => e.offset === pointStart + 500 * 34),
   );
 
-  await assert.rejects(openPointCloud(bytesSource(full.subarray(0, 100), "short.las")), expectFormatError("short.las", /too short/));
+  await assert.rejects(openLasOrLaz(bytesSource(full.subarray(0, 100), "short.las")), expectFormatError("short.las", /too short/));
   const bad = full.slice(0, 2000);
   bad[0] = 0x58;
-  await assert.rejects(openPointCloud(bytesSource(bad, "sig.las")), expectFormatError("sig.las", /signature/, (e) => e.offset === 0));
+  await assert.rejects(openLasOrLaz(bytesSource(bad, "sig.las")), expectFormatError("sig.las", /signature/, (e) => e.offset === 0));
   const past = full.slice();
   new DataView(past.buffer).setUint32(96, full.length + 10, true);
-  await assert.rejects(openPointCloud(bytesSource(past, "past.las")), expectFormatError("past.las", /offset to point data/, (e) => e.offset === 96));
+  await assert.rejects(openLasOrLaz(bytesSource(past, "past.las")), expectFormatError("past.las", /offset to point data/, (e) => e.offset === 96));
   const fmt = full.slice();
   fmt[104] = 11;
-  await assert.rejects(openPointCloud(bytesSource(fmt, "fmt.las")), expectFormatError("fmt.las", /record format 11/, (e) => e.offset === 104));
+  await assert.rejects(openLasOrLaz(bytesSource(fmt, "fmt.las")), expectFormatError("fmt.las", /record format 11/, (e) => e.offset === 104));
   const rec = full.slice();
   new DataView(rec.buffer).setUint16(105, 20, true);
-  await assert.rejects(openPointCloud(bytesSource(rec, "rec.las")), expectFormatError("rec.las", /record length 20/, (e) => e.offset === 105));
+  await assert.rejects(openLasOrLaz(bytesSource(rec, "rec.las")), expectFormatError("rec.las", /record length 20/, (e) => e.offset === 105));
 
   // A VLR whose length runs into the points (1_4_w_evlr.las has two VLRs before its points).
   const v14 = new Uint8Array(readFileSync(sharedData("pointcloud", "1_4_w_evlr.las")));
   const vlrBad = v14.slice();
   new DataView(vlrBad.buffer).setUint16(375 + 20, 60000, true);
-  await assert.rejects(openPointCloud(bytesSource(vlrBad, "vlr.las")), expectFormatError("vlr.las", /VLR 1/, (e) => e.offset === 375));
+  await assert.rejects(openLasOrLaz(bytesSource(vlrBad, "vlr.las")), expectFormatError("vlr.las", /VLR 1/, (e) => e.offset === 375));
   // The EVLR area cut off.
   const evlrAt = Number(new DataView(v14.buffer).getBigUint64(235, true));
-  await assert.rejects(openPointCloud(bytesSource(v14.subarray(0, evlrAt + 30), "evlr.las")), expectFormatError("evlr.las", /EVLR/));
+  await assert.rejects(openLasOrLaz(bytesSource(v14.subarray(0, evlrAt + 30), "evlr.las")), expectFormatError("evlr.las", /EVLR/));
 });
 
 test("waveform formats 4, 5, 9 and 10 read their points and skip the wave packets", async () => {
   const [src] = await readAll(await openLas(file("1.2-with-color.las")));
   for (const pdrf of [4, 5, 9, 10]) {
     const bytes = await encodeLas({ schema: { columns: ["intensity", "returnNumber", "gpsTime", "red", "green", "blue", "classification"], extra: [] }, pdrf }, [src]);
-    const r = await openPointCloud(bytesSource(bytes, `wave${pdrf}.las`));
+    const r = await openLasOrLaz(bytesSource(bytes, `wave${pdrf}.las`));
     assert.equal(r.header.pdrf, pdrf);
     const [c] = await readAll(r);
     assert.equal(c.count, 1065);

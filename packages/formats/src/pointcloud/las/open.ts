@@ -4,7 +4,8 @@ import { isLazHeader, openLazWithHeader } from "../laz/reader.js";
 import { readLasHeader } from "./header.js";
 import { uncompressedLasReader, type LasReader, type LasReadOptions } from "./reader.js";
 
-export async function openPointCloud(src: ByteSource, options: LasReadOptions = {}): Promise<LasReader> {
+/** Opens a LAS or LAZ file (E57, PLY, PTS and XYZ have openers of their own). */
+export async function openLasOrLaz(src: ByteSource, options: LasReadOptions = {}): Promise<LasReader> {
   const warnings: string[] = [];
   const h = await readLasHeader(src, warnings);
   if (isLazHeader(h)) return openLazWithHeader(src, h, warnings, options);

@@ -168,7 +168,7 @@ export function uncompressedLasReader(src: ByteSource, h: LasHeader, warnings: s
   return new LasReader(src, header, warnings, "las", lasRecordBlocks(src, header), options);
 }
 
-/** Opens an uncompressed LAS file (LAS 1.0 to 1.4). LAZ files are refused: use openPointCloud or openLaz. */
+/** Opens an uncompressed LAS file (LAS 1.0 to 1.4). LAZ files are refused: use openLasOrLaz or openLaz. */
 export async function openLas(src: ByteSource, options: LasReadOptions = {}): Promise<LasReader> {
   const warnings: string[] = [];
   const h = await readLasHeader(src, warnings);

@@ -5,7 +5,7 @@ import { bytesSource } from "../../io/byte-source.js";
 import { sharedData } from "../../testing/shared-data.js";
 import type { PointChunk, PointSchema } from "../chunk.js";
 import { lazPerf } from "../../testing/lazperf-decode.js";
-import { openPointCloud } from "./open.js";
+import { openLasOrLaz } from "./open.js";
 import type { LasReader } from "./reader.js";
 import { chooseLasFormat, chooseScaleOffset, encodeLas, LasWriter, writeLasOnePass, writeLasStream } from "./writer.js";
 
@@ -46,7 +46,7 @@ test("golden file: a tiny known cloud encodes to the checked-in bytes", async ()
   const bytes = await encodeLas({ schema, crs: 'LOCAL_CS["realconv test"]', creationDate: new Date(Date.UTC(2024, 0, 2)) }, [chunk]);
   assert.equal(Buffer.from(bytes).toString("base64"), GOLDEN);
 
-  const r = await openPointCloud(bytesSource(bytes, "golden.las"));
+  const r = await openLasOrLaz(bytesSource(bytes, "golden.las"));
   assert.equal(r.header.pdrf, 3);
   assert.equal(r.header.recordLength, 38);
   assert.equal(r.crs, 'LOCAL_CS["realconv test"]');
@@ -83,7 +83,7 @@ test("golden file: a tiny known cloud encodes to the checked-in bytes", async ()
 });
 
 async function roundTrip(r: LasReader, bytesOut: Uint8Array, label: string) {
-  const back = await openPointCloud(bytesSource(bytesOut, label), { chunkPoints: r.chunkPoints });
+  const back = await openLasOrLaz(bytesSource(bytesOut, label), { chunkPoints: r.chunkPoints });
   assert.deepEqual(back.schema, r.schema, label);
   assert.equal(back.pointCount, r.pointCount, label);
   assert.equal(back.header.pdrf, r.header.pdrf, label);
@@ -104,7 +104,7 @@ async function roundTrip(r: LasReader, bytesOut: Uint8Array, label: string) {
 
 test("round trip read -> write -> read on every shared LAS/LAZ file keeps every column and position", async () => {
   for (const name of ["1.2-with-color.las", "autzen_trim.las", "epsg_4326.las", "mvk-thin.las", "1_4_w_evlr.las", "file_with_both_wkt_and_geotiff_vlrs.las", "append-bug.laz", "1.2-with-color.copc.laz"]) {
-    const r = await openPointCloud(file(name), { chunkPoints: 20_000 });
+    const r = await openLasOrLaz(file(name), { chunkPoints: 20_000 });
     const opts = {
       schema: r.schema,
       pdrf: r.header.pdrf,
@@ -149,7 +149,7 @@ async function boundsOf(r: LasReader): Promise<Float64Array> {
 }
 
 test("one pass: a source giving another number of points than announced fails", async () => {
-  const r = await openPointCloud(file("autzen_trim.las"), { chunkPoints: 20_000 });
+  const r = await openLasOrLaz(file("autzen_trim.las"), { chunkPoints: 20_000 });
   const opts = { schema: r.schema, pdrf: r.header.pdrf, scale: r.header.scale, offset: r.header.offset };
   const one = writeLasOnePass(opts, r.pointCount + 1, { records: () => r.records() });
   await assert.rejects(async () => {
@@ -167,14 +167,14 @@ test("format choice and 1.4 output with WKT bit, counts by return", async () => 
   assert.equal(chooseLasFormat({ columns: ["scannerChannel", "red"], extra: [] }), 7);
   assert.equal(chooseLasFormat({ columns: ["nir", "red"], extra: [] }), 8);
 
-  const r = await openPointCloud(file("1_4_w_evlr.las"));
+  const r = await openLasOrLaz(file("1_4_w_evlr.las"));
   const w = new LasWriter({ schema: r.schema, crs: r.crs });
   assert.equal(w.pdrf, 6);
   const parts: Uint8Array[] = [];
   for await (const c of r.chunks()) parts.push(w.encode(c));
   const head = w.header();
   assert.equal(head.byteLength, w.headerLength);
-  const back = await openPointCloud(bytesSource(new Uint8Array(Buffer.concat([head, ...parts])), "14.las"));
+  const back = await openLasOrLaz(bytesSource(new Uint8Array(Buffer.concat([head, ...parts])), "14.las"));
   assert.equal(back.header.version, "1.4");
   assert.equal(back.header.globalEncoding & 0x10, 0x10);
   assert.equal(back.pointCount, 1000);
@@ -199,7 +199,7 @@ test("double positions get a scale that keeps their precision", async () => {
   }
   const chunk: PointChunk = { count: n, positions: { kind: "f64", x, y, z } };
   const bytes = await encodeLas({ schema: { columns: [], extra: [] } }, [chunk]);
-  const r = await openPointCloud(bytesSource(bytes, "f64.las"));
+  const r = await openLasOrLaz(bytesSource(bytes, "f64.las"));
   for await (const c of r.chunks()) {
     const p = c.positions;
     assert.equal(p.kind, "i32");
@@ -220,7 +220,7 @@ test("extra bytes keep their storage type, scale and offset", async () => {
   };
   const schema: PointSchema = { columns: [], extra: [{ name: "temp", type: "i16" }, { name: "id", type: "u64" }] };
   const bytes = await encodeLas({ schema, extraBytes: [{ name: "temp", type: "i16", scale: 0.1, valueOffset: 20, description: "temperature" }] }, [chunk]);
-  const r = await openPointCloud(bytesSource(bytes, "eb.las"));
+  const r = await openLasOrLaz(bytesSource(bytes, "eb.las"));
   assert.equal(r.header.recordLength, 20 + 2 + 8);
   assert.deepEqual(
     r.extraBytes.map((e) => [e.name, e.type, e.offset, e.scale, e.valueOffset, e.description]),

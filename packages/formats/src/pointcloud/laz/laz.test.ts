@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { bytesSource, FormatError, type ByteSource } from "../../io/byte-source.js";
 import { sharedData } from "../../testing/shared-data.js";
 import type { ColumnName, PointChunk } from "../chunk.js";
-import { openPointCloud } from "../las/open.js";
+import { openLasOrLaz } from "../las/open.js";
 import { decodeRecords } from "../las/records.js";
 import type { LasReader } from "../las/reader.js";
 import { decodeWithLazPerf } from "../../testing/lazperf-decode.js";
@@ -58,8 +58,8 @@ function assertSamePoints(a: PointChunk, b: PointChunk, columns: ColumnName[], l
 }
 
 test("LAZ and LAS twins give identical points (autzen_trim)", async () => {
-  const las = await openPointCloud(file("autzen_trim.las"));
-  const laz = await openPointCloud(file("autzen_trim.laz"));
+  const las = await openLasOrLaz(file("autzen_trim.las"));
+  const laz = await openLasOrLaz(file("autzen_trim.laz"));
   assert.equal(laz.compression, "laz");
   assert.equal(las.compression, "las");
   assert.deepEqual(laz.schema, las.schema);
@@ -87,7 +87,7 @@ test("indoor.laz reads all 808,042 points with bounded reads", async () => {
   const inner = file("indoor.laz");
   let maxRead = 0;
   const src: ByteSource = { size: inner.size, name: inner.name, read: (o, l) => ((maxRead = Math.max(maxRead, l)), inner.read(o, l)) };
-  const r = await openPointCloud(src);
+  const r = await openLasOrLaz(src);
   let n = 0;
   let maxChunk = 0;
   for await (const c of r.chunks()) {
@@ -101,7 +101,7 @@ test("indoor.laz reads all 808,042 points with bounded reads", async () => {
 });
 
 test("append-bug.laz exposes both extra-bytes attributes and the WKT CRS", async () => {
-  const r = await openPointCloud(file("append-bug.laz"));
+  const r = await openLasOrLaz(file("append-bug.laz"));
   assert.deepEqual(
     r.schema.extra.map((e) => [e.name, e.type]),
     [["Deviation", "u16"], ["confidence", "u8"]],
@@ -115,7 +115,7 @@ test("truncated LAZ and waveform LAZ formats fail with FormatError naming the fi
   const full = bytesOf("autzen_trim.laz");
   await assert.rejects(
     async () => {
-      const r = await openPointCloud(bytesSource(full.subarray(0, 300_000), "cut.laz"));
+      const r = await openLasOrLaz(bytesSource(full.subarray(0, 300_000), "cut.laz"));
       for await (const c of r.chunks()) void c;
     },
     (e: unknown) => e instanceof FormatError && e.file === "cut.laz" && /chunk table/.test(e.message),
@@ -124,12 +124,12 @@ test("truncated LAZ and waveform LAZ formats fail with FormatError naming the fi
   const wave = full.slice();
   wave[104] = 0x80 | 4;
   new DataView(wave.buffer).setUint16(105, 57, true);
-  await assert.rejects(openPointCloud(bytesSource(wave, "wave.laz")), (e: unknown) => e instanceof FormatError && e.file === "wave.laz" && /format 4/.test(e.message));
+  await assert.rejects(openLasOrLaz(bytesSource(wave, "wave.laz")), (e: unknown) => e instanceof FormatError && e.file === "wave.laz" && /format 4/.test(e.message));
   // A chunk table entry pointing past the table: corrupt chunk table.
   const ptr = Number(new DataView(full.buffer).getBigInt64(new DataView(full.buffer).getUint32(96, true), true));
   const badTable = full.slice();
   new DataView(badTable.buffer).setUint32(ptr + 4, 5_000_000, true);
-  await assert.rejects(openPointCloud(bytesSource(badTable, "table.laz")), (e: unknown) => e instanceof FormatError && e.file === "table.laz");
+  await assert.rejects(openLasOrLaz(bytesSource(badTable, "table.laz")), (e: unknown) => e instanceof FormatError && e.file === "table.laz");
 });
 
 test("corrupted bytes never crash or hang: either a complete read or a FormatError", async () => {
@@ -150,7 +150,7 @@ test("corrupted bytes never crash or hang: either a complete read or a FormatErr
         }
       }
       try {
-        const r = await openPointCloud(bytesSource(b, name));
+        const r = await openLasOrLaz(bytesSource(b, name));
         let n = 0;
         for await (const c of r.chunks()) n += c.count;
         assert.equal(n, r.pointCount, `${name} case ${t}`);

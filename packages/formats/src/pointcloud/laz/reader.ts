@@ -6,6 +6,15 @@
  * points lie inside the header's bounds), so damage surfaces as a FormatError naming the file, the
  * chunk and its offset, never as garbage points. Memory: `lazConcurrency` chunks (compressed + raw)
  * plus the output blocks of `chunkPoints` records.
+ *
+ * Why our decoder for every point format, and not laz-perf's WASM ChunkDecoder (which this reader used
+ * before): on the same chunks in one process it takes 7-30 % less CPU time for formats 0-3 and about
+ * as much for 6-8 (0.97-1.02 of laz-perf's rate, inside the rounds' scatter; docs/benchmarks.md, "LAZ
+ * decoding"), the whole read in one thread 5-10 % less than the laz-perf reader; it reads
+ * the formats laz-perf lacks (4, 5, 9, 10), checks every chunk's stream ends as it decodes (laz-perf
+ * cannot tell where a stream stopped), and keeps no WASM heap per thread. One decoder for all formats
+ * rather than laz-perf for the layered ones at parity: laz-perf stays a devDependency, the tests'
+ * independent decoder.
  */
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { readLasHeader, type LasHeader } from "../las/header.js";

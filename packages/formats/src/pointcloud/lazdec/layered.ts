@@ -28,7 +28,7 @@ import {
 } from "../laz/coder/predictors.js";
 import { ArithmeticDecoder, IntegerDecompressor } from "./arithmetic.js";
 import { LazChunkError, RecordStreamDecoder, type StreamEnd } from "./chunk-decoder.js";
-import { decodeRgb } from "./pointwise.js";
+import { carry32, decodeRgb } from "./pointwise.js";
 
 const WAVE_PACKET_LENGTH = 29;
 const POINT14_LAYERS = 9;
@@ -69,11 +69,26 @@ class Point14Decoder {
   private readonly lastValues = [new Last14(), new Last14(), new Last14(), new Last14()];
   private readonly xy: ArithmeticDecoder;
   private readonly z: ArithmeticDecoder;
+  // the other layers' streams, undefined where a layer is empty (its value never changed in the chunk)
+  private readonly dClass: ArithmeticDecoder | undefined;
+  private readonly dFlags: ArithmeticDecoder | undefined;
+  private readonly dIntensity: ArithmeticDecoder | undefined;
+  private readonly dAngle: ArithmeticDecoder | undefined;
+  private readonly dUser: ArithmeticDecoder | undefined;
+  private readonly dSource: ArithmeticDecoder | undefined;
+  private readonly dGps: ArithmeticDecoder | undefined;
 
-  constructor(private readonly layers: readonly Layer[]) {
+  constructor(layers: readonly Layer[]) {
     // the XY and Z layers always hold the point stream; empty ones (corrupt) read as zeros
     this.xy = layers[0].dec ?? emptyStream();
     this.z = layers[1].dec ?? emptyStream();
+    this.dClass = layers[2].dec;
+    this.dFlags = layers[3].dec;
+    this.dIntensity = layers[4].dec;
+    this.dAngle = layers[5].dec;
+    this.dUser = layers[6].dec;
+    this.dSource = layers[7].dec;
+    this.dGps = layers[8].dec;
   }
 
   first(rec: Uint8Array, o: number): void {
@@ -141,29 +156,28 @@ class Point14Decoder {
     const z = C.icZ.decompress(this.z, C.lastZ[l], zContext(single, kx, C.icDy.k));
     C.lastZ[l] = z;
 
-    const layers = this.layers;
-    const dClass = layers[2].dec;
+    const dClass = this.dClass;
     const cls = dClass ? dClass.decodeSymbol(C.classModel(((last.cls & 0x1f) << 1) + (cpr === 3 ? 1 : 0)).t, 0) : last.cls;
     const lastF = flags6(last.flags);
-    const dFlags = layers[3].dec;
+    const dFlags = this.dFlags;
     const f = dFlags ? dFlags.decodeSymbol(C.flagsModel(lastF).t, 0) : lastF;
     const flags = (f & 0x0f) | (this.current << 4) | (((f >>> 4) & 1) << 6) | (((f >>> 5) & 1) << 7);
     let intensity = last.intensity;
-    const dIntensity = layers[4].dec;
+    const dIntensity = this.dIntensity;
     if (dIntensity) {
       const ii = (cpr << 1) | g;
       intensity = C.icIntensity.decompress(dIntensity, C.lastIntensity[ii], cpr);
       C.lastIntensity[ii] = intensity;
     }
     let angle = last.angle;
-    const dAngle = layers[5].dec;
+    const dAngle = this.dAngle;
     if (cv & 8 && dAngle) angle = (C.icScanAngle.decompress(dAngle, last.angle, g) << 16) >> 16;
-    const dUser = layers[6].dec;
+    const dUser = this.dUser;
     const user = dUser ? dUser.decodeSymbol(C.userModel(last.user >>> 2).t, 0) : last.user;
     let psid = last.psid;
-    const dSource = layers[7].dec;
+    const dSource = this.dSource;
     if (cv & 32 && dSource) psid = C.icSourceId.decompress(dSource, last.psid, 0);
-    const dGps = layers[8].dec;
+    const dGps = this.dGps;
     if (gpsChanged && dGps) {
       this.decodeGps(C, dGps);
       last.gpsLo = C.seqLo[C.seqLast];
@@ -278,7 +292,7 @@ function bumpExtreme(C: Context, s: number, diff: number): void {
 function addTime(C: Context, s: number, diff: number): void {
   const sum = (C.seqLo[s] >>> 0) + diff;
   C.seqLo[s] = sum | 0;
-  C.seqHi[s] = (C.seqHi[s] + Math.floor(sum / 4294967296)) | 0;
+  C.seqHi[s] = (C.seqHi[s] + carry32(sum)) | 0;
 }
 
 /** A stream over no bytes (reads zeros), for layers a corrupt chunk left empty. */

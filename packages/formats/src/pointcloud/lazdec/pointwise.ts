@@ -29,6 +29,14 @@ import { ArithmeticDecoder, IntegerDecompressor } from "./arithmetic.js";
 import { RecordStreamDecoder, type StreamEnd } from "./chunk-decoder.js";
 
 const TWO32 = 4294967296;
+
+/**
+ * floor(sum / 2^32) for a uint32 plus an int32 (sum in [-2^31, 2^33)): the carry into the high half of
+ * a 64-bit value, without a division.
+ */
+export function carry32(sum: number): number {
+  return sum >= TWO32 ? 1 : sum < 0 ? -1 : 0;
+}
 const WAVE_PACKET_LENGTH = 29;
 
 /** POINT10 v2 and its context models. */
@@ -215,7 +223,7 @@ class GpsTime11Decoder {
   private addTime(s: number, diff: number): void {
     const sum = (this.lo[s] >>> 0) + diff;
     this.lo[s] = sum | 0;
-    this.hi[s] = (this.hi[s] + Math.floor(sum / TWO32)) | 0;
+    this.hi[s] = (this.hi[s] + carry32(sum)) | 0;
   }
 
   /** New sequence: high half predicted from the current one, low half raw. */
@@ -314,7 +322,7 @@ class WavePacket13Decoder {
   private addToOffset(delta: number): void {
     const sum = (this.last[0] >>> 0) + delta;
     this.last[0] = sum | 0;
-    this.last[1] = (this.last[1] + Math.floor(sum / TWO32)) | 0;
+    this.last[1] = (this.last[1] + carry32(sum)) | 0;
   }
 }
 

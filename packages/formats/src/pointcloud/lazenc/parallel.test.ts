@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { sharedData } from "../../testing/shared-data.js";
 import { bytesSource, FormatError } from "../../io/byte-source.js";
-import { openPointCloud } from "../las/open.js";
+import { openLasOrLaz } from "../las/open.js";
 import { openLaz } from "../laz/reader.js";
 import { inThreadLazDecompressor, LazChunkError, type LazChunkDecompressor } from "../laz/decompressor.js";
 import { writeLazFile } from "./laz-file.js";
@@ -68,7 +68,7 @@ test("LAZ chunks decompressed out of order come back in order; errors and abort 
   const slow: LazChunkDecompressor = {
     decompress: (chunk, pdrf, rl, n, limits) => inThreadLazDecompressor.decompress(chunk, pdrf, rl, n, limits).then((r) => later(() => r, rnd)),
   };
-  const serial = await openPointCloud(bytesSource(laz, "a.laz"), { chunkPoints: 777 });
+  const serial = await openLasOrLaz(bytesSource(laz, "a.laz"), { chunkPoints: 777 });
   const par = await openLaz(bytesSource(laz, "a.laz"), { chunkPoints: 777, lazDecompressor: slow, lazConcurrency: 4 });
   const a = serial.chunks()[Symbol.asyncIterator]();
   const b = par.chunks()[Symbol.asyncIterator]();
@@ -100,7 +100,7 @@ test("LAZ chunks decompressed out of order come back in order; errors and abort 
 
   // Abort while a decompression is pending: rejects with the signal's reason without waiting for it.
   const never: LazChunkDecompressor = { decompress: () => new Promise<Uint8Array>(() => undefined) };
-  const stuck = await openPointCloud(bytesSource(laz, "a.laz"), { lazDecompressor: never, lazConcurrency: 2 });
+  const stuck = await openLasOrLaz(bytesSource(laz, "a.laz"), { lazDecompressor: never, lazConcurrency: 2 });
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error("stop")), 20);
   await assert.rejects(async () => {

@@ -6,7 +6,7 @@ import { bytesSource } from "../../io/byte-source.js";
 import { sharedData } from "../../testing/shared-data.js";
 import { rng } from "../../testing/synthetic.js";
 import { positionAt } from "../chunk.js";
-import { openPointCloud } from "../las/open.js";
+import { openLasOrLaz } from "../las/open.js";
 import { compareOpcTiles, type OpcLayout, opcLayout, type OpcPoints, opcTileSize } from "./layout.js";
 import { readWithOrbitGt } from "../../testing/orbitgt-oracle.js";
 import { buildOpcLevels } from "./pyramid.js";
@@ -171,7 +171,7 @@ const SAMPLES = ["1.2-with-color.las", "1_4_w_evlr.las", "autzen_trim.las", "eps
 
 /** A sample's points as OPC columns (colours to 8 bits), its precision (LAS scale) and EPSG code. */
 async function loadSample(name: string): Promise<{ points: OpcPoints; precision: [number, number, number]; epsg?: number; attributes: OpcAttribute[] }> {
-  const reader = await openPointCloud(bytesSource(new Uint8Array(readFileSync(sharedData("pointcloud", name))), name));
+  const reader = await openLasOrLaz(bytesSource(new Uint8Array(readFileSync(sharedData("pointcloud", name))), name));
   const n = reader.pointCount!;
   const has = (c: string) => reader.schema.columns.includes(c as never);
   const points: OpcPoints = { count: n, xyz: new Float64Array(3 * n) };
