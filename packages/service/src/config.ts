@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { resolve, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface Config {
   /** Data folder: database, blobs, signing keys. */
@@ -45,7 +46,25 @@ export interface Config {
   maxRealityDataMb: number;
   /** Secret that signs embedded container SAS URLs; every API instance must share it (default: made in the home folder). */
   sasSecret: string | undefined;
+  web: WebConfig;
 }
+
+/** The web app `serve` hands out at `/`, and how it signs in. */
+export interface WebConfig {
+  /** The built app (index.html and assets/); `/` says the app is not built when it is missing. */
+  root: string;
+  /** With an external issuer: where the app signs in (OAuth2 authorisation code with PKCE); default the issuer. */
+  authority: string | undefined;
+  /** With an external issuer: the app's OAuth2 client id at that authority. */
+  clientId: string | undefined;
+  /** Scopes the app asks the authority for. */
+  scopes: string;
+  /** Secret that signs share links; every API instance must share it (default: made in the home folder). */
+  shareSecret: string | undefined;
+}
+
+/** Where `npm run build -w packages/web` writes the app, from this file in packages/service/{src,dist}. */
+export const DEFAULT_WEB_ROOT = resolve(fileURLToPath(import.meta.url), "../../../web/dist");
 
 function int(value: string | undefined, fallback: number): number {
   if (value === undefined || value === "") return fallback;
@@ -63,7 +82,9 @@ function nonEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+export type ConfigOverrides = Partial<Omit<Config, "web">> & { web?: Partial<WebConfig> };
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
   const env = nonEmpty(rawEnv);
   const home = resolve(overrides.home ?? env.REALCONV_HOME ?? ".realconv");
   return {
@@ -90,6 +111,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, overrides: P
     logLevel: overrides.logLevel ?? env.REALCONV_LOG_LEVEL ?? "info",
     sasSecret: overrides.sasSecret ?? env.REALCONV_SAS_SECRET,
     maxRealityDataMb: overrides.maxRealityDataMb ?? int(env.REALCONV_MAX_REALITY_DATA_MB, 100 * 1024),
+    web: {
+      root: resolve(overrides.web?.root ?? env.REALCONV_WEB_ROOT ?? DEFAULT_WEB_ROOT),
+      authority: overrides.web?.authority ?? env.REALCONV_AUTH_AUTHORITY,
+      clientId: overrides.web?.clientId ?? env.REALCONV_WEB_CLIENT_ID,
+      scopes: overrides.web?.scopes ?? env.REALCONV_WEB_SCOPES ?? "openid email profile itwin-platform",
+      shareSecret: overrides.web?.shareSecret ?? env.REALCONV_SHARE_SECRET,
+    },
   };
 }
 

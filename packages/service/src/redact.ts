@@ -1,9 +1,10 @@
 /**
  * Secrets that must never reach a log line or a response body: SAS signatures (`sig=` in container
- * URLs), bearer tokens, and anything shaped like a JWT. One pattern, applied to the finished text,
+ * URLs), one-time sign-in codes (`code=` in sign-in links), bearer tokens, and anything shaped like a JWT
+ * (access tokens, share-link tokens). One pattern, applied to the finished text,
  * so it also covers URLs and messages nested anywhere in a log record.
  */
-const SECRETS = /(\bsig(?:=|%3D))[^&\s"'<>\\]+|(\bBearer\s+)[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/gi;
+const SECRETS = /(\bsig(?:=|%3D)|[?&#]code(?:=|%3D))[^&\s"'<>\\]+|(\bBearer\s+)[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/gi;
 
 export const REDACTED = "REDACTED";
 

@@ -8,6 +8,7 @@ import { connect, type Db } from "./adapters/db/connect.js";
 import { SqlJobStore } from "./adapters/db/job-store.js";
 import { SqlITwinRegistry } from "./adapters/db/itwin-registry.js";
 import { SqlRealityDataStore } from "./adapters/db/reality-data-store.js";
+import { SqlSignInCodeStore } from "./adapters/db/sign-in-code-store.js";
 import { LocalBlobStore } from "./adapters/blob/local-blob-store.js";
 import { AzureBlobStore } from "./adapters/blob/azure-blob-store.js";
 import type { BlobStore } from "./ports/blob-store.js";
@@ -15,6 +16,7 @@ import type { JobRepository } from "./ports/job-repository.js";
 import type { WorkQueue } from "./ports/work-queue.js";
 import type { ITwinRegistry } from "./ports/itwins.js";
 import type { RealityDataStore } from "./ports/reality-data.js";
+import type { SignInCodeStore } from "./ports/sign-in-codes.js";
 
 export interface Runtime {
   config: Config;
@@ -25,6 +27,7 @@ export interface Runtime {
   queue: WorkQueue;
   itwins: ITwinRegistry;
   realityData: RealityDataStore;
+  signInCodes: SignInCodeStore;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export async function openRuntime(config: Config, options: { poolSize?: number }
     queue: jobStore,
     itwins: new SqlITwinRegistry(db.db),
     realityData: new SqlRealityDataStore(db.db),
+    signInCodes: new SqlSignInCodeStore(db.db),
     close: () => db.close(),
   };
 }

@@ -20,6 +20,38 @@ import { LocalContainerAccess, sasVerifier } from "./adapters/blob/sas.js";
 import { loadOrCreateSecret } from "./adapters/auth/secrets.js";
 import type { ContainerAccess } from "./ports/blob-store.js";
 import type { RequestBudget } from "./http/rate-limit.js";
+import { issueToken, type LocalKeys } from "./adapters/auth/local-issuer.js";
+import { HmacShareTokens } from "./adapters/auth/share-tokens.js";
+import { SignInService } from "./services/sign-in-service.js";
+import { ShareService } from "./services/share-service.js";
+import { webAppRoutes, type WebAuthConfig } from "./http/routes/web-app.js";
+import { webAppStatic } from "./http/web-app-static.js";
+
+/** Lifetime of the tokens sign-in links are exchanged for (the local issuer's default). */
+export const WEB_TOKEN_SECONDS = 8 * 3600;
+
+/** How the web app signs in: realconv's sign-in links, or OAuth2 against the external issuer. */
+export function webAuthConfig(config: Config): WebAuthConfig | { missing: string } {
+  if (!config.auth.jwksUrl) return { mode: "embedded" };
+  const authority = config.web.authority ?? (/^https?:\/\//i.test(config.auth.issuer) ? config.auth.issuer : undefined);
+  if (!authority) return { missing: "Tokens come from an external issuer: set REALCONV_AUTH_AUTHORITY to the OAuth2 authority the web app signs in at." };
+  if (!config.web.clientId) return { missing: "Tokens come from an external issuer: set REALCONV_WEB_CLIENT_ID to the web app's OAuth2 client id there." };
+  return { mode: "oauth", authority, clientId: config.web.clientId, scopes: config.web.scopes };
+}
+
+function originOf(url: string | undefined): string[] {
+  try {
+    return url ? [new URL(url).origin] : [];
+  } catch {
+    return [];
+  }
+}
+
+function localTokenIssuer(keys: LocalKeys, audience: string | undefined) {
+  return {
+    issue: async (email: string) => ({ accessToken: await issueToken(keys, { email, expiresIn: WEB_TOKEN_SECONDS, audience }), expiresIn: WEB_TOKEN_SECONDS }),
+  };
+}
 
 /** Where the embedded Azure-Blob-compatible endpoint serves containers. */
 const BLOB_PREFIX = "/blobs";
@@ -63,6 +95,16 @@ export async function createServer(
       ? (azureAccess as ContainerAccess)
       : new LocalContainerAccess(base, sasSecret);
   const sizeRefresh = new Map<string, NodeJS.Timeout>();
+  const auth = webAuthConfig(config);
+  const signIn = new SignInService(runtime.signInCodes, config.auth.jwksUrl ? undefined : localTokenIssuer(keys, config.auth.audience));
+  const shares = new ShareService({
+    realityDataService,
+    realityData: runtime.realityData,
+    tokens: new HmacShareTokens(config.web.shareSecret ?? loadOrCreateSecret(config.home, "share-secret")),
+  });
+  const azureService = (runtime.blobs as unknown as { service?: { url?: string } }).service;
+  // The page talks to its authority (OAuth2) and, with Azure storage, to the storage account (uploads).
+  const connectOrigins = [...("mode" in auth && auth.mode === "oauth" ? originOf(auth.authority) : []), ...(config.azureStorageConnectionString ? originOf(azureService?.url) : [])];
   const app = await buildApp({
     jobService,
     authenticator,
@@ -85,6 +127,16 @@ export async function createServer(
           publicUrl: config.publicUrl,
           refreshSizeOnRead: config.azureStorageConnectionString !== undefined,
         });
+        await app.register(webAppRoutes, {
+          authenticate: app.authenticate,
+          auth,
+          signIn,
+          shares,
+          itwins,
+          containerAccess,
+          publicUrl: config.publicUrl,
+        });
+        await webAppStatic(app, { root: config.web.root, connectOrigins });
         if (config.azureStorageConnectionString) return;
         await app.register(
           async (scope) => {

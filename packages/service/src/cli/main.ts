@@ -76,6 +76,30 @@ program
     console.log(await issueToken(keys, { email: opts.email, expiresIn: opts.expiresIn, audience: config.auth.audience }));
   });
 
+program
+  .command("login-link")
+  .description("print a one-time sign-in link to the web app for a user (embedded sign-in)")
+  .requiredOption("--email <email>", "the user's e-mail address")
+  .option("--ttl-minutes <n>", "how long the link may be used, in minutes (default 15)", intArg("ttl-minutes"), 15)
+  .option("--base-url <url>", "the server's address as the browser reaches it (default: REALCONV_PUBLIC_URL, else the configured host and port)")
+  .addOption(homeOption)
+  .action(async (opts) => {
+    const config = configFrom(opts);
+    if (config.auth.jwksUrl) {
+      console.error("realconv: REALCONV_AUTH_JWKS_URL is set: the web app signs in at that identity provider, not with realconv's links");
+      process.exitCode = 1;
+      return;
+    }
+    if (opts.ttlMinutes < 1) throw new InvalidArgumentError("--ttl-minutes must be at least 1");
+    const { SignInService } = await import("../services/sign-in-service.js");
+    const { signInLink, listeningUrl } = await import("./login-link.js");
+    await withRuntime(config, async (rt) => {
+      const { code, expiresAt } = await new SignInService(rt.signInCodes).createCode(opts.email, opts.ttlMinutes * 60_000);
+      console.log(signInLink(opts.baseUrl ?? config.publicUrl ?? listeningUrl(config.host, config.port), code));
+      console.error(`realconv: for ${opts.email.toLowerCase()}, usable once, until ${expiresAt.toISOString()}`);
+    });
+  });
+
 const itwins = program.command("itwins").description("manage iTwins and their members");
 
 itwins

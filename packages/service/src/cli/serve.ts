@@ -4,10 +4,13 @@
  * then starts the others; it prints where the service listens and how to authenticate.
  */
 import cluster from "node:cluster";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { blobRoot, type Config } from "../config.js";
+import { listeningUrl } from "./login-link.js";
 import { LocalBlobStore } from "../adapters/blob/local-blob-store.js";
 import { createLogger } from "../logger.js";
-import { createServer } from "../server.js";
+import { createServer, webAuthConfig } from "../server.js";
 import { openRuntime } from "../runtime.js";
 import { loadOrCreateKeys } from "../adapters/auth/local-issuer.js";
 import { loadOrCreateSecret } from "../adapters/auth/secrets.js";
@@ -88,14 +91,20 @@ async function serveApi(config: Config): Promise<void> {
 }
 
 function printBanner(config: Config, port: number, firstStart: boolean): void {
-  const url = config.publicUrl ?? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  const url = config.publicUrl ?? listeningUrl(config.host, port);
   const homeArg = `--home ${JSON.stringify(config.home)}`;
+  // The link must name the address the server is reached at, which the CLI alone cannot know (--port 0).
+  const baseArg = config.publicUrl ? "" : ` --base-url ${url}`;
   const lines = [
     "",
     `realconv is listening on ${url}`,
     `  API:      ${url}/reality-conversion/jobs  (reference: ${url}/reality-conversion/docs)`,
     `  data:     ${config.home}${config.databaseUrl ? " (database: PostgreSQL)" : " (SQLite + local files)"}`,
     `  processes: ${config.apiProcesses} API, ${config.workers} worker${config.workers === 1 ? "" : "s"}`,
+    `  web app:  ${url}/${existsSync(join(config.web.root, "index.html")) ? "" : `  (not built: npm run build -w packages/web)`}`,
+    config.auth.jwksUrl
+      ? `            signs in at ${webAuthSummary(config)}`
+      : `            sign in:  npx realconv login-link --email you@example.com ${homeArg}${baseArg}`,
     config.auth.jwksUrl
       ? `  auth:     bearer tokens from ${config.auth.jwksUrl}`
       : `  auth:     get a token:    npx realconv token --email you@example.com ${homeArg}`,
@@ -104,4 +113,9 @@ function printBanner(config: Config, port: number, firstStart: boolean): void {
   ];
   if (firstStart) lines.push(`  (first start: a signing key was created in ${config.home}/keys)`);
   process.stderr.write(lines.join("\n") + "\n\n");
+}
+
+function webAuthSummary(config: Config): string {
+  const auth = webAuthConfig(config);
+  return "missing" in auth ? `(not configured: ${auth.missing})` : auth.mode === "oauth" ? `${auth.authority} (client ${auth.clientId})` : "realconv";
 }

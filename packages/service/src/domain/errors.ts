@@ -100,5 +100,8 @@ export const errors = {
       undefined,
       { "retry-after": String(retryAfterSeconds) },
     ),
+  invalidSignInCode: () =>
+    new ApiError(401, "InvalidSignInCode", "The sign-in code is not valid: it is unknown, was already used, or has expired. Ask for a new sign-in link."),
+  invalidShareLink: (why: string) => new ApiError(401, "InvalidShareLink", `The share link is not valid: ${why}`),
   internal: () => new ApiError(500, "InternalServerError", "The server encountered an internal error. Please retry the request."),
 } as const;

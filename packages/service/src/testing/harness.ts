@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
-import { loadConfig, type Config } from "../config.js";
+import { loadConfig, type Config, type WebConfig } from "../config.js";
 import { createLogger, type LogDestination } from "../logger.js";
 import { createServer, type Server } from "../server.js";
 import { WorkerSupervisor } from "../worker/supervisor.js";
@@ -46,6 +46,10 @@ export interface TestServerOptions {
   /** Receives the server's log lines (at `logLevel`, default: the test log level, silent unless set). */
   logStream?: LogDestination;
   logLevel?: string;
+  /** The web app's folder, authority and client id (default: the repository's packages/web/dist). */
+  web?: Partial<WebConfig>;
+  /** Tokens from an external issuer instead of the local one (default: the local issuer). */
+  auth?: Config["auth"];
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -61,10 +65,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       rateLimitWindowMs: options.rateLimitWindowMs,
       leaseMs: options.leaseMs ?? 3000,
       logLevel: options.logLevel ?? process.env.REALCONV_TEST_LOG_LEVEL ?? "silent",
-      auth: { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
+      auth: options.auth ?? { jwksUrl: undefined, issuer: "realconv-local", audience: undefined },
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { databaseUrl: undefined }),
       azureStorageConnectionString: options.azureStorageConnectionString,
       ...(options.maxRealityDataMb !== undefined ? { maxRealityDataMb: options.maxRealityDataMb } : {}),
+      web: options.web,
     },
   );
   const logger = createLogger(config.logLevel, {}, options.logStream);

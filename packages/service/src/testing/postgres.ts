@@ -41,3 +41,15 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.end();
   }
 }
+
+/** A database URL whose connections work in a schema of their own (made here); drop it with dropSchema. */
+export async function postgresSchemaUrl(schema: string): Promise<string> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`create schema "${schema}"`);
+  } finally {
+    await client.end();
+  }
+  return `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}

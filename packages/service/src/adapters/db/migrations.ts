@@ -145,6 +145,17 @@ for each row execute function realconv_job_wire()`,
       .addPrimaryKeyConstraint("job_parts_pk", ["job_id", "part_id"])
       .execute();
   },
+  // One-time sign-in codes for the web app, by the SHA-256 of the code (the code itself is never stored).
+  async (db) => {
+    await db.schema
+      .createTable("sign_in_codes")
+      .addColumn("code_hash", "text", (c) => c.primaryKey())
+      .addColumn("email", "text", (c) => c.notNull())
+      .addColumn("expires_at", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex("sign_in_codes_expires").on("sign_in_codes").column("expires_at").execute();
+  },
 ];
 
 /** The columns a job's wire JSON shows. */

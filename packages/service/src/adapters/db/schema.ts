@@ -112,6 +112,15 @@ export interface JobPartsTable {
   finished_at: string;
 }
 
+/** A one-time sign-in code, by its hash; deleted when used. */
+export interface SignInCodesTable {
+  /** Hex SHA-256 of the code. */
+  code_hash: string;
+  email: string;
+  expires_at: string;
+  created_at: string;
+}
+
 export interface Database {
   jobs: JobsTable;
   job_parts: JobPartsTable;
@@ -122,4 +131,5 @@ export interface Database {
   reality_data: RealityDataTable;
   reality_data_itwins: RealityDataITwinsTable;
   reality_data_tags: RealityDataTagsTable;
+  sign_in_codes: SignInCodesTable;
 }

@@ -9,6 +9,7 @@ import type { Db } from "./connect.js";
 import { SqlJobStore } from "./job-store.js";
 import { SqlITwinRegistry } from "./itwin-registry.js";
 import { SqlRealityDataStore } from "./reality-data-store.js";
+import { SqlSignInCodeStore } from "./sign-in-code-store.js";
 import { parseFilter } from "../../domain/filter/index.js";
 import type { JobCursor, NewJob } from "../../ports/job-repository.js";
 
@@ -377,6 +378,27 @@ export function storeSuite(name: string, target: SuiteTarget): void {
       assert.equal((await store.getMany([id, randomUUID()])).length, 1);
       assert.ok(await store.delete(id));
       assert.equal(await store.get(id), undefined);
+    });
+
+    test("a sign-in code is used once, by one of concurrent callers, and never after it expires", async (d) => {
+      const store = new SqlSignInCodeStore(d.db);
+      const now = Date.now();
+      const at = (ms: number) => new Date(now + ms).toISOString();
+      const hash = (n: number) => `${n}`.padStart(64, "0");
+      await store.save({ hash: hash(1), email: "a@example.com", expiresAt: at(60_000), createdAt: at(0) });
+      await store.save({ hash: hash(2), email: "b@example.com", expiresAt: at(1000), createdAt: at(0) });
+      await store.save({ hash: hash(3), email: "c@example.com", expiresAt: at(60_000), createdAt: at(0) });
+      assert.equal(await store.consume(hash(9), at(0)), undefined, "unknown");
+      assert.equal(await store.consume(hash(2), at(1000)), undefined, "expired at its expiry");
+      assert.equal(await store.consume(hash(1), at(10)), "a@example.com");
+      assert.equal(await store.consume(hash(1), at(20)), undefined, "used");
+      // Concurrent uses (PostgreSQL runs them on several connections at once): exactly one wins.
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.consume(hash(3), at(30))));
+      assert.deepEqual(results.filter((r) => r !== undefined), ["c@example.com"]);
+      // Saving clears out codes that have expired by then.
+      await store.save({ hash: hash(4), email: "d@example.com", expiresAt: at(120_000), createdAt: at(2000) });
+      const left = await d.db.selectFrom("sign_in_codes").select("code_hash").orderBy("code_hash").execute();
+      assert.deepEqual(left.map((r) => r.code_hash), [hash(4)]);
     });
   });
 }
