@@ -8,7 +8,7 @@ import { ITwinPage } from "./pages/ITwin";
 import { JobsPage } from "./pages/Jobs";
 import { JobFormPage } from "./pages/JobForm";
 import { JobPage } from "./pages/Job";
-import { ErrorBox } from "./components";
+import { ErrorBoundary, ErrorBox } from "./components";
 
 // The viewers carry three.js and MapLibre: loaded only when a reality data page opens.
 const DataPage = lazy(() => import("./pages/Data").then((m) => ({ default: m.DataPage })));
@@ -87,7 +87,9 @@ function Shell({ signedIn, children }: { signedIn: boolean; children: React.Reac
           </nav>
         )}
       </header>
-      <main id="main" tabIndex={-1}>{children}</main>
+      <main id="main" tabIndex={-1}>
+        <ErrorBoundary resetKey={location.hash}>{children}</ErrorBoundary>
+      </main>
     </>
   );
 }

@@ -1,4 +1,5 @@
 /** Small shared pieces: errors with the API's details, progress bars, sizes and dates. */
+import { Component, type ReactNode } from "react";
 import { RealconvError } from "@realconv/sdk";
 import { AppError } from "./session";
 
@@ -58,4 +59,21 @@ export const FINAL = new Set(["Success", "Failed", "Cancelled"]);
 
 export function StateBadge({ state }: { state: string }) {
   return <span className={`state state-${state}`}>{state}</span>;
+}
+
+/** A page that throws while rendering shows what went wrong instead of an empty window. */
+export class ErrorBoundary extends Component<{ children: ReactNode; resetKey: string }, { error?: unknown; key?: string }> {
+  override state: { error?: unknown; key?: string } = {};
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  override componentDidUpdate() {
+    if (this.state.error !== undefined && this.state.key !== this.props.resetKey) this.setState({ error: undefined, key: this.props.resetKey });
+  }
+  override componentDidMount() {
+    this.setState({ key: this.props.resetKey });
+  }
+  override render() {
+    return this.state.error !== undefined ? <ErrorBox error={this.state.error} title="This page failed" /> : this.props.children;
+  }
 }

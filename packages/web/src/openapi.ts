@@ -62,10 +62,15 @@ export function jobTypeForms(creation: Schema): JobTypeForm[] {
       description: spec.description?.slice(type.length + 1).trim() ?? "",
       inputs: Object.entries(inputs.properties ?? {}),
       requiredInputs: inputs.required ?? [],
-      options: Object.entries(spec.properties?.options?.properties ?? {}),
+      options: Object.entries(spec.properties?.options?.properties ?? {}).map(([k, o]) => [k, textEnum(o)] as [string, Schema]),
       name: creation.properties?.name ?? {},
     };
   });
+}
+
+/** A nullable enumeration lists `null` among its values; the form offers "(default)" for it instead. */
+function textEnum(s: Schema): Schema {
+  return s.enum ? { ...s, enum: s.enum.filter((v): v is string => typeof v === "string") } : s;
 }
 
 /** "Accepted reality data types: LAS, LAZ." in an input's description. */

@@ -9,7 +9,7 @@ import { ITwinNav } from "./ITwins";
 /** The job type a reality data most likely goes into. */
 function typeFor(rdType: string | undefined, forms: JobTypeForm[]): string | undefined {
   if (!rdType) return undefined;
-  const order = ["PointCloudConversion", "TileMapOptimization", "VectorOptimization", "MeshSampling", "ContextSceneTiler", "PointCloudOptimization"];
+  const order = ["PointCloudConversion", "TileMapOptimization", "ContextSceneTiler", "VectorOptimization", "MeshSampling", "PointCloudOptimization"];
   for (const t of order) {
     const f = forms.find((x) => x.type === t);
     if (f?.inputs.some(([, s]) => acceptedTypes(s.type === "array" ? { ...s.items, description: s.description } : s)?.includes(rdType) && rdType !== "Unstructured")) return t;

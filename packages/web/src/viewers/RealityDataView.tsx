@@ -89,7 +89,7 @@ export function RealityDataView({ rd, containerUrl, shared }: { rd: RealityData;
           <dt>Size</dt><dd>{formatBytes(rd.size * 1024)}</dd>
           <dt>Classification</dt><dd>{rd.classification}</dd>
           {rd.rootDocument && <><dt>Root document</dt><dd><code>{rd.rootDocument}</code></dd></>}
-          {rd.crs?.id && <><dt>CRS</dt><dd>{rd.crs.id}{rd.crs.verticalId ? ` + ${rd.crs.verticalId}` : ""}</dd></>}
+          {rd.crs?.id && <><dt>CRS</dt><dd><Crs id={rd.crs.id} />{rd.crs.verticalId ? ` + ${rd.crs.verticalId}` : ""}</dd></>}
           {rd.extent && (
             <><dt>Extent</dt><dd>{rd.extent.southWest.longitude.toFixed(5)}, {rd.extent.southWest.latitude.toFixed(5)} to {rd.extent.northEast.longitude.toFixed(5)}, {rd.extent.northEast.latitude.toFixed(5)}</dd></>
           )}
@@ -129,5 +129,17 @@ export function RealityDataView({ rd, containerUrl, shared }: { rd: RealityData;
         </div>
       </div>
     </div>
+  );
+}
+
+/** A CRS as its code, or a WKT folded behind its name. */
+function Crs({ id }: { id: string }) {
+  if (id.length <= 40) return <>{id}</>;
+  const name = /^\w+\["([^"]+)"/.exec(id)?.[1] ?? `${id.slice(0, 32)}…`;
+  return (
+    <details>
+      <summary>{name}</summary>
+      <code>{id}</code>
+    </details>
   );
 }
