@@ -246,7 +246,7 @@ describe("web app in Chromium", () => {
     assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
     await page.getByTestId("output-link").click();
     const map = page.getByTestId("map-viewer");
-    await page.locator("[data-testid='map-viewer'][data-ready='true']:not([data-tiles-loaded='0'])").waitFor();
+    await page.locator("[data-testid='map-viewer'][data-idle='true']").waitFor();
     await page.waitForTimeout(1500);
     const stats = await screenshotStats(map, "tile-map.png", MAP_BG);
     assert.ok(stats.foreground > 0.1, `the tiles cover ${(stats.foreground * 100).toFixed(1)} % of the map`);

@@ -74,7 +74,7 @@ export function useMap(container: React.RefObject<HTMLDivElement | null>, style:
 
 export function MapViewer({ content }: { content: MapContent }) {
   const container = useRef<HTMLDivElement>(null);
-  const [tilesLoaded, setTilesLoaded] = useState(0);
+  const [idle, setIdle] = useState(false);
   let style: StyleSpecification;
   let bounds: [number, number, number, number] | undefined;
   if (content.kind === "tiles") {
@@ -100,13 +100,18 @@ export function MapViewer({ content }: { content: MapContent }) {
     style = { version: 8, sources: { data: { type: "geojson", data: content.data } }, layers: [background, ...vectorLayers("data")] };
   }
   const map = useMap(container, style, bounds, [content]);
+  // "idle": every tile in view is loaded and drawn.
   useEffect(() => {
     if (!map) return;
-    const onData = (e: { sourceId?: string; tile?: unknown }) => {
-      if (e.sourceId === "data" && e.tile) setTilesLoaded((n) => n + 1);
+    const onIdle = () => setIdle(true);
+    const onMove = () => setIdle(false);
+    map.on("idle", onIdle);
+    map.on("movestart", onMove);
+    if (map.loaded() && map.areTilesLoaded()) setIdle(true);
+    return () => {
+      map.off("idle", onIdle);
+      map.off("movestart", onMove);
     };
-    map.on("sourcedata", onData);
-    return () => void map.off("sourcedata", onData);
   }, [map]);
   return (
     <div className="viewer">
@@ -115,7 +120,7 @@ export function MapViewer({ content }: { content: MapContent }) {
         className="viewer-canvas map"
         data-testid="map-viewer"
         data-ready={map ? "true" : "false"}
-        data-tiles-loaded={tilesLoaded}
+        data-idle={idle ? "true" : "false"}
       />
     </div>
   );

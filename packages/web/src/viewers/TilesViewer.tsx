@@ -133,14 +133,21 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
     let loaded = 0;
     const heightRange: [number, number] = [0, 1];
     const sphere = new Sphere();
+    // The tileset's bounds come in the frame of its group, which the reorientation moves.
+    const bounds = () => {
+      if (!tiles.getBoundingSphere(sphere)) return false;
+      tiles.group.updateMatrixWorld();
+      sphere.applyMatrix4(tiles.group.matrixWorld);
+      return true;
+    };
     const updateHeights = () => {
-      if (tiles.getBoundingSphere(sphere)) {
+      if (bounds()) {
         heightRange[0] = sphere.center.y - sphere.radius * 0.5;
         heightRange[1] = sphere.center.y + sphere.radius * 0.5;
       }
     };
     const fly = () => {
-      if (!tiles.getBoundingSphere(sphere)) return;
+      if (!bounds()) return;
       const distance = sphere.radius / Math.sin((camera.fov * Math.PI) / 360);
       const dir = new Vector3(0.6, 0.7, 1).normalize();
       camera.position.copy(sphere.center).addScaledVector(dir, distance * 0.9);
@@ -160,9 +167,6 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
         fly();
       }
       setStatus((s) => ({ ...s, loaded, ready: true }));
-    });
-    tiles.addEventListener("load-tileset", () => {
-      if (!flown) fly();
     });
     tiles.addEventListener("load-error", ({ error, url: failed }) => setStatus((s) => ({ ...s, error: `${String(failed).split("?")[0]}: ${error.message}` })));
     api.current = {
@@ -189,6 +193,8 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
     let frame = 0;
     const loop = () => {
       frame = requestAnimationFrame(loop);
+      // Until the first content arrives the camera follows the tileset's bounds, wherever the plugins put them.
+      if (!flown) fly();
       controls.update();
       camera.updateMatrixWorld();
       tiles.update();
