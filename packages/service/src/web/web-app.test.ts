@@ -265,6 +265,30 @@ describe("web app in Chromium", () => {
     await page.getByTestId("filter").getByText(`$filter=iTwinId eq ${iTwin} and state eq 'Failed'`).waitFor();
     await page.waitForFunction(`document.querySelectorAll("table[aria-label='Jobs'] tbody tr").length === 1`);
     assert.match(await rows.first().innerText(), /Failed/);
+
+    // Name (quotes doubled) and creation dates: the service takes the filter, nothing matches.
+    await page.locator("select[name='state']").selectOption("");
+    await page.locator("input[name='name']").fill("Bob's scan");
+    await page.locator("input[name='from']").fill("2020-01-02T03:04");
+    await page.getByRole("button", { name: "Filter" }).click();
+    const filter = page.getByTestId("filter");
+    await filter.getByText("name eq 'Bob''s scan'").waitFor();
+    assert.match(await filter.innerText(), /createdDateTime ge 2020-01-0[12]T\d\d:04:00\.000Z/);
+    await page.getByText("No job matches.").waitFor();
+    assert.equal(await page.locator(".error").count(), 0);
+
+    // A narrow window: the page reflows instead of scrolling sideways, and every control stays reachable by Tab.
+    await page.setViewportSize({ width: 380, height: 760 });
+    await page.goto(`${url}/#/itwins/${iTwin}`);
+    await page.locator("table[aria-label='Reality data'] tbody tr").first().waitFor();
+    const overflow = (await page.evaluate(`document.documentElement.scrollWidth - document.documentElement.clientWidth`)) as number;
+    assert.ok(overflow <= 1, `the page is ${overflow} px wider than a 380 px window`);
+    const focused = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press("Tab");
+      focused.add((await page.evaluate(`document.activeElement?.textContent?.trim() || document.activeElement?.tagName`)) as string);
+    }
+    assert.ok(focused.has("Choose files…"), `Tab reaches the upload buttons (${[...focused].join(", ")})`);
     assert.deepEqual(pageErrors, []);
   });
 });
