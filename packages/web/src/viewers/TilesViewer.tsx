@@ -1,7 +1,8 @@
 /**
  * 3D Tiles (`3DTilesPnts`, `3DTilesGlbc`, ContextScene cameras) in 3d-tiles-renderer with three.js: orbit,
  * point size, points coloured by RGB, intensity or classification, and a camera that flies to the data.
- * A georeferenced tileset is turned so that its ground is level at the origin (ReorientationPlugin).
+ * The tileset is turned so that its ground is level at the origin: a georeferenced one from its place on the
+ * globe, another from the z-up axis of 3D Tiles (ReorientationPlugin).
  */
 import { useEffect, useRef, useState } from "react";
 import {
@@ -124,7 +125,7 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
     const tiles = new TilesRenderer(url);
     tiles.registerPlugin({ name: "RealconvSasPlugin", preprocessURL: (u: string | URL) => sas(String(u)) });
     tiles.registerPlugin(new GLTFExtensionsPlugin({ meshoptDecoder: MeshoptDecoder }));
-    tiles.registerPlugin(new ReorientationPlugin({ up: "+y", recenter: true }));
+    tiles.registerPlugin(new ReorientationPlugin({ up: "+z", recenter: true }));
     tiles.errorTarget = 4;
     tiles.setCamera(camera);
     scene.add(tiles.group);
