@@ -23,13 +23,19 @@ export function App() {
   const token = useSession();
   const [config, setConfig] = useState<AppConfig>();
   const [error, setError] = useState<unknown>();
+  const [signInError, setSignInError] = useState<unknown>();
 
   useEffect(() => {
     appConfig()
       .then(async (c) => {
         if (c.auth.mode === "oauth") {
-          const back = await completeOAuth(c.auth);
-          if (back) replaceRoute(back);
+          // A failed return from the issuer is shown on the sign-in page, which can start over.
+          try {
+            const back = await completeOAuth(c.auth);
+            if (back) replaceRoute(back);
+          } catch (e) {
+            setSignInError(e);
+          }
         }
         setConfig(c);
       })
@@ -52,7 +58,7 @@ export function App() {
   if (top === "sign-in" || !token) {
     return (
       <Shell signedIn={false}>
-        <SignInPage config={config} code={route.query.get("code") ?? undefined} returnTo={top === "sign-in" ? undefined : location.hash} />
+        <SignInPage config={config} initialError={signInError} code={route.query.get("code") ?? undefined} returnTo={top === "sign-in" ? undefined : location.hash} />
       </Shell>
     );
   }

@@ -99,6 +99,17 @@ export async function completeOAuth(auth: Extract<AuthConfig, { mode: "oauth" }>
   });
   const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
   if (!res.ok || !body.access_token) throw new Error(`the token request failed: ${body.error_description ?? body.error ?? `HTTP ${res.status}`}`);
-  saveSession({ accessToken: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 });
+  saveSession({ accessToken: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000, email: emailClaim(body.access_token) });
   return saved.returnTo;
+}
+
+/** The e-mail a JWT names, to show who is signed in (the server verifies the token; this only reads it). */
+function emailClaim(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))) as { email?: unknown; preferred_username?: unknown };
+    const email = payload.email ?? payload.preferred_username;
+    return typeof email === "string" ? email : undefined;
+  } catch {
+    return undefined;
+  }
 }

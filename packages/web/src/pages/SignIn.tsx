@@ -3,8 +3,8 @@ import { signInWithCode, startOAuth, type AppConfig } from "../auth";
 import { ErrorBox } from "../components";
 import { replaceRoute } from "../router";
 
-export function SignInPage({ config, code, returnTo }: { config: AppConfig; code?: string; returnTo?: string }) {
-  const [error, setError] = useState<unknown>();
+export function SignInPage({ config, code, returnTo, initialError }: { config: AppConfig; code?: string; returnTo?: string; initialError?: unknown }) {
+  const [error, setError] = useState<unknown>(initialError);
   const [busy, setBusy] = useState(false);
   const used = useRef<string>(undefined);
 

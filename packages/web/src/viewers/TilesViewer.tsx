@@ -121,6 +121,15 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
     const controls = new OrbitControls(camera, renderer.domElement);
     controls.enableDamping = true;
     controls.listenToKeyEvents(el);
+    // OrbitControls pans with the arrow keys; + and - zoom towards and away from the target.
+    const onKey = (e: KeyboardEvent) => {
+      const factor = e.key === "+" || e.key === "=" ? 0.8 : e.key === "-" || e.key === "_" ? 1.25 : 0;
+      if (!factor) return;
+      e.preventDefault();
+      camera.position.sub(controls.target).multiplyScalar(factor).add(controls.target);
+      controls.update();
+    };
+    el.addEventListener("keydown", onKey);
 
     const tiles = new TilesRenderer(url);
     tiles.registerPlugin({ name: "RealconvSasPlugin", preprocessURL: (u: string | URL) => sas(String(u)) });
@@ -204,6 +213,7 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
     loop();
     return () => {
       cancelAnimationFrame(frame);
+      el.removeEventListener("keydown", onKey);
       observer.disconnect();
       controls.dispose();
       tiles.dispose();
@@ -236,7 +246,7 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
         ref={host}
         className="viewer-canvas"
         tabIndex={0}
-        aria-label="3D view: drag to orbit, arrow keys to pan, wheel to zoom"
+        aria-label="3D view: drag to orbit, arrow keys to pan, + and - or the wheel to zoom"
         data-testid="tiles-viewer"
         data-tiles-loaded={status.loaded}
       >
