@@ -22,6 +22,7 @@ import type { ContainerAccess } from "./ports/blob-store.js";
 import type { RequestBudget } from "./http/rate-limit.js";
 import { issueToken, type LocalKeys } from "./adapters/auth/local-issuer.js";
 import { HmacShareTokens } from "./adapters/auth/share-tokens.js";
+import { AzureBlobStore } from "./adapters/blob/azure-blob-store.js";
 import { SignInService } from "./services/sign-in-service.js";
 import { ShareService } from "./services/share-service.js";
 import { webAppRoutes, type WebAuthConfig } from "./http/routes/web-app.js";
@@ -102,9 +103,11 @@ export async function createServer(
     realityData: runtime.realityData,
     tokens: new HmacShareTokens(config.web.shareSecret ?? loadOrCreateSecret(config.home, "share-secret")),
   });
-  const azureService = (runtime.blobs as unknown as { service?: { url?: string } }).service;
   // The page talks to its authority (OAuth2) and, with Azure storage, to the storage account (uploads).
-  const connectOrigins = [...("mode" in auth && auth.mode === "oauth" ? originOf(auth.authority) : []), ...(config.azureStorageConnectionString ? originOf(azureService?.url) : [])];
+  const connectOrigins = [
+    ...("mode" in auth && auth.mode === "oauth" ? originOf(auth.authority) : []),
+    ...(runtime.blobs instanceof AzureBlobStore ? originOf(runtime.blobs.service.url) : []),
+  ];
   const app = await buildApp({
     jobService,
     authenticator,

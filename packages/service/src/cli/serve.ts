@@ -23,11 +23,12 @@ export async function serve(config: Config, cliPath: string): Promise<void> {
   if (cluster.isWorker) return serveApi(config);
   const logger = createLogger(config.logLevel, { role: "primary" });
 
-  // Once, before anything else starts: schema migrations, signing key, SAS secret.
+  // Once, before anything else starts: schema migrations, signing key, SAS and share-link secrets.
   const rt = await openRuntime(config);
   await rt.close();
   const { created } = await loadOrCreateKeys(config.home);
   if (!config.sasSecret && !config.azureStorageConnectionString) loadOrCreateSecret(config.home, "sas-secret");
+  if (!config.web.shareSecret) loadOrCreateSecret(config.home, "share-secret");
 
   const supervisor = new WorkerSupervisor(cliPath, config, logger);
   // The per-user budget, shared by every API process (see http/rate-limit.ts).

@@ -103,8 +103,10 @@ describe("the web app served at /", () => {
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, "ResourceNotFound");
     assert.equal(unknown.headers.get("content-security-policy"), null, "API answers carry no page headers");
-    const blob = await fetch(`${s.url}/blobs/00000000-0000-4000-8000-000000000000/x`);
-    assert.match(blob.headers.get("content-type") ?? "", /xml/, "the blob endpoint answers in its own dialect");
+    for (const path of ["/blobs/00000000-0000-4000-8000-000000000000/x", "/blobs/", "/blobs/x.js"]) {
+      const blob = await fetch(`${s.url}${path}`);
+      assert.match(blob.headers.get("content-type") ?? "", /xml/, `the blob endpoint answers ${path} in its own dialect`);
+    }
     const docs = await fetch(`${s.url}/reality-conversion/docs/`);
     assert.equal(docs.status, 200, "the API reference still has its own static files");
   });

@@ -1,8 +1,8 @@
 /**
  * The built web app at `/`: index.html (never cached, so a new build is picked up at once) and its
  * content-hashed assets under /assets/ (cached for a year). The files are looked up per request, so an app
- * built while the server runs is served without a restart; until it is built, `/` says so. API routes are
- * more specific than the app's catch-all and always win; a path that is neither gets the API's 404.
+ * built while the server runs is served without a restart; until it is built, `/` says so. The app owns `/`,
+ * `/assets/*` and top-level files with an extension only, so it never takes a path of the API.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -63,22 +63,26 @@ export async function webAppStatic(app: FastifyInstance, o: WebAppStaticOptions)
     });
     await scope.register(fastifyStatic, {
       root: o.root,
-      prefix: "/",
+      // Only reply.sendFile: the routes below say which paths are the app's, so no catch-all takes paths
+      // from the API or from the blob endpoint (whose misses answer in its own dialect).
+      serve: false,
       index: false,
-      redirect: false,
       dotfiles: "ignore",
       cacheControl: false,
-      // Own decoration in this scope, apart from the API reference's.
       decorateReply: true,
       setHeaders: (res, path) => {
         const relative = path.slice(o.root.length).replace(/\\/g, "/");
         res.setHeader("cache-control", relative.startsWith("/assets/") ? LONG_CACHE : "no-cache");
       },
     });
-    scope.get("/", { schema: { hide: true } }, async (_request, reply) => {
+    const hidden = { schema: { hide: true } };
+    scope.get("/", hidden, async (_request, reply) => {
       if (existsSync(join(o.root, "index.html"))) return reply.sendFile("index.html");
       reply.header("cache-control", "no-cache").type("text/html; charset=utf-8");
       return NOT_BUILT(o.root);
     });
+    scope.get<{ Params: { "*": string } }>("/assets/*", hidden, async (request, reply) => reply.sendFile(`assets/${request.params["*"]}`));
+    // Files at the top of the build (index.html, favicon.svg, ...): one segment with an extension.
+    scope.get<{ Params: { file: string } }>("/:file(^[\\w.-]+\\.[A-Za-z0-9]+$)", hidden, async (request, reply) => reply.sendFile(request.params.file));
   });
 }

@@ -15,6 +15,7 @@ import { HmacShareTokens } from "../adapters/auth/share-tokens.js";
 import { loadOrCreateSecret } from "../adapters/auth/secrets.js";
 import { webAuthConfig } from "../server.js";
 import { loadConfig } from "../config.js";
+import { startAzurite } from "../adapters/blob/azurite-helper.js";
 
 const V1 = { accept: "application/vnd.bentley.itwin-platform.v1+json" };
 const ALICE = "alice@example.com";
@@ -292,5 +293,28 @@ it("config.json's OAuth2 settings come from the environment when tokens come fro
     assert.match(r.body.error.message, /REALCONV_WEB_CLIENT_ID/);
   } finally {
     await unconfigured.close();
+  }
+});
+
+it("with Azure storage, a share link's container URL is the storage account's own read SAS, and the page may reach it", async () => {
+  const azurite = await startAzurite();
+  const s = await startTestServer({ azureStorageConnectionString: azurite.connectionString });
+  try {
+    const itwin = await s.createITwin("Azure", [ALICE]);
+    const las = sharedData("pointcloud", "autzen_trim.las");
+    const data = await s.createRealityData(itwin, "LAS", [las], ALICE);
+    const made = await api(s.url, "POST", "/app/shares", { token: await s.token(ALICE), body: { realityDataId: data, iTwinId: itwin } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const opened = await api(s.url, "GET", `/app/shares/${tokenOf(made.body.url)}`);
+    assert.equal(opened.status, 200, JSON.stringify(opened.body));
+    assert.ok((opened.body.containerUrl as string).startsWith(`${azurite.blobEndpoint}/`), opened.body.containerUrl);
+    const container = new ContainerClient(opened.body.containerUrl);
+    assert.ok((await container.getBlobClient("autzen_trim.las").downloadToBuffer()).equals(readFileSync(las)));
+    await assert.rejects(container.getBlockBlobClient("new.bin").upload("x", 1), (e: { statusCode?: number }) => e.statusCode === 403);
+    const page = await fetch(`${s.url}/`);
+    assert.ok((page.headers.get("content-security-policy") ?? "").includes(new URL(azurite.blobEndpoint).origin), "uploads go straight to the account");
+  } finally {
+    await s.close();
+    await azurite.stop();
   }
 });
