@@ -11,7 +11,7 @@ import {
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { MeshoptDecoder } from "three/examples/jsm/libs/meshopt_decoder.module.js";
 import { TilesRenderer } from "3d-tiles-renderer";
-import { GLTFExtensionsPlugin, ReorientationPlugin } from "3d-tiles-renderer/plugins";
+import { GLTFExtensionsPlugin, ImplicitTilingPlugin, ReorientationPlugin } from "3d-tiles-renderer/plugins";
 
 export type ColourMode = "rgb" | "intensity" | "classification" | "height";
 
@@ -132,9 +132,12 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
     el.addEventListener("keydown", onKey);
 
     const tiles = new TilesRenderer(url);
-    tiles.registerPlugin({ name: "RealconvSasPlugin", preprocessURL: (u: string | URL) => sas(String(u)) });
+    // 3DTilesGlbc: GLB contents compressed with EXT_meshopt_compression, laid out by implicit tiling (subtrees).
+    tiles.registerPlugin(new ImplicitTilingPlugin());
     tiles.registerPlugin(new GLTFExtensionsPlugin({ meshoptDecoder: MeshoptDecoder }));
     tiles.registerPlugin(new ReorientationPlugin({ up: "+z", recenter: true }));
+    // Last, so that it signs the URLs the other plugins rewrite (subtrees, implicit tiles) too.
+    tiles.registerPlugin({ name: "RealconvSasPlugin", preprocessURL: (u: string | URL) => sas(String(u)) });
     tiles.errorTarget = 4;
     tiles.setCamera(camera);
     scene.add(tiles.group);
@@ -160,7 +163,7 @@ export function TilesViewer({ url, sas }: { url: string; sas: (u: string) => str
       if (!bounds()) return;
       const distance = sphere.radius / Math.sin((camera.fov * Math.PI) / 360);
       const dir = new Vector3(0.6, 0.7, 1).normalize();
-      camera.position.copy(sphere.center).addScaledVector(dir, distance * 0.9);
+      camera.position.copy(sphere.center).addScaledVector(dir, distance * 0.7);
       camera.near = Math.max(0.01, distance / 1000);
       camera.far = distance * 100;
       camera.updateProjectionMatrix();
