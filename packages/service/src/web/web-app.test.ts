@@ -178,7 +178,7 @@ describe("web app in Chromium", () => {
       assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
       await page.getByTestId("output-link").click();
       const viewer = page.getByTestId("tiles-viewer");
-      await viewer.and(page.locator("[data-tiles-loaded]:not([data-tiles-loaded='0'])")).waitFor();
+      await page.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor({ timeout: 60_000 });
       await page.waitForTimeout(1500);
       const stats = await screenshotStats(viewer, "pointcloud-3dtiles.png", VIEWER_BG);
       assert.ok(stats.foreground > 0.05, `points cover ${(stats.foreground * 100).toFixed(2)} % of the view`);
@@ -195,7 +195,7 @@ describe("web app in Chromium", () => {
     assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
     await page.getByTestId("output-link").click();
     const viewer = page.getByTestId("tiles-viewer");
-    await page.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor();
+    await page.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1000);
     const stats = await screenshotStats(viewer, "context-scene-cameras.png", VIEWER_BG);
     assert.ok(stats.foreground > 0.002, `cameras cover ${(stats.foreground * 100).toFixed(3)} % of the view`);
@@ -209,7 +209,7 @@ describe("web app in Chromium", () => {
     try {
       const shared = await anonymous.newPage();
       await shared.goto(shareUrl);
-      await shared.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor();
+      await shared.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor({ timeout: 60_000 });
       assert.equal(await shared.evaluate(`sessionStorage.getItem("realconv.session")`), null);
       await shared.waitForTimeout(1000);
       const sharedStats = await screenshotStats(shared.getByTestId("tiles-viewer"), "shared-cameras.png", VIEWER_BG);
@@ -246,7 +246,7 @@ describe("web app in Chromium", () => {
     assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
     await page.getByTestId("output-link").click();
     const map = page.getByTestId("map-viewer");
-    await page.locator("[data-testid='map-viewer'][data-idle='true']").waitFor();
+    await page.locator("[data-testid='map-viewer'][data-idle='true']").waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1500);
     const stats = await screenshotStats(map, "tile-map.png", MAP_BG);
     assert.ok(stats.foreground > 0.1, `the tiles cover ${(stats.foreground * 100).toFixed(1)} % of the map`);

@@ -61,9 +61,23 @@ export function useMap(container: React.RefObject<HTMLDivElement | null>, style:
     const m = new MapLibre({ container: container.current!, style, attributionControl: { compact: true }, canvasContextAttributes: { preserveDrawingBuffer: true } });
     m.addControl(new NavigationControl({}), "top-right");
     m.addControl(new ScaleControl({}), "bottom-left");
-    if (bounds) m.fitBounds(bounds as LngLatBoundsLike, { padding: 20, animate: false });
+    const fit = () => bounds && m.fitBounds(bounds as LngLatBoundsLike, { padding: 20, animate: false });
+    fit();
+    // The container may still change size as the page around it loads: follow it, and keep the data in view
+    // until the user moves the map.
+    let userMoved = false;
+    m.on("dragstart", () => (userMoved = true));
+    m.on("zoomstart", (e) => {
+      if ((e as { originalEvent?: unknown }).originalEvent) userMoved = true;
+    });
+    const observer = new ResizeObserver(() => {
+      m.resize();
+      if (!userMoved) fit();
+    });
+    observer.observe(container.current!);
     m.on("load", () => setMap(m));
     return () => {
+      observer.disconnect();
       setMap(undefined);
       m.remove();
     };
