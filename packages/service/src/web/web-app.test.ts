@@ -253,6 +253,31 @@ describe("web app in Chromium", () => {
     assert.ok(stats.colours > 20, `${stats.colours} colours`);
   });
 
+  it("consolidates vectors to GeoJSON (drawn in the map viewer) and to FeatureDB (queried by the map's view)", async (t) => {
+    if (skip) return t.skip(skip);
+    await upload([sharedData("vector", "grenada.geojson")], "grenada.geojson");
+    await createJob("VectorOptimization", { outputFormat: "GeoJSON" });
+    assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
+    await page.getByTestId("output-link").click();
+    await page.locator("[data-testid='map-viewer'][data-idle='true']").waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000);
+    const stats = await screenshotStats(page.getByTestId("map-viewer"), "geojson.png", MAP_BG);
+    assert.ok(stats.foreground > 0.02, `the features cover ${(stats.foreground * 100).toFixed(2)} % of the map`);
+
+    await page.goto(`${url}/#/itwins/${iTwin}`);
+    await page.locator("table[aria-label='Reality data'] tbody tr", { hasText: "grenada.geojson" }).getByRole("link", { name: "New job…" }).click();
+    await page.getByRole("button", { name: "Create job" }).waitFor();
+    await page.locator("select[name='type']").selectOption("VectorOptimization");
+    await page.locator("[name='option-outputFormat']").selectOption("FeatureDB");
+    await page.getByRole("button", { name: "Create job" }).click();
+    await page.waitForURL(/#\/jobs\//);
+    assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
+    await page.getByTestId("output-link").click();
+    await page.locator("[data-testid='feature-viewer']:not([data-features='0'])").waitFor({ timeout: 60_000 });
+    assert.match(await page.getByRole("status").filter({ hasText: "features in view" }).innerText(), /^\d+ features in view of \d+ matching/);
+    assert.ok((await page.locator("table[aria-label='Features'] tbody tr").count()) > 0);
+  });
+
   it("lists the jobs with filters built into $filter, and the page threw no error", async (t) => {
     if (skip) return t.skip(skip);
     await page.goto(`${url}/#/itwins/${iTwin}/jobs`);
