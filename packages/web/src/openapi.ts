@@ -88,7 +88,8 @@ export function formatDescriptions(s: Schema): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of s.enum ?? []) {
     const m = new RegExp("`" + v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "`: ([^`]+?)(?= `|$)").exec(s.description ?? "");
-    if (m) out[v] = m[1].trim();
+    // "... contents. Output reality data type `Cesium3DTiles`.": the type is the part after the next backtick.
+    if (m) out[v] = m[1].replace(/\s*Output reality data type\s*$/, "").trim();
   }
   return out;
 }

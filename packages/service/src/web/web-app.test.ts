@@ -308,6 +308,12 @@ describe("web app in Chromium", () => {
     await page.locator("table[aria-label='Reality data'] tbody tr").first().waitFor();
     const overflow = (await page.evaluate(`document.documentElement.scrollWidth - document.documentElement.clientWidth`)) as number;
     assert.ok(overflow <= 1, `the page is ${overflow} px wider than a 380 px window`);
+    await page.goto(`${url}/#/itwins/${iTwin}/jobs/new`);
+    await page.getByRole("button", { name: "Create job" }).waitFor();
+    const formOverflow = (await page.evaluate(`document.documentElement.scrollWidth - document.documentElement.clientWidth`)) as number;
+    assert.ok(formOverflow <= 1, `the job form is ${formOverflow} px wider than a 380 px window`);
+    await page.goto(`${url}/#/itwins/${iTwin}`);
+    await page.locator("table[aria-label='Reality data'] tbody tr").first().waitFor();
     const focused = new Set<string>();
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press("Tab");

@@ -49,7 +49,7 @@ function CollectionMap({ realityDataId, collection }: { realityDataId: string; c
     sources: { data: { type: "geojson", data: { type: "FeatureCollection", features: [] } } },
     layers: [{ id: "background", type: "background", paint: { "background-color": "#e4e9ec" } }, ...vectorLayers("data")],
   };
-  const map = useMap(container, style, bounds, [collection.id]);
+  const { map } = useMap(container, style, bounds, [collection.id]);
 
   useEffect(() => {
     if (!map) return;

@@ -55,14 +55,24 @@ export function geoJsonBounds(g: unknown): [number, number, number, number] | un
   return Number.isFinite(b[0]) ? b : undefined;
 }
 
+/**
+ * A MapLibre map in a container, fitted to `bounds`; `idle` is true while every tile in view is loaded and
+ * drawn (set from the map's own events, registered before it can first go idle).
+ */
 export function useMap(container: React.RefObject<HTMLDivElement | null>, style: StyleSpecification, bounds: [number, number, number, number] | undefined, deps: unknown[]) {
   const [map, setMap] = useState<MapLibre>();
+  const [idle, setIdle] = useState(false);
   useEffect(() => {
     const m = new MapLibre({ container: container.current!, style, attributionControl: { compact: true }, canvasContextAttributes: { preserveDrawingBuffer: true } });
     m.addControl(new NavigationControl({}), "top-right");
     m.addControl(new ScaleControl({}), "bottom-left");
+    m.on("idle", () => setIdle(true));
+    m.on("movestart", () => setIdle(false));
+    // A move that changes nothing draws nothing, so no "idle" follows it.
+    m.on("moveend", () => m.loaded() && m.areTilesLoaded() && setIdle(true));
     const fit = () => bounds && m.fitBounds(bounds as LngLatBoundsLike, { padding: 20, animate: false });
     fit();
+    let size = `${container.current!.clientWidth}x${container.current!.clientHeight}`;
     // The container may still change size as the page around it loads: follow it, and keep the data in view
     // until the user moves the map.
     let userMoved = false;
@@ -71,6 +81,9 @@ export function useMap(container: React.RefObject<HTMLDivElement | null>, style:
       if ((e as { originalEvent?: unknown }).originalEvent) userMoved = true;
     });
     const observer = new ResizeObserver(() => {
+      const now = `${container.current?.clientWidth}x${container.current?.clientHeight}`;
+      if (now === size) return;
+      size = now;
       m.resize();
       if (!userMoved) fit();
     });
@@ -83,12 +96,11 @@ export function useMap(container: React.RefObject<HTMLDivElement | null>, style:
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
-  return map;
+  return { map, idle };
 }
 
 export function MapViewer({ content }: { content: MapContent }) {
   const container = useRef<HTMLDivElement>(null);
-  const [idle, setIdle] = useState(false);
   let style: StyleSpecification;
   let bounds: [number, number, number, number] | undefined;
   if (content.kind === "tiles") {
@@ -113,20 +125,7 @@ export function MapViewer({ content }: { content: MapContent }) {
     bounds = content.bounds ?? (typeof content.data === "string" ? undefined : geoJsonBounds(content.data));
     style = { version: 8, sources: { data: { type: "geojson", data: content.data } }, layers: [background, ...vectorLayers("data")] };
   }
-  const map = useMap(container, style, bounds, [content]);
-  // "idle": every tile in view is loaded and drawn.
-  useEffect(() => {
-    if (!map) return;
-    const onIdle = () => setIdle(true);
-    const onMove = () => setIdle(false);
-    map.on("idle", onIdle);
-    map.on("movestart", onMove);
-    if (map.loaded() && map.areTilesLoaded()) setIdle(true);
-    return () => {
-      map.off("idle", onIdle);
-      map.off("movestart", onMove);
-    };
-  }, [map]);
+  const { map, idle } = useMap(container, style, bounds, [content]);
   return (
     <div className="viewer">
       <div
