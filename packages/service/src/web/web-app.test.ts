@@ -76,7 +76,8 @@ describe("web app in Chromium", () => {
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
     page = await context.newPage();
-    page.setDefaultTimeout(30_000);
+    // Generous: CI machines and this suite share their cores with other suites.
+    page.setDefaultTimeout(60_000);
     page.on("pageerror", (e) => pageErrors.push(e.message));
   });
 
@@ -122,7 +123,7 @@ describe("web app in Chromium", () => {
   /** Waits on the job page until the job has ended; returns its final state and the last percentage shown. */
   async function finished(): Promise<{ state: string; percentage: string }> {
     const state = page.getByTestId("job-state");
-    await state.getByText(/^(Success|Failed|Cancelled)$/).waitFor({ timeout: 90_000 });
+    await state.getByText(/^(Success|Failed|Cancelled)$/).waitFor({ timeout: 150_000 });
     return { state: (await state.innerText()).trim(), percentage: (await page.getByTestId("progress-value").innerText()).trim() };
   }
 
