@@ -25,9 +25,6 @@ const REFUSED_FORMAT = (() => {
   return refused.includes("3DTilesPnts") ? "3DTilesPnts" : refused[0];
 })();
 
-/** Whether the server produces 3D Tiles point clouds (the tiling runner) yet. */
-const PRODUCES_PNTS = entryOf(TYPE)!.produces.includes("3DTilesPnts");
-
 /**
  * The content files of a 3D Tiles tileset, following external tilesets: checks the structure the
  * specification requires on the way (asset version, geometric errors, bounding volumes, files present).
@@ -144,7 +141,6 @@ describe("realconv submit, jobs and data against a server", () => {
 
   it(
     "submit turns autzen_trim.laz into a downloaded 3D Tiles (3DTilesPnts) folder holding every point once",
-    { todo: PRODUCES_PNTS ? false : "3DTilesPnts is not produced yet: the server answers 422 UnsupportedFormat for it" },
     async () => {
       const out = join(tmp, "tiles");
       const r = await run(["submit", TYPE, source, "--format", "3DTilesPnts", "-o", out, ...remote], {}, 120_000);

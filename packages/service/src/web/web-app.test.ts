@@ -165,7 +165,6 @@ describe("web app in Chromium", () => {
 
   it(
     "converts the point cloud to 3DTilesPnts and the 3D viewer shows it in the data's colours",
-    { todo: "3DTilesPnts is answered 422 UnsupportedFormat until the point-cloud tiler is merged" },
     async (t) => {
       if (skip) return t.skip(skip);
       await page.goto(`${url}/#/itwins/${iTwin}`);
