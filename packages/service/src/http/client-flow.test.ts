@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { ContainerClient } from "@azure/storage-blob";
-import { bytesSource, openPointCloud, writeLasStream } from "@realconv/formats";
+import { bytesSource, readLasHeader, writeLasStream } from "@realconv/formats";
 import { SYNTHETIC_SCHEMA, syntheticCloud } from "@realconv/formats/testing/synthetic";
 import { api, startTestServer, type TestServer } from "../testing/harness.js";
 import { startAzurite, type Azurite } from "../adapters/blob/azurite-helper.js";
@@ -104,7 +104,8 @@ describe("client flow with @azure/storage-blob", () => {
         const oh = await open(target, "r");
         await oh.read(head, 0, 4096, 0);
         await oh.close();
-        const reader = await openPointCloud(bytesSource(new Uint8Array(head), out.rootDocument));
+        // The header alone (the reader would check the records against the 4 KiB read).
+        const reader = await readLasHeader(bytesSource(new Uint8Array(head), out.rootDocument));
         assert.equal(reader.pointCount, POINTS);
         assert.equal((await stat(target)).size, size, "LAS -> LAS with the same format and scale: same size");
         await assert.rejects(readable.getBlockBlobClient("x").upload("x", 1), (e: { statusCode?: number }) => e.statusCode === 403);
