@@ -1,0 +1,372 @@
+/**
+ * Surface sampling: points spread evenly over triangles at a spacing d, deterministic, without gaps or
+ * doubles along shared edges.
+ *
+ * Method (projected lattice with ordered thinning):
+ * - Each triangle is projected along the axis its normal is closest to (x, y or z). On that plane lies one
+ *   lattice for the whole mesh, of spacing s = d / 3^(1/4), anchored at the mesh's bounds.
+ * - The triangle is scan-converted onto the lattice with half-open rules (a row at v belongs to an edge
+ *   spanning [v0, v1); a node at u to the span [uLeft, uRight)), each edge's crossing computed from its two
+ *   end points in a fixed order. Two triangles sharing an edge and projected on the same plane therefore
+ *   split the lattice nodes between them exactly: no node twice, none missed, whatever the tessellation.
+ * - A triangle whose normal makes an angle with cosine c to its projection axis gets c / s^2 nodes per unit of
+ *   its area; c >= 1/sqrt(3) for the closest axis. Each node is kept when a threshold from the R2
+ *   low-discrepancy sequence, frac(i * a1 + j * a2), is below p = 1 / (sqrt(3) c) <= 1, which leaves
+ *   1 / (sqrt(3) s^2) = 1 / d^2 points per unit of area on every triangle. The threshold depends only on the
+ *   node, so the thinning is the same on both sides of a shared edge, and its low discrepancy keeps the
+ *   kept nodes spread out (no clumps, no holes: the removed fraction is below half and never in runs).
+ * - Each kept node is lifted back onto the triangle (barycentric coordinates of the node in the projected
+ *   triangle); normal, texture coordinates and colours are interpolated with the same coordinates.
+ * The expected count is exactly area / d^2; the points lie on the surface; the same mesh always gives the
+ * same points in the same order. Lattices of different projection axes meet where the surface turns past
+ * 45 degrees: there points may come closer than s, but no gap opens (each side fills up to the edge).
+ */
+import type { PointChunk } from "@realconv/formats";
+import type { MeshMaterial, TriangleBatch } from "./formats.js";
+
+/** A decoded texture: RGBA bytes, rows from the top. */
+export interface DecodedTexture {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+  repeat: boolean;
+}
+
+export interface SamplerOptions {
+  /** Point spacing in the mesh's coordinate unit. */
+  spacing: number;
+  /** Lattice anchor (any fixed point of the mesh, e.g. its bounds' minimum). */
+  origin: readonly [number, number, number];
+  materials: readonly MeshMaterial[];
+  /** Points per chunk. */
+  chunkPoints: number;
+  /** Whether chunks carry colours (red/green/blue, 16 bit). */
+  colour: boolean;
+  /** Whether chunks carry normals. */
+  normals: boolean;
+}
+
+const SQRT3 = Math.sqrt(3);
+/** Lattice spacing over point spacing. */
+export const LATTICE_FACTOR = 1 / Math.pow(3, 0.25);
+// R2 sequence constants (1/g, 1/g^2 with g the plastic number): a low-discrepancy 2D threshold map.
+const A1 = 0.7548776662466927;
+const A2 = 0.5698402909980532;
+/** Per projection axis, a shift of the threshold map (the three lattices are independent). */
+const AXIS_SHIFT = [0, 0.381966011250105, 0.618033988749895];
+/** Projection axes: the two coordinates kept when projecting along x, y or z. */
+const U_AXIS = [1, 2, 0];
+const V_AXIS = [2, 0, 1];
+
+/** A point sink that fills chunks of typed arrays. */
+class ChunkBuilder {
+  private x!: Float64Array;
+  private y!: Float64Array;
+  private z!: Float64Array;
+  private r?: Uint16Array;
+  private g?: Uint16Array;
+  private b?: Uint16Array;
+  private nx?: Float32Array;
+  private ny?: Float32Array;
+  private nz?: Float32Array;
+  n = 0;
+  constructor(
+    private readonly capacity: number,
+    private readonly colour: boolean,
+    private readonly normals: boolean,
+  ) {
+    this.reset();
+  }
+  private reset(): void {
+    const c = this.capacity;
+    this.x = new Float64Array(c);
+    this.y = new Float64Array(c);
+    this.z = new Float64Array(c);
+    if (this.colour) {
+      this.r = new Uint16Array(c);
+      this.g = new Uint16Array(c);
+      this.b = new Uint16Array(c);
+    }
+    if (this.normals) {
+      this.nx = new Float32Array(c);
+      this.ny = new Float32Array(c);
+      this.nz = new Float32Array(c);
+    }
+    this.n = 0;
+  }
+  get full(): boolean {
+    return this.n === this.capacity;
+  }
+  add(x: number, y: number, z: number, r: number, g: number, b: number, nx: number, ny: number, nz: number): void {
+    const k = this.n++;
+    this.x[k] = x;
+    this.y[k] = y;
+    this.z[k] = z;
+    if (this.r) {
+      this.r[k] = r;
+      this.g![k] = g;
+      this.b![k] = b;
+    }
+    if (this.nx) {
+      this.nx[k] = nx;
+      this.ny![k] = ny;
+      this.nz![k] = nz;
+    }
+  }
+  take(): PointChunk {
+    const n = this.n;
+    const chunk: PointChunk = { count: n, positions: { kind: "f64", x: this.x.subarray(0, n), y: this.y.subarray(0, n), z: this.z.subarray(0, n) } };
+    if (this.r) {
+      chunk.red = this.r.subarray(0, n);
+      chunk.green = this.g!.subarray(0, n);
+      chunk.blue = this.b!.subarray(0, n);
+    }
+    if (this.nx) {
+      chunk.normalX = this.nx.subarray(0, n);
+      chunk.normalY = this.ny!.subarray(0, n);
+      chunk.normalZ = this.nz!.subarray(0, n);
+    }
+    this.reset();
+    return chunk;
+  }
+}
+
+const rgb = new Float64Array(3);
+
+/** Bilinear texture lookup at (u, v) (v up); RGB 0..255 into `rgb`. */
+export function sampleTexture(t: DecodedTexture, u: number, v: number, out: Float64Array = rgb): Float64Array {
+  const w = t.width;
+  const h = t.height;
+  let fx = u * w - 0.5;
+  let fy = (1 - v) * h - 0.5;
+  let x0 = Math.floor(fx);
+  let y0 = Math.floor(fy);
+  const ax = fx - x0;
+  const ay = fy - y0;
+  let x1 = x0 + 1;
+  let y1 = y0 + 1;
+  if (t.repeat) {
+    x0 = ((x0 % w) + w) % w;
+    x1 = ((x1 % w) + w) % w;
+    y0 = ((y0 % h) + h) % h;
+    y1 = ((y1 % h) + h) % h;
+  } else {
+    x0 = x0 < 0 ? 0 : x0 >= w ? w - 1 : x0;
+    x1 = x1 < 0 ? 0 : x1 >= w ? w - 1 : x1;
+    y0 = y0 < 0 ? 0 : y0 >= h ? h - 1 : y0;
+    y1 = y1 < 0 ? 0 : y1 >= h ? h - 1 : y1;
+  }
+  const d = t.rgba;
+  const p00 = (y0 * w + x0) * 4;
+  const p10 = (y0 * w + x1) * 4;
+  const p01 = (y1 * w + x0) * 4;
+  const p11 = (y1 * w + x1) * 4;
+  const w00 = (1 - ax) * (1 - ay);
+  const w10 = ax * (1 - ay);
+  const w01 = (1 - ax) * ay;
+  const w11 = ax * ay;
+  for (let c = 0; c < 3; c++) out[c] = d[p00 + c] * w00 + d[p10 + c] * w10 + d[p01 + c] * w01 + d[p11 + c] * w11;
+  fx = fy = 0;
+  return out;
+}
+
+/**
+ * Samples batches of triangles into point chunks (see the method above). With `count` only the number of
+ * points is computed (same scan, nothing built): it is what the sampling of the same batches will give.
+ */
+export class SurfaceSampler {
+  private readonly invS: number;
+  private readonly builder: ChunkBuilder;
+  /** Points sampled so far. */
+  points = 0;
+  /** Surface area seen so far, in squared mesh units. */
+  area = 0;
+  /** Decoded textures by index (undefined when not decoded): set before sampling a batch that uses them. */
+  textures: readonly (DecodedTexture | undefined)[] = [];
+  constructor(private readonly o: SamplerOptions) {
+    this.invS = 1 / (o.spacing * LATTICE_FACTOR);
+    this.builder = new ChunkBuilder(o.chunkPoints, o.colour, o.normals);
+  }
+
+  /** Counts the points of a batch without making them. */
+  count(batch: TriangleBatch): number {
+    let total = 0;
+    this.scan(batch, () => {
+      total++;
+    });
+    this.points += total;
+    return total;
+  }
+
+  /** Samples a batch; full chunks are handed to `emit` as they fill. */
+  sample(batch: TriangleBatch, emit: (chunk: PointChunk) => void): void {
+    const o = this.o;
+    const b = this.builder;
+    const pos = batch.positions;
+    const uvs = batch.uvs;
+    const vcol = batch.colours;
+    const vn = batch.normals;
+    const mats = batch.materials;
+    const wantColour = o.colour;
+    const wantNormals = o.normals;
+    const textures = this.textures;
+    this.scan(batch, (t, l0, l1, l2, fnx, fny, fnz) => {
+      const k = t * 9;
+      const x = l0 * pos[k] + l1 * pos[k + 3] + l2 * pos[k + 6];
+      const y = l0 * pos[k + 1] + l1 * pos[k + 4] + l2 * pos[k + 7];
+      const z = l0 * pos[k + 2] + l1 * pos[k + 5] + l2 * pos[k + 8];
+      let r = 0;
+      let g = 0;
+      let bl = 0;
+      if (wantColour) {
+        const m = mats ? mats[t] : -1;
+        const mat = m >= 0 ? o.materials[m] : undefined;
+        const tex = mat && mat.texture >= 0 ? textures[mat.texture] : undefined;
+        if (tex && uvs) {
+          const q = t * 6;
+          const c = sampleTexture(tex, l0 * uvs[q] + l1 * uvs[q + 2] + l2 * uvs[q + 4], l0 * uvs[q + 1] + l1 * uvs[q + 3] + l2 * uvs[q + 5]);
+          r = c[0] * mat!.colour[0];
+          g = c[1] * mat!.colour[1];
+          bl = c[2] * mat!.colour[2];
+        } else if (vcol) {
+          const q = t * 12;
+          r = l0 * vcol[q] + l1 * vcol[q + 4] + l2 * vcol[q + 8];
+          g = l0 * vcol[q + 1] + l1 * vcol[q + 5] + l2 * vcol[q + 9];
+          bl = l0 * vcol[q + 2] + l1 * vcol[q + 6] + l2 * vcol[q + 10];
+        } else if (mat) {
+          r = mat.colour[0] * 255;
+          g = mat.colour[1] * 255;
+          bl = mat.colour[2] * 255;
+        } else {
+          r = g = bl = 255;
+        }
+        // 8-bit colours to LAS 16-bit (v * 257 maps 255 to 65535).
+        r = Math.round(r * 257);
+        g = Math.round(g * 257);
+        bl = Math.round(bl * 257);
+      }
+      let nx = fnx;
+      let ny = fny;
+      let nz = fnz;
+      if (wantNormals && vn) {
+        const a = vn[k] * l0 + vn[k + 3] * l1 + vn[k + 6] * l2;
+        const c = vn[k + 1] * l0 + vn[k + 4] * l1 + vn[k + 7] * l2;
+        const e = vn[k + 2] * l0 + vn[k + 5] * l1 + vn[k + 8] * l2;
+        const len = Math.sqrt(a * a + c * c + e * e);
+        if (len > 0) {
+          nx = a / len;
+          ny = c / len;
+          nz = e / len;
+        }
+      }
+      b.add(x, y, z, r, g, bl, nx, ny, nz);
+      if (b.full) emit(b.take());
+    });
+  }
+
+  /** The last, partly filled chunk (undefined when empty). */
+  flush(): PointChunk | undefined {
+    return this.builder.n > 0 ? this.builder.take() : undefined;
+  }
+
+  /** Scan-converts every triangle of the batch; `hit` gets the triangle, barycentric coordinates and face normal. */
+  private scan(batch: TriangleBatch, hit: (t: number, l0: number, l1: number, l2: number, nx: number, ny: number, nz: number) => void): void {
+    const pos = batch.positions;
+    const inv = this.invS;
+    const origin = this.o.origin;
+    const spacing2 = this.o.spacing * this.o.spacing;
+    let area = 0;
+    let points = 0;
+    for (let t = 0; t < batch.count; t++) {
+      const k = t * 9;
+      const e1x = pos[k + 3] - pos[k], e1y = pos[k + 4] - pos[k + 1], e1z = pos[k + 5] - pos[k + 2];
+      const e2x = pos[k + 6] - pos[k], e2y = pos[k + 7] - pos[k + 1], e2z = pos[k + 8] - pos[k + 2];
+      const cx = e1y * e2z - e1z * e2y;
+      const cy = e1z * e2x - e1x * e2z;
+      const cz = e1x * e2y - e1y * e2x;
+      const len = Math.sqrt(cx * cx + cy * cy + cz * cz);
+      if (!(len > 0) || !Number.isFinite(len)) continue;
+      area += len / 2;
+      const ax = Math.abs(cx), ay = Math.abs(cy), az = Math.abs(cz);
+      const axis = ax >= ay && ax >= az ? 0 : ay >= az ? 1 : 2;
+      const along = axis === 0 ? ax : axis === 1 ? ay : az;
+      const keep = len / (SQRT3 * along);
+      const shift = AXIS_SHIFT[axis];
+      const ua = U_AXIS[axis];
+      const va = V_AXIS[axis];
+      // Corners in lattice units (nodes at integer coordinates).
+      const u0 = (pos[k + ua] - origin[ua]) * inv, v0 = (pos[k + va] - origin[va]) * inv;
+      const u1 = (pos[k + 3 + ua] - origin[ua]) * inv, v1 = (pos[k + 3 + va] - origin[va]) * inv;
+      const u2 = (pos[k + 6 + ua] - origin[ua]) * inv, v2 = (pos[k + 6 + va] - origin[va]) * inv;
+      const det = (u1 - u0) * (v2 - v0) - (u2 - u0) * (v1 - v0);
+      if (det === 0) continue;
+      const invDet = 1 / det;
+      const nx = cx / len, ny = cy / len, nz = cz / len;
+      const vMin = Math.min(v0, v1, v2);
+      const vMax = Math.max(v0, v1, v2);
+      const jEnd = Math.ceil(vMax);
+      for (let j = Math.ceil(vMin); j < jEnd; j++) {
+        // Crossings of row j with the three edges (half-open in v, fixed end-point order).
+        let xa = NaN;
+        let xb = NaN;
+        const c01 = crossing(u0, v0, u1, v1, j);
+        const c12 = crossing(u1, v1, u2, v2, j);
+        const c20 = crossing(u2, v2, u0, v0, j);
+        if (c01 === c01) xa = c01;
+        if (c12 === c12) {
+          if (xa === xa) xb = c12;
+          else xa = c12;
+        }
+        if (c20 === c20) {
+          if (xa === xa) xb = c20;
+          else xa = c20;
+        }
+        if (xb !== xb) continue;
+        const left = xa < xb ? xa : xb;
+        const right = xa < xb ? xb : xa;
+        const iEnd = Math.ceil(right);
+        const dv = j - v0;
+        const rowT = j * A2 + shift;
+        for (let i = Math.ceil(left); i < iEnd; i++) {
+          const th = i * A1 + rowT;
+          if (th - Math.floor(th) >= keep) continue;
+          const du = i - u0;
+          let l1 = (du * (v2 - v0) - (u2 - u0) * dv) * invDet;
+          let l2 = ((u1 - u0) * dv - du * (v1 - v0)) * invDet;
+          // Nodes on an edge may fall a rounding error outside.
+          if (l1 < 0) l1 = 0;
+          if (l2 < 0) l2 = 0;
+          let l0 = 1 - l1 - l2;
+          if (l0 < 0) {
+            const s = l1 + l2;
+            l1 /= s;
+            l2 /= s;
+            l0 = 0;
+          }
+          points++;
+          hit(t, l0, l1, l2, nx, ny, nz);
+        }
+      }
+    }
+    this.area += area;
+    void spacing2;
+    void points;
+  }
+}
+
+/**
+ * Where row j crosses the edge (ua, va)-(ub, vb), or NaN when it does not. The edge is taken from its lower
+ * end (smaller v, then smaller u) whatever the order given, so the two triangles sharing it compute the same
+ * value; the row belongs to the edge when v_low <= j < v_high.
+ */
+function crossing(ua: number, va: number, ub: number, vb: number, j: number): number {
+  let ul = ua, vl = va, uh = ub, vh = vb;
+  if (vb < va || (vb === va && ub < ua)) {
+    ul = ub;
+    vl = vb;
+    uh = ua;
+    vh = va;
+  }
+  if (!(vl <= j && j < vh)) return NaN;
+  return ul + ((j - vl) * (uh - ul)) / (vh - vl);
+}
