@@ -127,7 +127,12 @@ interface MeshPlan {
   input: MeshInput;
   spacing: number;
   origin: [number, number, number];
+}
+
+interface ChunkShape {
   colour: boolean;
+  normals: "columns" | "extra";
+  quantisation: OutputSpec["quantisation"];
 }
 
 function texturesOf(input: MeshInput, b: TriangleBatch): Set<number> {
@@ -146,15 +151,17 @@ function texturesOf(input: MeshInput, b: TriangleBatch): Set<number> {
 }
 
 /** The points of one mesh, chunk by chunk (the same points every call). */
-async function* meshChunks(plan: MeshPlan, schemaColour: boolean, signal: AbortSignal): AsyncGenerator<PointChunk> {
+async function* meshChunks(plan: MeshPlan, shape: ChunkShape, signal: AbortSignal): AsyncGenerator<PointChunk> {
   const { input } = plan;
+  const schemaColour = shape.colour;
   const sampler = new SurfaceSampler({
     spacing: plan.spacing,
     origin: plan.origin,
     materials: input.reader.materials,
     chunkPoints: DEFAULT_CHUNK_POINTS,
-    colour: schemaColour,
-    normals: true,
+    colour: shape.colour,
+    normals: shape.normals,
+    quantisation: shape.quantisation,
   });
   const maxArea = MAX_POINTS_PER_TRIANGLE * plan.spacing * plan.spacing;
   const ready: PointChunk[] = [];
@@ -176,9 +183,9 @@ async function* meshChunks(plan: MeshPlan, schemaColour: boolean, signal: AbortS
 }
 
 /** Counts the points of one mesh and whether its triangles carry colour. */
-async function countMesh(plan: Omit<MeshPlan, "colour">, signal: AbortSignal): Promise<{ points: number; area: number; colour: boolean }> {
+async function countMesh(plan: MeshPlan, signal: AbortSignal): Promise<{ points: number; area: number; colour: boolean }> {
   const { input } = plan;
-  const sampler = new SurfaceSampler({ spacing: plan.spacing, origin: plan.origin, materials: input.reader.materials, chunkPoints: 1, colour: false, normals: false });
+  const sampler = new SurfaceSampler({ spacing: plan.spacing, origin: plan.origin, materials: input.reader.materials, chunkPoints: 1, colour: false, normals: "none" });
   let colour = false;
   try {
     for await (const batch of input.reader.batches(signal)) {
@@ -192,8 +199,18 @@ async function countMesh(plan: Omit<MeshPlan, "colour">, signal: AbortSignal): P
   return { points: sampler.points, area: sampler.area, colour };
 }
 
-/** Opens the job's meshes as point-cloud parts (see the module comment). */
-export async function openMeshCloud(ctx: RunnerContext<MeshSamplingOptions>): Promise<MeshCloud> {
+/** The LAS extra bytes that carry normals (PDAL's names), for outputs without normal fields. */
+export const NORMAL_EXTRA_BYTES = [
+  { name: "NormalX", type: "f32" as const, description: "X surface normal" },
+  { name: "NormalY", type: "f32" as const, description: "Y surface normal" },
+  { name: "NormalZ", type: "f32" as const, description: "Z surface normal" },
+];
+
+/**
+ * Opens the job's meshes as point-cloud parts (see the module comment). `normals`: as the normal columns
+ * (E57, the tiling engine) or as the NormalX/Y/Z extra attributes (LAS/LAZ).
+ */
+export async function openMeshCloud(ctx: RunnerContext<MeshSamplingOptions>, normals: "columns" | "extra" = "columns"): Promise<MeshCloud> {
   const warn = (m: JobMessage) => ctx.warn(m);
   const meshes = await openMeshInputs(ctx.inputs.meshes ?? [], ctx.signal);
   const d = ctx.options.sampling;
@@ -201,7 +218,7 @@ export async function openMeshCloud(ctx: RunnerContext<MeshSamplingOptions>): Pr
   const froms = meshes.map((m) => sourceCrs(m.reader.crs, ctx.options, m.label, warn));
   const firstKnown = froms.find((c) => c !== undefined);
   const target = outputCrs ?? firstKnown;
-  const plans: Omit<MeshPlan, "colour">[] = meshes.map((input, i) => {
+  const plans: MeshPlan[] = meshes.map((input, i) => {
     const from = froms[i];
     let metresPerUnit = input.reader.metresPerUnit ?? 1;
     if (from) {
@@ -217,36 +234,21 @@ export async function openMeshCloud(ctx: RunnerContext<MeshSamplingOptions>): Pr
   const counts: { points: number; area: number; colour: boolean }[] = [];
   for (const plan of plans) counts.push(await countMesh(plan, ctx.signal));
   const colour = counts.some((c) => c.colour);
-  const schema: PointSchema = { columns: [...(colour ? (["red", "green", "blue"] as const) : []), "normalX", "normalY", "normalZ"], extra: [] };
+  const schema: PointSchema =
+    normals === "columns"
+      ? { columns: [...(colour ? (["red", "green", "blue"] as const) : []), "normalX", "normalY", "normalZ"], extra: [] }
+      : { columns: colour ? ["red", "green", "blue"] : [], extra: NORMAL_EXTRA_BYTES.map((e) => ({ ...e })) };
   const missing: string[] = [];
-  const parts: OutputPart[] = plans.map((plan, i) => {
+  const transforms = plans.map((plan, i) => {
     const from = froms[i];
-    const points = counts[i].points;
-    const full: MeshPlan = { ...plan, colour };
-    const source: PointSource = {
-      file: plan.input.file,
-      label: plan.input.label,
-      baseName: stripExtension(plan.input.label),
-      format: "Mesh",
-      schema,
-      extraBytes: [],
-      crs: from,
-      pointCount: points,
-      estimatedCount: points,
-      warnings: plan.input.warnings,
-      chunks: (signal) => meshChunks(full, colour, signal),
-    };
     if (!from) {
       if (outputCrs) throw new ConversionError("InputData_Invalid", "Invalid input data", "The mesh %1 has no CRS and no inputCrs was given: it cannot be reprojected to %2.", [plan.input.label, outputCrs]);
       if (target) missing.push(plan.input.label);
-      return { source };
+      return undefined;
     }
-    return { source, transform: target ? transformBetween(from, target, plan.input.label, warn) : undefined, crs: from };
+    return target ? transformBetween(from, target, plan.input.label, warn) : undefined;
   });
-  if (missing.length > 0) {
-    ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "The meshes %1 have no CRS; they were merged as if in the CRS %2.", params: [missing.join(", "), shortCrs(target!)] });
-  }
-  const reprojected = parts.some((p) => p.transform);
+  const reprojected = transforms.some((t) => t !== undefined);
   // A step well below the spacing (a tenth), and no coarser than the CRS's usual millimetre.
   const finest = Math.min(...plans.map((p) => p.spacing));
   const crsScale = target ? scaleForCrs(target) : ([0.001, 0.001, 0.001] as [number, number, number]);
@@ -260,6 +262,29 @@ export async function openMeshCloud(ctx: RunnerContext<MeshSamplingOptions>): Pr
       b[a + 3] = Math.max(b[a + 3], m.reader.bounds[a + 3]);
     }
     quantisation = quantiseBounds(b, scale);
+  }
+  // Points come quantised as the writer stores them when nothing is reprojected (no re-quantising).
+  const shape: ChunkShape = { colour, normals, quantisation };
+  const parts: OutputPart[] = plans.map((plan, i) => {
+    const from = froms[i];
+    const points = counts[i].points;
+    const source: PointSource = {
+      file: plan.input.file,
+      label: plan.input.label,
+      baseName: stripExtension(plan.input.label),
+      format: "Mesh",
+      schema,
+      extraBytes: normals === "extra" ? NORMAL_EXTRA_BYTES : [],
+      crs: from,
+      pointCount: points,
+      estimatedCount: points,
+      warnings: plan.input.warnings,
+      chunks: (signal) => meshChunks(plan, shape, signal),
+    };
+    return from ? { source, transform: transforms[i], crs: from } : { source };
+  });
+  if (missing.length > 0) {
+    ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "The meshes %1 have no CRS; they were merged as if in the CRS %2.", params: [missing.join(", "), shortCrs(target!)] });
   }
   const areaM2 = counts.reduce((s, c, i) => s + c.area * (d / plans[i].spacing) ** 2, 0);
   const pointCount = counts.reduce((s, c) => s + c.points, 0);

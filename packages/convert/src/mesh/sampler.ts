@@ -42,8 +42,10 @@ export interface SamplerOptions {
   chunkPoints: number;
   /** Whether chunks carry colours (red/green/blue, 16 bit). */
   colour: boolean;
-  /** Whether chunks carry normals. */
-  normals: boolean;
+  /** Where normals go: the normal columns, the NormalX/Y/Z extra attributes (LAS extra bytes), or nowhere. */
+  normals: "columns" | "extra" | "none";
+  /** Positions as integers in this quantisation (what the writer stores), else as doubles. */
+  quantisation?: { scale: readonly [number, number, number]; offset: readonly [number, number, number] };
 }
 
 const SQRT3 = Math.sqrt(3);
@@ -58,87 +60,14 @@ const AXIS_SHIFT = [0, 0.381966011250105, 0.618033988749895];
 const U_AXIS = [1, 2, 0];
 const V_AXIS = [2, 0, 1];
 
-/** A point sink that fills chunks of typed arrays. */
-class ChunkBuilder {
-  private x!: Float64Array;
-  private y!: Float64Array;
-  private z!: Float64Array;
-  private r?: Uint16Array;
-  private g?: Uint16Array;
-  private b?: Uint16Array;
-  private nx?: Float32Array;
-  private ny?: Float32Array;
-  private nz?: Float32Array;
-  n = 0;
-  constructor(
-    private readonly capacity: number,
-    private readonly colour: boolean,
-    private readonly normals: boolean,
-  ) {
-    this.reset();
-  }
-  private reset(): void {
-    const c = this.capacity;
-    this.x = new Float64Array(c);
-    this.y = new Float64Array(c);
-    this.z = new Float64Array(c);
-    if (this.colour) {
-      this.r = new Uint16Array(c);
-      this.g = new Uint16Array(c);
-      this.b = new Uint16Array(c);
-    }
-    if (this.normals) {
-      this.nx = new Float32Array(c);
-      this.ny = new Float32Array(c);
-      this.nz = new Float32Array(c);
-    }
-    this.n = 0;
-  }
-  get full(): boolean {
-    return this.n === this.capacity;
-  }
-  add(x: number, y: number, z: number, r: number, g: number, b: number, nx: number, ny: number, nz: number): void {
-    const k = this.n++;
-    this.x[k] = x;
-    this.y[k] = y;
-    this.z[k] = z;
-    if (this.r) {
-      this.r[k] = r;
-      this.g![k] = g;
-      this.b![k] = b;
-    }
-    if (this.nx) {
-      this.nx[k] = nx;
-      this.ny![k] = ny;
-      this.nz![k] = nz;
-    }
-  }
-  take(): PointChunk {
-    const n = this.n;
-    const chunk: PointChunk = { count: n, positions: { kind: "f64", x: this.x.subarray(0, n), y: this.y.subarray(0, n), z: this.z.subarray(0, n) } };
-    if (this.r) {
-      chunk.red = this.r.subarray(0, n);
-      chunk.green = this.g!.subarray(0, n);
-      chunk.blue = this.b!.subarray(0, n);
-    }
-    if (this.nx) {
-      chunk.normalX = this.nx.subarray(0, n);
-      chunk.normalY = this.ny!.subarray(0, n);
-      chunk.normalZ = this.nz!.subarray(0, n);
-    }
-    this.reset();
-    return chunk;
-  }
-}
-
 const rgb = new Float64Array(3);
 
-/** Bilinear texture lookup at (u, v) (v up); RGB 0..255 into `rgb`. */
+/** Bilinear texture lookup at (u, v) (v up); RGB 0..255 into `out`. */
 export function sampleTexture(t: DecodedTexture, u: number, v: number, out: Float64Array = rgb): Float64Array {
   const w = t.width;
   const h = t.height;
-  let fx = u * w - 0.5;
-  let fy = (1 - v) * h - 0.5;
+  const fx = u * w - 0.5;
+  const fy = (1 - v) * h - 0.5;
   let x0 = Math.floor(fx);
   let y0 = Math.floor(fy);
   const ax = fx - x0;
@@ -166,18 +95,34 @@ export function sampleTexture(t: DecodedTexture, u: number, v: number, out: Floa
   const w01 = (1 - ax) * ay;
   const w11 = ax * ay;
   for (let c = 0; c < 3; c++) out[c] = d[p00 + c] * w00 + d[p10 + c] * w10 + d[p01 + c] * w01 + d[p11 + c] * w11;
-  fx = fy = 0;
   return out;
 }
 
+/** The columns of the chunk being filled. */
+interface Columns {
+  xf?: Float64Array;
+  yf?: Float64Array;
+  zf?: Float64Array;
+  xi?: Int32Array;
+  yi?: Int32Array;
+  zi?: Int32Array;
+  r?: Uint16Array;
+  g?: Uint16Array;
+  b?: Uint16Array;
+  nx?: Float32Array | Float64Array;
+  ny?: Float32Array | Float64Array;
+  nz?: Float32Array | Float64Array;
+}
+
 /**
- * Samples batches of triangles into point chunks (see the method above). With `count` only the number of
- * points is computed (same scan, nothing built): it is what the sampling of the same batches will give.
+ * Samples batches of triangles into point chunks (see the method above). `count` runs the same scan without
+ * making points: it gives the number the sampling of the same batches gives.
  */
 export class SurfaceSampler {
   private readonly invS: number;
-  private readonly builder: ChunkBuilder;
-  /** Points sampled so far. */
+  private cols: Columns = {};
+  private n = 0;
+  /** Points sampled (or counted) so far. */
   points = 0;
   /** Surface area seen so far, in squared mesh units. */
   area = 0;
@@ -185,96 +130,98 @@ export class SurfaceSampler {
   textures: readonly (DecodedTexture | undefined)[] = [];
   constructor(private readonly o: SamplerOptions) {
     this.invS = 1 / (o.spacing * LATTICE_FACTOR);
-    this.builder = new ChunkBuilder(o.chunkPoints, o.colour, o.normals);
+    this.fresh();
+  }
+
+  private fresh(): void {
+    const c = this.o.chunkPoints;
+    const cols: Columns = {};
+    if (this.o.quantisation) {
+      cols.xi = new Int32Array(c);
+      cols.yi = new Int32Array(c);
+      cols.zi = new Int32Array(c);
+    } else {
+      cols.xf = new Float64Array(c);
+      cols.yf = new Float64Array(c);
+      cols.zf = new Float64Array(c);
+    }
+    if (this.o.colour) {
+      cols.r = new Uint16Array(c);
+      cols.g = new Uint16Array(c);
+      cols.b = new Uint16Array(c);
+    }
+    if (this.o.normals !== "none") {
+      const make = this.o.normals === "extra" ? (k: number) => new Float64Array(k) : (k: number) => new Float32Array(k);
+      cols.nx = make(c);
+      cols.ny = make(c);
+      cols.nz = make(c);
+    }
+    this.cols = cols;
+    this.n = 0;
+  }
+
+  private take(): PointChunk {
+    const n = this.n;
+    const c = this.cols;
+    const q = this.o.quantisation;
+    const chunk: PointChunk = {
+      count: n,
+      positions: q
+        ? { kind: "i32", x: c.xi!.subarray(0, n), y: c.yi!.subarray(0, n), z: c.zi!.subarray(0, n), scale: q.scale, offset: q.offset }
+        : { kind: "f64", x: c.xf!.subarray(0, n), y: c.yf!.subarray(0, n), z: c.zf!.subarray(0, n) },
+    };
+    if (c.r) {
+      chunk.red = c.r.subarray(0, n);
+      chunk.green = c.g!.subarray(0, n);
+      chunk.blue = c.b!.subarray(0, n);
+    }
+    if (this.o.normals === "columns") {
+      chunk.normalX = (c.nx as Float32Array).subarray(0, n);
+      chunk.normalY = (c.ny as Float32Array).subarray(0, n);
+      chunk.normalZ = (c.nz as Float32Array).subarray(0, n);
+    } else if (this.o.normals === "extra") {
+      chunk.extra = { NormalX: (c.nx as Float64Array).subarray(0, n), NormalY: (c.ny as Float64Array).subarray(0, n), NormalZ: (c.nz as Float64Array).subarray(0, n) };
+    }
+    this.fresh();
+    return chunk;
   }
 
   /** Counts the points of a batch without making them. */
   count(batch: TriangleBatch): number {
-    let total = 0;
-    this.scan(batch, () => {
-      total++;
-    });
-    this.points += total;
-    return total;
+    const before = this.points;
+    this.scan(batch, true, undefined);
+    return this.points - before;
   }
 
   /** Samples a batch; full chunks are handed to `emit` as they fill. */
   sample(batch: TriangleBatch, emit: (chunk: PointChunk) => void): void {
+    this.scan(batch, false, emit);
+  }
+
+  /** The last, partly filled chunk (undefined when empty). */
+  flush(): PointChunk | undefined {
+    return this.n > 0 ? this.take() : undefined;
+  }
+
+  /** Scan-converts every triangle of the batch onto the lattice; kept nodes are counted, or made into points. */
+  private scan(batch: TriangleBatch, counting: boolean, emit: ((chunk: PointChunk) => void) | undefined): void {
     const o = this.o;
-    const b = this.builder;
     const pos = batch.positions;
     const uvs = batch.uvs;
     const vcol = batch.colours;
     const vn = batch.normals;
     const mats = batch.materials;
     const wantColour = o.colour;
-    const wantNormals = o.normals;
+    const wantNormals = o.normals !== "none";
     const textures = this.textures;
-    this.scan(batch, (t, l0, l1, l2, fnx, fny, fnz) => {
-      const k = t * 9;
-      const x = l0 * pos[k] + l1 * pos[k + 3] + l2 * pos[k + 6];
-      const y = l0 * pos[k + 1] + l1 * pos[k + 4] + l2 * pos[k + 7];
-      const z = l0 * pos[k + 2] + l1 * pos[k + 5] + l2 * pos[k + 8];
-      let r = 0;
-      let g = 0;
-      let bl = 0;
-      if (wantColour) {
-        const m = mats ? mats[t] : -1;
-        const mat = m >= 0 ? o.materials[m] : undefined;
-        const tex = mat && mat.texture >= 0 ? textures[mat.texture] : undefined;
-        if (tex && uvs) {
-          const q = t * 6;
-          const c = sampleTexture(tex, l0 * uvs[q] + l1 * uvs[q + 2] + l2 * uvs[q + 4], l0 * uvs[q + 1] + l1 * uvs[q + 3] + l2 * uvs[q + 5]);
-          r = c[0] * mat!.colour[0];
-          g = c[1] * mat!.colour[1];
-          bl = c[2] * mat!.colour[2];
-        } else if (vcol) {
-          const q = t * 12;
-          r = l0 * vcol[q] + l1 * vcol[q + 4] + l2 * vcol[q + 8];
-          g = l0 * vcol[q + 1] + l1 * vcol[q + 5] + l2 * vcol[q + 9];
-          bl = l0 * vcol[q + 2] + l1 * vcol[q + 6] + l2 * vcol[q + 10];
-        } else if (mat) {
-          r = mat.colour[0] * 255;
-          g = mat.colour[1] * 255;
-          bl = mat.colour[2] * 255;
-        } else {
-          r = g = bl = 255;
-        }
-        // 8-bit colours to LAS 16-bit (v * 257 maps 255 to 65535).
-        r = Math.round(r * 257);
-        g = Math.round(g * 257);
-        bl = Math.round(bl * 257);
-      }
-      let nx = fnx;
-      let ny = fny;
-      let nz = fnz;
-      if (wantNormals && vn) {
-        const a = vn[k] * l0 + vn[k + 3] * l1 + vn[k + 6] * l2;
-        const c = vn[k + 1] * l0 + vn[k + 4] * l1 + vn[k + 7] * l2;
-        const e = vn[k + 2] * l0 + vn[k + 5] * l1 + vn[k + 8] * l2;
-        const len = Math.sqrt(a * a + c * c + e * e);
-        if (len > 0) {
-          nx = a / len;
-          ny = c / len;
-          nz = e / len;
-        }
-      }
-      b.add(x, y, z, r, g, bl, nx, ny, nz);
-      if (b.full) emit(b.take());
-    });
-  }
-
-  /** The last, partly filled chunk (undefined when empty). */
-  flush(): PointChunk | undefined {
-    return this.builder.n > 0 ? this.builder.take() : undefined;
-  }
-
-  /** Scan-converts every triangle of the batch; `hit` gets the triangle, barycentric coordinates and face normal. */
-  private scan(batch: TriangleBatch, hit: (t: number, l0: number, l1: number, l2: number, nx: number, ny: number, nz: number) => void): void {
-    const pos = batch.positions;
     const inv = this.invS;
     const origin = this.o.origin;
-    const spacing2 = this.o.spacing * this.o.spacing;
+    const q = o.quantisation;
+    const sx = q ? q.scale[0] : 1, sy = q ? q.scale[1] : 1, sz = q ? q.scale[2] : 1;
+    const ox = q ? q.offset[0] : 0, oy = q ? q.offset[1] : 0, oz = q ? q.offset[2] : 0;
+    const cap = o.chunkPoints;
+    let cols = this.cols;
+    let n = this.n;
     let area = 0;
     let points = 0;
     for (let t = 0; t < batch.count; t++) {
@@ -300,12 +247,29 @@ export class SurfaceSampler {
       const u2 = (pos[k + 6 + ua] - origin[ua]) * inv, v2 = (pos[k + 6 + va] - origin[va]) * inv;
       const det = (u1 - u0) * (v2 - v0) - (u2 - u0) * (v1 - v0);
       if (det === 0) continue;
-      const invDet = 1 / det;
-      const nx = cx / len, ny = cy / len, nz = cz / len;
       const vMin = Math.min(v0, v1, v2);
       const vMax = Math.max(v0, v1, v2);
       const jEnd = Math.ceil(vMax);
-      for (let j = Math.ceil(vMin); j < jEnd; j++) {
+      let j = Math.ceil(vMin);
+      if (j >= jEnd) continue;
+      const invDet = 1 / det;
+      // Per triangle: face normal, material and its texture.
+      const fnx = cx / len, fny = cy / len, fnz = cz / len;
+      let tex: DecodedTexture | undefined;
+      let mr = 1, mg = 1, mb = 1;
+      let hasMat = false;
+      if (wantColour && !counting) {
+        const m = mats ? mats[t] : -1;
+        const mat = m >= 0 ? o.materials[m] : undefined;
+        if (mat) {
+          hasMat = true;
+          mr = mat.colour[0];
+          mg = mat.colour[1];
+          mb = mat.colour[2];
+          if (mat.texture >= 0 && uvs) tex = textures[mat.texture];
+        }
+      }
+      for (; j < jEnd; j++) {
         // Crossings of row j with the three edges (half-open in v, fixed end-point order).
         let xa = NaN;
         let xb = NaN;
@@ -330,6 +294,8 @@ export class SurfaceSampler {
         for (let i = Math.ceil(left); i < iEnd; i++) {
           const th = i * A1 + rowT;
           if (th - Math.floor(th) >= keep) continue;
+          points++;
+          if (counting) continue;
           const du = i - u0;
           let l1 = (du * (v2 - v0) - (u2 - u0) * dv) * invDet;
           let l2 = ((u1 - u0) * dv - du * (v1 - v0)) * invDet;
@@ -343,14 +309,74 @@ export class SurfaceSampler {
             l2 /= s;
             l0 = 0;
           }
-          points++;
-          hit(t, l0, l1, l2, nx, ny, nz);
+          const x = l0 * pos[k] + l1 * pos[k + 3] + l2 * pos[k + 6];
+          const y = l0 * pos[k + 1] + l1 * pos[k + 4] + l2 * pos[k + 7];
+          const z = l0 * pos[k + 2] + l1 * pos[k + 5] + l2 * pos[k + 8];
+          if (q) {
+            // Division (not multiplication by 1/scale), as the LAS writer quantises.
+            cols.xi![n] = Math.round((x - ox) / sx);
+            cols.yi![n] = Math.round((y - oy) / sy);
+            cols.zi![n] = Math.round((z - oz) / sz);
+          } else {
+            cols.xf![n] = x;
+            cols.yf![n] = y;
+            cols.zf![n] = z;
+          }
+          if (wantColour) {
+            let r: number, g: number, b: number;
+            if (tex) {
+              const qq = t * 6;
+              const c = sampleTexture(tex, l0 * uvs![qq] + l1 * uvs![qq + 2] + l2 * uvs![qq + 4], l0 * uvs![qq + 1] + l1 * uvs![qq + 3] + l2 * uvs![qq + 5]);
+              r = c[0] * mr;
+              g = c[1] * mg;
+              b = c[2] * mb;
+            } else if (vcol) {
+              const qq = t * 12;
+              r = l0 * vcol[qq] + l1 * vcol[qq + 4] + l2 * vcol[qq + 8];
+              g = l0 * vcol[qq + 1] + l1 * vcol[qq + 5] + l2 * vcol[qq + 9];
+              b = l0 * vcol[qq + 2] + l1 * vcol[qq + 6] + l2 * vcol[qq + 10];
+            } else if (hasMat) {
+              r = mr * 255;
+              g = mg * 255;
+              b = mb * 255;
+            } else {
+              r = g = b = 255;
+            }
+            // 8-bit colours to LAS 16-bit (v * 257 maps 255 to 65535).
+            cols.r![n] = Math.round(r * 257);
+            cols.g![n] = Math.round(g * 257);
+            cols.b![n] = Math.round(b * 257);
+          }
+          if (wantNormals) {
+            let nx = fnx, ny = fny, nz = fnz;
+            if (vn) {
+              const a = vn[k] * l0 + vn[k + 3] * l1 + vn[k + 6] * l2;
+              const c = vn[k + 1] * l0 + vn[k + 4] * l1 + vn[k + 7] * l2;
+              const e = vn[k + 2] * l0 + vn[k + 5] * l1 + vn[k + 8] * l2;
+              const l = Math.sqrt(a * a + c * c + e * e);
+              if (l > 0) {
+                nx = a / l;
+                ny = c / l;
+                nz = e / l;
+              }
+            }
+            cols.nx![n] = nx;
+            cols.ny![n] = ny;
+            cols.nz![n] = nz;
+          }
+          n++;
+          if (n === cap) {
+            this.n = n;
+            emit!(this.take());
+            cols = this.cols;
+            n = 0;
+          }
         }
       }
     }
+    this.n = n;
     this.area += area;
-    void spacing2;
-    void points;
+    this.points += points;
   }
 }
 

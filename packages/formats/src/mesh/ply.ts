@@ -257,6 +257,8 @@ export async function openPlyMesh(src: ByteSource, related: RelatedFileResolver)
           uvs[v * 2 + 1] = values[iv];
         }
       });
+    } else if (el === faceEl && header.format !== "ascii" && isPlainFaceList(el)) {
+      await readPlainFaces(cursor, header, el, nv, corners, name);
     } else if (el === faceEl) {
       const lp = listProps(el);
       const vi = lp.findIndex((p) => p.name === "vertex_indices" || p.name === "vertex_index");
@@ -311,6 +313,39 @@ export async function openPlyMesh(src: ByteSource, related: RelatedFileResolver)
     warnings,
     batches: (signal?: AbortSignal): AsyncIterable<TriangleBatch> => indexedBatches(mesh, name, signal),
   };
+}
+
+/** Faces that are only a vertex index list with a byte count and 32-bit indices (most binary meshes). */
+function isPlainFaceList(el: PlyElement): boolean {
+  if (el.properties.length !== 1) return false;
+  const p = el.properties[0];
+  return p.kind === "list" && (p.name === "vertex_indices" || p.name === "vertex_index") && p.countType === "u8" && (p.itemType === "i32" || p.itemType === "u32");
+}
+
+/** The common binary face layout read straight from the buffer (no per-row callback). */
+async function readPlainFaces(cursor: Cursor, header: PlyHeader, el: PlyElement, nv: number, corners: GrowableI32, name: string): Promise<void> {
+  const le = header.format === "binary_little_endian";
+  const size = cursorSize(cursor);
+  const poly: number[] = [];
+  for (let f = 0; f < el.count; f++) {
+    if (cursor.remainingInBuffer < 1024 && cursor.pos + cursor.remainingInBuffer < size) await cursor.ensure(Math.min(1 << 16, size - cursor.pos));
+    let at = cursor.remainingInBuffer >= 1 ? cursor.pos - cursorStart(cursor) : await cursor.ensure(1);
+    const n = cursor.bytes[at];
+    if (cursor.remainingInBuffer < 1 + 4 * n) at = await cursor.ensure(1 + 4 * n);
+    const dv = cursor.dv;
+    poly.length = 0;
+    for (let k = 0; k < n; k++) {
+      const v = dv.getInt32(at + 1 + 4 * k, le);
+      if (!(v >= 0 && v < nv)) throw new FormatError(`face ${f} refers to vertex ${v} of ${nv}`, name, cursor.pos);
+      poly.push(v);
+    }
+    cursor.pos += 1 + 4 * n;
+    for (let k = 1; k + 1 < n; k++) {
+      corners.push(poly[0]);
+      corners.push(poly[k]);
+      corners.push(poly[k + 1]);
+    }
+  }
 }
 
 /** A PLY file with a non-empty face element (a mesh, not a point cloud). */

@@ -336,7 +336,7 @@ test("units: a mesh in a CRS in feet is sampled at the spacing in metres", async
 });
 
 test("a huge triangle is sampled in bounded chunks, with the count of its area", async () => {
-  const sampler = new SurfaceSampler({ spacing: 0.01, origin: [0, 0, 0], materials: [], chunkPoints: 65_536, colour: false, normals: true });
+  const sampler = new SurfaceSampler({ spacing: 0.01, origin: [0, 0, 0], materials: [], chunkPoints: 65_536, colour: false, normals: "columns" });
   const counted = sampler.count({ count: 1, positions: new Float64Array([0, 0, 0, 40, 0, 0, 0, 40, 10]) });
   const area = Math.hypot(0, -400, 1600) / 2;
   assert.ok(Math.abs(counted / (area / 1e-4) - 1) < 0.01, `${counted}`);

@@ -5,13 +5,11 @@
  * the surface (E57 stores them as normals, LAS/LAZ as the NormalX/NormalY/NormalZ extra bytes PDAL uses).
  * The points are made as they are written, chunk by chunk; every pass samples the meshes again.
  */
-import type { PointChunk, PointSchema } from "@realconv/formats";
 import type { RunnerOptions } from "../../contract/declaration.js";
 import { ConversionError, throwIfAborted, type Extent, type Runner, type RunnerContext } from "../../contract/runner.js";
-import { openMeshCloud } from "../../mesh/cloud.js";
+import { NORMAL_EXTRA_BYTES, openMeshCloud } from "../../mesh/cloud.js";
 import { wgs84Extent } from "../../pointcloud/crs.js";
-import { EXTENSION, passesOf, Progress, writePointCloud, type OutputPart, type OutputSpec, type PointCloudFormat } from "../../pointcloud/output.js";
-import type { PointSource } from "../../pointcloud/sources.js";
+import { EXTENSION, passesOf, Progress, writePointCloud, type OutputSpec, type PointCloudFormat } from "../../pointcloud/output.js";
 import type { meshSampling } from "./declaration.js";
 
 type MeshSamplingRunOptions = RunnerOptions<typeof meshSampling>;
@@ -22,38 +20,12 @@ function outputFormat(ctx: RunnerContext<MeshSamplingRunOptions>): PointCloudFor
   throw new ConversionError("UnsupportedFormat", "Unsupported format", "outputFormat %1 is not produced by this runner.", [f]);
 }
 
-const NORMAL_EXTRA = [
-  { name: "NormalX", type: "f32" as const, description: "X surface normal" },
-  { name: "NormalY", type: "f32" as const, description: "Y surface normal" },
-  { name: "NormalZ", type: "f32" as const, description: "Z surface normal" },
-];
-
-/** LAS has no normal fields: the normals move to extra attributes. */
-function withNormalsAsExtra(source: PointSource, schema: PointSchema): PointSource {
-  return {
-    ...source,
-    schema,
-    extraBytes: NORMAL_EXTRA,
-    chunks: async function* (signal) {
-      for await (const c of source.chunks(signal)) {
-        const { normalX, normalY, normalZ, ...rest } = c;
-        const out: PointChunk = { ...rest, extra: { NormalX: Float64Array.from(normalX!), NormalY: Float64Array.from(normalY!), NormalZ: Float64Array.from(normalZ!) } };
-        yield out;
-      }
-    },
-  };
-}
-
 export const runMeshSampling: Runner<MeshSamplingRunOptions> = async (ctx) => {
   const format = outputFormat(ctx);
-  const cloud = await openMeshCloud(ctx);
+  // LAS has no normal fields: they go to extra bytes.
+  const cloud = await openMeshCloud(ctx, format === "E57" ? "columns" : "extra");
   for (const m of cloud.meshes) for (const w of m.warnings) ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "%1", params: [w] });
-  let schema = cloud.schema;
-  let parts: OutputPart[] = cloud.parts;
-  if (format !== "E57") {
-    schema = { columns: schema.columns.filter((c) => c !== "normalX" && c !== "normalY" && c !== "normalZ"), extra: NORMAL_EXTRA.map((e) => ({ ...e })) };
-    parts = parts.map((p) => ({ ...p, source: withNormalsAsExtra(p.source, schema) }));
-  }
+  const { schema, parts } = cloud;
   if (cloud.pointCount === 0) {
     ctx.warn({
       code: "InputData_Warning",
@@ -67,7 +39,7 @@ export const runMeshSampling: Runner<MeshSamplingRunOptions> = async (ctx) => {
     format,
     parts,
     schema,
-    extraBytes: format === "E57" ? [] : NORMAL_EXTRA,
+    extraBytes: format === "E57" ? [] : NORMAL_EXTRA_BYTES,
     las: { minorVersion: 2 },
     quantisation: cloud.quantisation,
     scale: cloud.scale,
