@@ -333,6 +333,14 @@ test("units: a mesh in a CRS in feet is sampled at the spacing in metres", async
   const expected = (areaFt2 * 0.3048 * 0.3048) / (d * d);
   assert.ok(Math.abs(cloud.count / expected - 1) < 0.1, `${cloud.count} vs ${expected}`);
   assert.equal(sink.crs, "EPSG:2994");
+  // outputCrs reprojects the points (Oregon Lambert feet to UTM 10N metres): same points, new coordinates.
+  const utm = await sample(files, { sampling: d, inputCrs: "EPSG:2994", outputCrs: "EPSG:32610" });
+  const moved = await readLas(utm.sink.files.get("merged.las")!);
+  assert.equal(moved.count, cloud.count);
+  assert.equal(utm.sink.crs, "EPSG:32610");
+  for (let i = 0; i < moved.count; i += 97) {
+    assert.ok(moved.xyz[i * 3] > 490000 && moved.xyz[i * 3] < 500000 && moved.xyz[i * 3 + 1] > 4870000 && moved.xyz[i * 3 + 1] < 4880000, `${moved.xyz[i * 3]} ${moved.xyz[i * 3 + 1]}`);
+  }
 });
 
 test("a huge triangle is sampled in bounded chunks, with the count of its area", async () => {
