@@ -1,3 +1,3 @@
-/** The mesh codecs and the few point-cloud helpers the mesh code uses, from one place. */
+/** The mesh codecs and the few point-cloud functions the mesh code uses, from one place. */
 export * from "@realconv/formats/mesh/index";
 export { FormatError, looksLikeLas } from "@realconv/formats";

@@ -219,6 +219,7 @@ export class SurfaceSampler {
     const q = o.quantisation;
     const sx = q ? q.scale[0] : 1, sy = q ? q.scale[1] : 1, sz = q ? q.scale[2] : 1;
     const ox = q ? q.offset[0] : 0, oy = q ? q.offset[1] : 0, oz = q ? q.offset[2] : 0;
+    const isx = 1 / sx, isy = 1 / sy, isz = 1 / sz;
     const cap = o.chunkPoints;
     let cols = this.cols;
     let n = this.n;
@@ -253,6 +254,10 @@ export class SurfaceSampler {
       let j = Math.ceil(vMin);
       if (j >= jEnd) continue;
       const invDet = 1 / det;
+      const du10 = u1 - u0, dv10 = v1 - v0, du20 = u2 - u0, dv20 = v2 - v0;
+      const p0x = pos[k], p0y = pos[k + 1], p0z = pos[k + 2];
+      const p1x = pos[k + 3], p1y = pos[k + 4], p1z = pos[k + 5];
+      const p2x = pos[k + 6], p2y = pos[k + 7], p2z = pos[k + 8];
       // Per triangle: face normal, material and its texture.
       const fnx = cx / len, fny = cy / len, fnz = cz / len;
       let tex: DecodedTexture | undefined;
@@ -290,15 +295,18 @@ export class SurfaceSampler {
         const right = xa < xb ? xb : xa;
         const iEnd = Math.ceil(right);
         const dv = j - v0;
-        const rowT = j * A2 + shift;
-        for (let i = Math.ceil(left); i < iEnd; i++) {
-          const th = i * A1 + rowT;
-          if (th - Math.floor(th) >= keep) continue;
+        let i = Math.ceil(left);
+        if (i >= iEnd) continue;
+        // The threshold steps by A1 along the row (mod 1): one floor per row, not per node.
+        let th = i * A1 + (j * A2 + shift);
+        th -= Math.floor(th);
+        for (; i < iEnd; i++, th = th + A1 >= 1 ? th + A1 - 1 : th + A1) {
+          if (th >= keep) continue;
           points++;
           if (counting) continue;
           const du = i - u0;
-          let l1 = (du * (v2 - v0) - (u2 - u0) * dv) * invDet;
-          let l2 = ((u1 - u0) * dv - du * (v1 - v0)) * invDet;
+          let l1 = (du * dv20 - du20 * dv) * invDet;
+          let l2 = (du10 * dv - du * dv10) * invDet;
           // Nodes on an edge may fall a rounding error outside.
           if (l1 < 0) l1 = 0;
           if (l2 < 0) l2 = 0;
@@ -309,14 +317,14 @@ export class SurfaceSampler {
             l2 /= s;
             l0 = 0;
           }
-          const x = l0 * pos[k] + l1 * pos[k + 3] + l2 * pos[k + 6];
-          const y = l0 * pos[k + 1] + l1 * pos[k + 4] + l2 * pos[k + 7];
-          const z = l0 * pos[k + 2] + l1 * pos[k + 5] + l2 * pos[k + 8];
+          const x = l0 * p0x + l1 * p1x + l2 * p2x;
+          const y = l0 * p0y + l1 * p1y + l2 * p2y;
+          const z = l0 * p0z + l1 * p1z + l2 * p2z;
           if (q) {
-            // Division (not multiplication by 1/scale), as the LAS writer quantises.
-            cols.xi![n] = Math.round((x - ox) / sx);
-            cols.yi![n] = Math.round((y - oy) / sy);
-            cols.zi![n] = Math.round((z - oz) / sz);
+            // floor(v + 0.5): round half up, as Math.round, and cheaper.
+            cols.xi![n] = Math.floor((x - ox) * isx + 0.5);
+            cols.yi![n] = Math.floor((y - oy) * isy + 0.5);
+            cols.zi![n] = Math.floor((z - oz) * isz + 0.5);
           } else {
             cols.xf![n] = x;
             cols.yf![n] = y;
@@ -342,10 +350,10 @@ export class SurfaceSampler {
             } else {
               r = g = b = 255;
             }
-            // 8-bit colours to LAS 16-bit (v * 257 maps 255 to 65535).
-            cols.r![n] = Math.round(r * 257);
-            cols.g![n] = Math.round(g * 257);
-            cols.b![n] = Math.round(b * 257);
+            // 8-bit colours to LAS 16-bit (v * 257 maps 255 to 65535); non-negative, so |0 rounds down.
+            cols.r![n] = (r * 257 + 0.5) | 0;
+            cols.g![n] = (g * 257 + 0.5) | 0;
+            cols.b![n] = (b * 257 + 0.5) | 0;
           }
           if (wantNormals) {
             let nx = fnx, ny = fny, nz = fnz;
