@@ -3,7 +3,6 @@
  * tileset.json, 3MX), recognised by content and extension, with their companion files (MTL, textures,
  * buffers, tiles) resolved inside the same reality data, and their textures decoded (sharp).
  */
-import sharp from "sharp";
 import { FormatError, isGlb, looksLikeLas, open3mx, openGltf, openObj, openPlyMesh, openTileset, plyHasFaces, UnsupportedMeshEncoding, type MeshReader, type MeshTexture, type RelatedFileResolver } from "./formats.js";
 import { ConversionError, throwIfAborted, type InputDataset, type InputFile } from "../contract/runner.js";
 import type { DecodedTexture } from "./sampler.js";
@@ -99,6 +98,8 @@ function damaged(file: InputFile, e: unknown): ConversionError {
 }
 
 async function decodeTexture(bytes: Uint8Array, repeat: boolean): Promise<DecodedTexture> {
+  // sharp (native) is loaded only for meshes with textures.
+  const sharp = (await import("sharp")).default;
   const { data, info } = await sharp(bytes, { limitInputPixels: 1 << 28 }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), repeat };
 }

@@ -233,7 +233,9 @@ export async function openPlyMesh(src: ByteSource, related: RelatedFileResolver)
   let cornerUvs: GrowableF32 | undefined;
   const warnings: string[] = [];
   for (const el of header.elements) {
-    if (el === vertexEl) {
+    if (el === vertexEl && header.format !== "ascii" && el.properties.every((p) => p.kind === "scalar")) {
+      await readFixedVertices(cursor, header, el, roles, { positions, normals, colours, uvs });
+    } else if (el === vertexEl) {
       const slot = (r: string) => roles.indexOf(r);
       const [ix, iy, iz, inx, iny, inz, ir, ig, ib, ia, iu, iv] = ["x", "y", "z", "nx", "ny", "nz", "r", "g", "b", "a", "u", "v"].map(slot);
       const cs = ir >= 0 ? colourScale((vertexEl.properties[ir] as { type: PlyScalarType }).type) : 1;
@@ -315,6 +317,59 @@ export async function openPlyMesh(src: ByteSource, related: RelatedFileResolver)
   };
 }
 
+interface VertexArrays {
+  positions: Float64Array;
+  normals?: Float32Array;
+  colours?: Uint8Array;
+  uvs?: Float32Array;
+}
+
+/** Binary vertices whose properties are all scalars: fixed-size rows read straight from the buffer. */
+async function readFixedVertices(cursor: Cursor, header: PlyHeader, el: PlyElement, roles: (string | undefined)[], out: VertexArrays): Promise<void> {
+  const le = header.format === "binary_little_endian";
+  const props = el.properties as { name: string; type: PlyScalarType }[];
+  const offsets: number[] = [];
+  let rowSize = 0;
+  for (const p of props) {
+    offsets.push(rowSize);
+    rowSize += TYPE_SIZE[p.type];
+  }
+  const at = (role: string) => roles.indexOf(role);
+  const slots = ["x", "y", "z", "nx", "ny", "nz", "r", "g", "b", "a", "u", "v"].map(at);
+  const cs = slots[6] >= 0 ? colourScale(props[slots[6]].type) : 1;
+  const size = cursorSize(cursor);
+  const rowsPerRead = Math.max(1, Math.floor((1 << 20) / rowSize));
+  const value = (dv: DataView, base: number, k: number) => readScalar(dv, base + offsets[k], props[k].type, le);
+  for (let v = 0; v < el.count; ) {
+    const rows = Math.min(rowsPerRead, el.count - v);
+    const need = rows * rowSize;
+    const start = cursor.remainingInBuffer >= need ? cursor.pos - cursorStart(cursor) : await cursor.ensure(need);
+    const dv = cursor.dv;
+    for (let r = 0; r < rows; r++, v++) {
+      const base = start + r * rowSize;
+      out.positions[v * 3] = value(dv, base, slots[0]);
+      out.positions[v * 3 + 1] = value(dv, base, slots[1]);
+      out.positions[v * 3 + 2] = value(dv, base, slots[2]);
+      if (out.normals) {
+        out.normals[v * 3] = value(dv, base, slots[3]);
+        out.normals[v * 3 + 1] = value(dv, base, slots[4]);
+        out.normals[v * 3 + 2] = value(dv, base, slots[5]);
+      }
+      if (out.colours) {
+        out.colours[v * 4] = clampByte(value(dv, base, slots[6]) * cs);
+        out.colours[v * 4 + 1] = clampByte(value(dv, base, slots[7]) * cs);
+        out.colours[v * 4 + 2] = clampByte(value(dv, base, slots[8]) * cs);
+        if (slots[9] >= 0) out.colours[v * 4 + 3] = clampByte(value(dv, base, slots[9]) * cs);
+      }
+      if (out.uvs) {
+        out.uvs[v * 2] = value(dv, base, slots[10]);
+        out.uvs[v * 2 + 1] = value(dv, base, slots[11]);
+      }
+    }
+    cursor.pos += need;
+  }
+}
+
 /** Faces that are only a vertex index list with a byte count and 32-bit indices (most binary meshes). */
 function isPlainFaceList(el: PlyElement): boolean {
   if (el.properties.length !== 1) return false;
@@ -359,5 +414,5 @@ export async function plyHasFaces(src: ByteSource): Promise<boolean> {
 }
 
 function clampByte(v: number): number {
-  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+  return v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
 }

@@ -362,8 +362,13 @@ test("damaged meshes fail the job with a message naming the file", async () => {
   const glb = new Uint8Array(readFileSync(sharedData("mesh", "Box.glb")));
   const brokenGlb = glb.slice();
   brokenGlb.fill(0x7b, 24, 60);
+  const binHeader = new TextEncoder().encode("ply\nformat binary_little_endian 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n");
+  const binary = new Uint8Array(binHeader.length + 36 + 13);
+  binary.set(binHeader);
   const cases: [string, Uint8Array][] = [
     ["cut.ply", ply.subarray(0, Math.floor(ply.length / 2))],
+    ["cut-vertices.ply", binary.subarray(0, binHeader.length + 20)],
+    ["cut-faces.ply", binary.subarray(0, binHeader.length + 36 + 6)],
     ["bad-index.obj", new TextEncoder().encode("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 7\n")],
     ["no-faces.obj", new TextEncoder().encode("v 0 0 0\nv 1 0 0\n")],
     ["broken.glb", brokenGlb],
