@@ -1,6 +1,7 @@
 /**
  * `@realconv/formats`: every codec family in one import. Each family also has its own entry point
- * (`@realconv/formats/las`, `/laz`, `/e57`, `/ply`, `/text`, `/opc`, `/copc`, `/crs`, `/raster`, `/vector`, `/scene`, `/tiles3d`).
+ * (`@realconv/formats/las`, `/laz`, `/e57`, `/ply`, `/text`, `/opc`, `/copc`, `/crs`, `/raster`, `/vector`, `/scene`, `/tiles3d`;
+ * `/mesh` only through its own entry point, so that importing the rest does not load the glTF and Draco decoders).
  */
 export * from "./io/byte-source.js";
 export * from "./pointcloud/chunk.js";

@@ -20,7 +20,7 @@ import {
 import { lazReadOptions, type LazWorkerPool } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type InputDataset, type InputFile } from "../contract/runner.js";
 
-export type SourceFormat = "LAS" | "LAZ" | "E57" | "PLY" | "PTS" | "XYZ" | "ContextScene";
+export type SourceFormat = "LAS" | "LAZ" | "E57" | "PLY" | "PTS" | "XYZ" | "ContextScene" | "Mesh";
 
 /** One point cloud to read: a whole file, or one scan of an E57 file. */
 export interface PointSource {
