@@ -2,7 +2,8 @@
  * `realconv convert MeshSampling` (the real binary, a child process with a time limit) on every mesh of the
  * shared data at two spacings: the point count is within 10 % of area / d^2, every point has a neighbour
  * within 2d, every surface point (away from open borders) has a sample within 1.5d, the LAS and LAZ outputs
- * read back; a damaged mesh exits 1 naming it.
+ * read back; the streamable outputs (COPC, OPC, 3D Tiles) hold the same points as the LAS output; a damaged
+ * mesh exits 1 naming it.
  */
 import { it } from "node:test";
 import assert from "node:assert/strict";
@@ -16,6 +17,7 @@ import { localInputDataset } from "@realconv/convert/host/local-io";
 import { openMeshInputs } from "@realconv/convert/mesh/sources";
 import { meshTriangles, PointGrid, widestGap } from "@realconv/convert/mesh/surface-check";
 import { CLI_PATH } from "../testing/harness.js";
+import { fileBytes, readCopc, readOpc, readTileset } from "../testing/streamable.js";
 
 function run(args: string[], timeoutMs = 120_000) {
   const r = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", env: { ...process.env, REALCONV_DATABASE_URL: "" } });
@@ -73,6 +75,41 @@ it("every shared mesh samples at two spacings with area / d^2 points and no gaps
   }
 });
 
+it("a textured mesh samples into COPC, OPC and 3D Tiles with the LAS output's point count", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "realconv-mesh-tiled-"));
+  try {
+    const path = sharedData("mesh", "CesiumMilkTruck.glb");
+    const sampling = ["--sampling", "0.02"];
+    const las = run(["convert", "MeshSampling", path, "-o", join(dir, "las"), "--format", "LAS", ...sampling]);
+    assert.equal(las.code, 0, las.err);
+    const points = (await readXyz(join(dir, "las", "merged.las"))).length / 3;
+    assert.ok(points > 10_000, `${points} points`);
+    for (const format of ["COPC", "OPC", "3DTilesPnts", "3DTilesGlbc"]) {
+      const out = join(dir, format);
+      const r = run(["convert", "MeshSampling", path, "-o", out, "--format", format, ...sampling]);
+      assert.equal(r.code, 0, `${format}: ${r.err}`);
+      let count: number;
+      if (format === "COPC") {
+        const c = await readCopc(fileBytes(join(out, "merged.copc.laz")));
+        assert.equal(c.nodeCount, c.headerCount);
+        assert.ok(c.rootDecoded > 0 && c.rootInCube);
+        count = c.headerCount;
+      } else if (format === "OPC") {
+        const o = await readOpc(fileBytes(join(out, "merged.opc")));
+        assert.ok(o.levelCount >= 2);
+        count = o.levels[0].pointCount;
+      } else {
+        const t = await readTileset(out);
+        assert.equal(t.version, format === "3DTilesPnts" ? "1.0" : "1.1");
+        count = t.points;
+      }
+      assert.equal(count, points, `${format}: the same points as the LAS output`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it("a damaged mesh exits 1 with a one-line reason naming it", () => {
   const dir = mkdtempSync(join(tmpdir(), "realconv-mesh-bad-"));
   try {
@@ -82,9 +119,9 @@ it("a damaged mesh exits 1 with a one-line reason naming it", () => {
     assert.equal(r.code, 1);
     assert.equal(r.err.trim().split("\n").length, 1, r.err);
     assert.match(r.err, /^realconv: .*cut\.ply/);
-    const tiles = run(["convert", "MeshSampling", sharedData("mesh", "Box.glb"), "-o", join(dir, "t"), "--format", "3DTilesPnts"]);
-    assert.equal(tiles.code, 1);
-    assert.match(tiles.err, /not supported/);
+    const pod = run(["convert", "MeshSampling", sharedData("mesh", "Box.glb"), "-o", join(dir, "t"), "--format", "POD"]);
+    assert.equal(pod.code, 1);
+    assert.match(pod.err, /not supported/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

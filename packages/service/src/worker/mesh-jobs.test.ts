@@ -49,11 +49,24 @@ describe("MeshSampling jobs", () => {
     assert.ok(cloud.schema.columns.includes("red"));
   });
 
-  it("tiled outputs are refused at creation with 422 UnsupportedFormat", async () => {
+  it("a mesh becomes a 3D Tiles tileset through the octree engine; POD is refused at creation", async () => {
     const glb = await s.createRealityData(itwin, "GLB", [sharedData("mesh", "Box.glb")]);
-    const r = await submit([glb], { outputFormat: "OPC" });
-    assert.equal(r.status, 422, JSON.stringify(r.body));
-    assert.equal(r.body.error.details[0].code, "UnsupportedFormat");
+    const r = await submit([glb], { outputFormat: "3DTilesGlbc", sampling: 0.02 });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal((await waitForJob(s.url, token, r.body.job.id)).state, "Success");
+    const out = await api(s.url, "GET", `/reality-management/reality-data/${r.body.job.specifications.output}`, { token, headers: V1 });
+    assert.equal(out.body.realityData.type, "Cesium3DTiles");
+    assert.equal(out.body.realityData.rootDocument, "tileset.json");
+    const access = await api(s.url, "GET", `/reality-management/reality-data/${r.body.job.specifications.output}/readaccess`, { token, headers: V1 });
+    const container = new ContainerClient(access.body._links.containerUrl.href);
+    const tileset = JSON.parse((await container.getBlobClient("tileset.json").downloadToBuffer()).toString());
+    assert.equal(tileset.asset.version, "1.1");
+    let contents = 0;
+    for await (const b of container.listBlobsFlat()) if (b.name.endsWith(".glb")) contents++;
+    assert.ok(contents > 0);
+    const pod = await submit([glb], { outputFormat: "POD" });
+    assert.equal(pod.status, 422, JSON.stringify(pod.body));
+    assert.equal(pod.body.error.details[0].code, "UnsupportedFormat");
   });
 
   it("a damaged mesh fails the job with a message naming it", async () => {

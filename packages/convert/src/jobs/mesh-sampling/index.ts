@@ -1,12 +1,9 @@
 import type { RunnerEntry } from "../../contract/declaration.js";
 import { meshSampling } from "./declaration.js";
 
-/**
- * LAS, LAZ and E57 are written; the tiled outputs (3DTilesPnts, 3DTilesGlbc, OPC, COPC) are refused with 422
- * UnsupportedFormat (their engine takes the same point parts: `openMeshCloud` in ../../mesh/cloud.ts).
- */
+/** Every point-cloud output but POD: LAS, LAZ, E57 through the writers, the tiled ones through the octree engine. */
 export const meshSamplingEntry: RunnerEntry<typeof meshSampling> = {
   declaration: meshSampling,
-  produces: ["LAS", "LAZ", "E57"],
+  produces: ["LAS", "LAZ", "E57", "OPC", "3DTilesPnts", "3DTilesGlbc", "COPC"],
   load: async () => (await import("./run.js")).runMeshSampling,
 };

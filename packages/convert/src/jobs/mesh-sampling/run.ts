@@ -1,6 +1,8 @@
 /**
- * MeshSampling to LAS, LAZ or E57: every input mesh sampled at `sampling` metres (../../mesh/cloud.ts,
- * method in ../../mesh/sampler.ts) and merged into one `merged.<ext>` through the point-cloud writers.
+ * MeshSampling: every input mesh sampled at `sampling` metres (../../mesh/cloud.ts, method in
+ * ../../mesh/sampler.ts) and merged into one cloud: `merged.<ext>` through the point-cloud writers (LAS, LAZ,
+ * E57), or one octree through the tiling engine (`merged.copc.laz`, `merged.opc`, `tileset.json`), as
+ * PointCloudOptimization writes them.
  * Colours come from the textures (bilinear), else the vertex colours, else the material colours; normals from
  * the surface (E57 stores them as normals, LAS/LAZ as the NormalX/NormalY/NormalZ extra bytes PDAL uses).
  * The points are made as they are written, chunk by chunk; every pass samples the meshes again.
@@ -10,13 +12,16 @@ import { ConversionError, throwIfAborted, type Extent, type Runner, type RunnerC
 import { NORMAL_EXTRA_BYTES, openMeshCloud } from "../../mesh/cloud.js";
 import { wgs84Extent } from "../../pointcloud/crs.js";
 import { EXTENSION, passesOf, Progress, writePointCloud, type OutputSpec, type PointCloudFormat } from "../../pointcloud/output.js";
+import { writeTiled, type TiledFormat } from "../../pointcloud/tiled-output.js";
 import type { meshSampling } from "./declaration.js";
 
 type MeshSamplingRunOptions = RunnerOptions<typeof meshSampling>;
 
-function outputFormat(ctx: RunnerContext<MeshSamplingRunOptions>): PointCloudFormat {
+const TILED_PATH: Record<TiledFormat, string> = { COPC: "merged.copc.laz", OPC: "merged.opc", "3DTilesPnts": "tileset.json", "3DTilesGlbc": "tileset.json" };
+
+function outputFormat(ctx: RunnerContext<MeshSamplingRunOptions>): PointCloudFormat | TiledFormat {
   const f = ctx.options.outputFormat;
-  if (f === "LAS" || f === "LAZ" || f === "E57") return f;
+  if (f === "LAS" || f === "LAZ" || f === "E57" || f in TILED_PATH) return f as PointCloudFormat | TiledFormat;
   throw new ConversionError("UnsupportedFormat", "Unsupported format", "outputFormat %1 is not produced by this runner.", [f]);
 }
 
@@ -34,9 +39,10 @@ export const runMeshSampling: Runner<MeshSamplingRunOptions> = async (ctx) => {
       params: [cloud.meshes.map((m) => m.label).join(", "), String(ctx.options.sampling), cloud.areaM2.toPrecision(3)],
     });
   }
+  const tiled = format in TILED_PATH ? (format as TiledFormat) : undefined;
   const spec: OutputSpec = {
-    path: `merged.${EXTENSION[format]}`,
-    format,
+    path: tiled ? TILED_PATH[tiled] : `merged.${EXTENSION[format as PointCloudFormat]}`,
+    format: tiled ? "LAS" : (format as PointCloudFormat),
     parts,
     schema,
     extraBytes: format === "E57" ? [] : NORMAL_EXTRA_BYTES,
@@ -46,13 +52,24 @@ export const runMeshSampling: Runner<MeshSamplingRunOptions> = async (ctx) => {
     crs: cloud.crs,
     scanName: "merged",
   };
+  throwIfAborted(ctx.signal);
+  if (tiled) {
+    const { bounds } = await writeTiled(ctx, { ...spec, format: tiled, name: "mesh" }, (f) => ctx.progress(Math.min(99, Math.floor(100 * f))));
+    throwIfAborted(ctx.signal);
+    warnTextureFailures(ctx, cloud.meshes);
+    ctx.output.setRootDocument(spec.path);
+    if (spec.crs) {
+      ctx.output.setCrs(spec.crs);
+      const extent = cloud.pointCount > 0 ? wgs84Extent(bounds, spec.crs) : undefined;
+      if (extent) ctx.output.setExtent(extent);
+    }
+    ctx.progress(100);
+    return;
+  }
   const progress = new Progress((p) => ctx.progress(p));
   for (const part of spec.parts) progress.expect(part.source, passesOf(spec));
-  throwIfAborted(ctx.signal);
   const { partBounds } = await writePointCloud(ctx, spec, progress);
-  for (const m of cloud.meshes) {
-    for (const f of m.textures.failures) ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "%1: %2", params: [m.label, f] });
-  }
+  warnTextureFailures(ctx, cloud.meshes);
   ctx.output.setRootDocument(spec.path);
   if (spec.crs) {
     ctx.output.setCrs(spec.crs);
@@ -73,3 +90,9 @@ export const runMeshSampling: Runner<MeshSamplingRunOptions> = async (ctx) => {
   }
   ctx.progress(100);
 };
+
+function warnTextureFailures(ctx: RunnerContext<MeshSamplingRunOptions>, meshes: Awaited<ReturnType<typeof openMeshCloud>>["meshes"]): void {
+  for (const m of meshes) {
+    for (const f of m.textures.failures) ctx.warn({ code: "InputData_Warning", title: "Input data warning", message: "%1: %2", params: [m.label, f] });
+  }
+}
