@@ -174,7 +174,7 @@ describe("@realconv/sdk against a server", () => {
     assert.ok(["Cancelled", "Success"].includes(ended.state), "cancelled, or it had already finished");
 
     await rejectsWith(
-      client.jobs.create({ type: "PointCloudConversion", iTwinId: itwin, specifications: { inputs: { pointCloud: input.id }, options: { outputFormat: "3DTilesPnts" } } }),
+      client.jobs.create({ type: "PointCloudConversion", iTwinId: itwin, specifications: { inputs: { pointCloud: input.id }, options: { outputFormat: "POD" } } }),
       422,
       "InvalidRealityConversionRequest",
       "UnsupportedFormat",

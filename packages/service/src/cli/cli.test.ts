@@ -141,6 +141,8 @@ it("convert exits, with code 0 and its files written, for every format this serv
     const samples: Record<string, string> = {
       TileMapOptimization: sharedData("raster", "cogeo.tif"),
       VectorOptimization: sharedData("vector", "trio.geojson"),
+      MeshSampling: sharedData("mesh", "Box.glb"),
+      ContextSceneTiler: sharedData("contextscene", "OrientedPhotos"),
     };
     for (const entry of registry) {
       const src = samples[entry.declaration.type] ?? sharedData("pointcloud", "1.2-with-color.las");
@@ -153,7 +155,8 @@ it("convert exits, with code 0 and its files written, for every format this serv
           else {
             const written = Number(/^wrote (\d+) file/.exec(r.out)?.[1]);
             assert.ok(written >= 1, r.out);
-            assert.equal(readdirSync(out).length, written);
+            const files = readdirSync(out, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+            assert.equal(files.length, written);
           }
         }
       }
