@@ -3,19 +3,10 @@
  * probe points spread over the surface at random (area-weighted, seeded) and their distance to the nearest
  * sampled point (a hash grid), which bounds the widest gap.
  */
+// Test support only (mesh tests): the fixtures' generator, independent of the sampler's own sequence.
+import { mulberry32 as seeded } from "@realconv/formats/testing/prng";
 import type { MeshReader } from "./formats.js";
 
-/** A small seeded generator (mulberry32), independent of the sampler's own sequence. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface MeshTriangles {
   positions: Float64Array;

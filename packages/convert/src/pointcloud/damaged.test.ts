@@ -31,6 +31,7 @@ import { ConversionError } from "../contract/runner.js";
 import { flatten, memoryFile, runPointCloudConversion, shared } from "../testing/memory-io.js";
 
 import { openSources } from "./sources.js";
+import { mulberry32Of as prng } from "@realconv/formats/testing/prng";
 
 type Expectation = "intact" | "detected" | "faithful";
 
@@ -43,17 +44,6 @@ interface Corruption {
 const LIGHT_POINTS = 20_000;
 const OUTPUT_FORMATS = ["LAS", "LAZ"] as const;
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seedText: string): () => number {
-  let seed = 2166136261;
-  for (let i = 0; i < seedText.length; i++) seed = Math.imul(seed ^ seedText.charCodeAt(i), 16777619);
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Damage {
   readonly cases: Corruption[] = [];

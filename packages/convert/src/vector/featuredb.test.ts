@@ -7,19 +7,9 @@ import { spawnSync } from "node:child_process";
 import { bytesSource, FlatGeobufFile, geometryBounds, type Geometry, type PropertyValue, type VectorFeature } from "@realconv/formats";
 import { deserialize } from "flatgeobuf/lib/mjs/geojson.js";
 import { FeatureStoreBuilder } from "./featuredb.js";
+import { mulberry32 as random } from "@realconv/formats/testing/prng";
 import { featureKey, skipWithoutGdal, type JsonFeature } from "../testing/vector.js";
 
-/** A deterministic pseudo-random sequence (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Features of every geometry type in random places. Along the way the schema changes, so earlier features

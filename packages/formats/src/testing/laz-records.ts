@@ -8,17 +8,8 @@ import { decodeWithLazPerf } from "./lazperf-decode.js";
 import { writeLazFile } from "../pointcloud/lazenc/laz-file.js";
 import type { LazEncoderOptions } from "../pointcloud/lazenc/encoder.js";
 
-/** mulberry32: small deterministic PRNG so synthetic tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' deterministic generator (mulberry32). */
+export { mulberry32 as prng } from "./prng.js";
 
 /**
  * A LAS file around raw records: 1.2 header (227 bytes) for formats 0-5, 1.4 (375 bytes) for 6-10,

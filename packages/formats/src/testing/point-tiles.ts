@@ -1,5 +1,6 @@
 /** Fixed point tile contents for the 3D Tiles codec and checker tests. */
 import type { PointTileContent } from "../tiles3d/content.js";
+import { mulberry32 } from "./prng.js";
 
 /** Four points, colours, intensity and classification: small enough to check by eye. */
 export function tinyContent(precision?: number): PointTileContent {
@@ -28,18 +29,6 @@ export function cubeContent(n: number, size: number, precision?: number): PointT
     classification[i] = Math.floor(next() * 20);
   }
   return { count: n, positions, rtcCenter: [1000.5, -2000.25, 300.125], precision, rgb, intensity, classification };
-}
-
-/** mulberry32: a small, well-mixed 32-bit generator (a plain LCG repeats patterns across the draws of a point). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
