@@ -213,7 +213,8 @@ function readAssets(collection: Node | undefined, key: string): SceneAsset[] {
   return entries(field(collection, key)).map(([id, m]) => ({ id, name: text(m, "Name") || undefined, path: text(m, "Path") ?? "" }));
 }
 
-function readScene(r: SceneReader, root: Node, version: string): ContextScene {
+/** A scene with nothing in it but the document's spatial reference systems (the same block in every dialect). */
+function emptyScene(version: string, root: Node): ContextScene {
   const scene: ContextScene = {
     version,
     spatialReferenceSystems: new Map(),
@@ -228,6 +229,11 @@ function readScene(r: SceneReader, root: Node, version: string): ContextScene {
     const def = text(s, "Definition");
     if (def) scene.spatialReferenceSystems.set(id, def);
   }
+  return scene;
+}
+
+function readScene(r: SceneReader, root: Node, version: string): ContextScene {
+  const scene = emptyScene(version, root);
   const photos = node(field(root, "PhotoCollection"));
   if (photos) {
     scene.photoSrsId = text(photos, "SRSId");
@@ -336,20 +342,7 @@ function photogroupFocal(r: SceneReader, g: Node, width: number, height: number,
 
 /** A BlocksExchange document: SRSs, then every block's photogroups (cameras), posed photos and tie points. */
 function readBlocksExchange(r: SceneReader, root: XmlElement): ContextScene {
-  const scene: ContextScene = {
-    version: `BlocksExchange ${root.attrs.version ?? ""}`.trim(),
-    spatialReferenceSystems: new Map(),
-    devices: new Map(),
-    poses: new Map(),
-    photos: [],
-    meshes: [],
-    pointClouds: [],
-    references: new Map(),
-  };
-  for (const [id, s] of entries(field(root, "SpatialReferenceSystems"))) {
-    const def = text(s, "Definition");
-    if (def) scene.spatialReferenceSystems.set(id, def);
-  }
+  const scene = emptyScene(`BlocksExchange ${root.attrs.version ?? ""}`.trim(), root);
   let inDocument = 0;
   let tiePath: string | undefined;
   let tieSrs: string | undefined;
