@@ -82,16 +82,40 @@ export function positionAt(p: Positions, i: number, out: Float64Array): void {
 /** Axis-aligned bounds of a chunk's positions, as [minX, minY, minZ, maxX, maxY, maxZ]. */
 export function chunkBounds(chunk: PointChunk, into?: Float64Array): Float64Array {
   const b = into ?? new Float64Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
+  const n = chunk.count;
+  if (n === 0) return b;
   const p = chunk.positions;
-  const tmp = new Float64Array(3);
-  for (let i = 0; i < chunk.count; i++) {
-    positionAt(p, i, tmp);
-    if (tmp[0] < b[0]) b[0] = tmp[0];
-    if (tmp[1] < b[1]) b[1] = tmp[1];
-    if (tmp[2] < b[2]) b[2] = tmp[2];
-    if (tmp[0] > b[3]) b[3] = tmp[0];
-    if (tmp[1] > b[4]) b[4] = tmp[1];
-    if (tmp[2] > b[5]) b[5] = tmp[2];
+  const cols = [p.x, p.y, p.z];
+  for (let a = 0; a < 3; a++) {
+    const c = cols[a];
+    let lo = c[0];
+    let hi = c[0];
+    for (let i = 1; i < n; i++) {
+      const v = c[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (p.kind === "i32") {
+      // x * scale + offset is monotone in x (rounding included), so the extremes of the integers give the
+      // extremes of the positions exactly, as converting every point would.
+      const s = p.scale[a];
+      const o = p.offset[a];
+      const l = (s >= 0 ? lo : hi) * s + o;
+      const h = (s >= 0 ? hi : lo) * s + o;
+      lo = l;
+      hi = h;
+    } else if (lo !== lo || hi !== hi) {
+      // A NaN among doubles: compare point by point, as NaN never wins a comparison.
+      lo = Infinity;
+      hi = -Infinity;
+      for (let i = 0; i < n; i++) {
+        const v = c[i];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    if (lo < b[a]) b[a] = lo;
+    if (hi > b[a + 3]) b[a + 3] = hi;
   }
   return b;
 }

@@ -449,6 +449,14 @@ export class LasWriter {
       const col = chunk.extra?.[e.name];
       const isFloat = e.type === "f32" || e.type === "f64";
       const plain = e.scale === 1 && e.valueOffset === 0;
+      if (col && plain && e.type === "f32") {
+        for (let i = 0, p = e.offset; i < n; i++, p += rl) v.setFloat32(p, col[i], true);
+        continue;
+      }
+      if (col && plain && e.type === "f64") {
+        for (let i = 0, p = e.offset; i < n; i++, p += rl) v.setFloat64(p, col[i], true);
+        continue;
+      }
       for (let i = 0, p = e.offset; i < n; i++, p += rl) {
         let val = col ? col[i] : (e.noData ?? 0);
         if (!Number.isFinite(val) && !isFloat) val = e.noData ?? 0;
