@@ -51,8 +51,15 @@ export interface PixelStats {
   mean: [number, number, number];
 }
 
-/** Screenshots an element into the artefacts folder and measures what is drawn over the background. */
-export async function screenshotStats(element: Locator, name: string, background: [number, number, number]): Promise<PixelStats> {
+/**
+ * Screenshots an element into the artefacts folder and measures what is drawn over the background: a colour
+ * (pixels within 24 of it, summed over the channels), or a test of the background's pixels.
+ */
+export async function screenshotStats(
+  element: Locator,
+  name: string,
+  background: [number, number, number] | ((r: number, g: number, b: number) => boolean),
+): Promise<PixelStats> {
   const png = await element.screenshot();
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(join(ARTIFACTS, name), png);
@@ -62,7 +69,7 @@ export async function screenshotStats(element: Locator, name: string, background
   const colours = new Set<number>();
   for (let i = 0; i < data.length; i += info.channels) {
     const r = data[i], g = data[i + 1], b = data[i + 2];
-    if (Math.abs(r - background[0]) + Math.abs(g - background[1]) + Math.abs(b - background[2]) <= 24) continue;
+    if (typeof background === "function" ? background(r, g, b) : Math.abs(r - background[0]) + Math.abs(g - background[1]) + Math.abs(b - background[2]) <= 24) continue;
     fg++;
     sum[0] += r;
     sum[1] += g;
@@ -71,4 +78,15 @@ export async function screenshotStats(element: Locator, name: string, background
   }
   const total = info.width * info.height;
   return { foreground: fg / total, colours: colours.size, mean: fg ? [sum[0] / fg, sum[1] / fg, sum[2] / fg] : [0, 0, 0] };
+}
+
+/** Screenshots an element into the artefacts folder; the share of its pixels that `test` accepts. */
+export async function screenshotShare(element: Locator, name: string, test: (r: number, g: number, b: number) => boolean): Promise<number> {
+  const png = await element.screenshot();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, name), png);
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  let n = 0;
+  for (let i = 0; i < data.length; i += info.channels) if (test(data[i], data[i + 1], data[i + 2])) n++;
+  return n / (info.width * info.height);
 }
