@@ -33,13 +33,11 @@ import {
   boxFromBounds,
   type Tile,
   type PointTileContent,
-  childSubtreeCount,
-  createAvailability,
-  encodeSubtree,
-  mortonIndex3,
-  setAvailable,
-  subtreeTileCount,
-  subtreeTileIndex,
+  buildImplicitSubtrees,
+  expandTemplate,
+  implicitOctreeRoot,
+  type TilesetOptions,
+  type Vec3,
 } from "@realconv/formats";
 import { lazChunkCompressor } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type RunnerContext } from "../contract/runner.js";
@@ -291,16 +289,33 @@ function tileContent(tree: Octree, b: PointBlock, centre: [number, number, numbe
 }
 
 /**
- * A 3D Tiles tileset: one content per node with points (`tiles/<level>/<x>_<y>_<z>.pnts|glb`), additive
- * refinement, bounding boxes the octree's node boxes, geometric error the spacing of the node's level.
- * 3DTilesPnts (1.0): an explicit tree in tileset.json (empty ancestors as tiles without content, 0 at
- * leaves); 3DTilesGlbc (1.1): implicit octree tiling with subtree files.
+ * A 3D Tiles tileset: one content per node with points, additive refinement, bounding boxes the octree's
+ * node boxes, geometric error the spacing of the node's level (it halves per level).
+ * 3DTilesPnts (1.0): an explicit tree in tileset.json (`tiles/<level>/<x>_<y>_<z>.pnts`, empty ancestors as
+ * tiles without content, 0 at leaves). 3DTilesGlbc (1.1): implicit octree tiling over the root cube
+ * (`writeImplicit`), except a tree of one node, written as one explicit tile.
  */
 async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octree, written: (points: number) => void): Promise<void> {
   const glb = spec.format === "3DTilesGlbc";
-  const ext = glb ? "glb" : "pnts";
   const dir = spec.path.includes("/") ? spec.path.slice(0, spec.path.lastIndexOf("/") + 1) : "";
   const precision = Math.min(...tree.frame.scale);
+  const rootBox = nodeBox(tree.frame, { level: 0, x: 0, y: 0, z: 0 });
+  const rootError = levelSpacing(tree.frame, 0);
+  const options = { version: glb ? ("1.1" as const) : ("1.0" as const), refine: "ADD" as const, transform: spec.enu?.matrix, generator: "realconv" };
+  /** Encodes and writes one node's content; returns its URI. */
+  const writeNode = async (n: Octree["nodes"][number], uri: string) => {
+    throwIfAborted(ctx.signal);
+    const box = nodeBox(tree.frame, n.key);
+    const centre: [number, number, number] = [(box[0] + box[3]) / 2, (box[1] + box[4]) / 2, (box[2] + box[5]) / 2];
+    const content = tileContent(tree, n.read(), centre, precision);
+    await ctx.output.write(dir + uri, glb ? await encodePointGlb(content) : encodePnts(content), ctx.signal);
+    written(n.count);
+  };
+  const deepest = tree.nodes.reduce((d, n) => Math.max(d, n.key.level), 0);
+  if (glb && deepest > 0) {
+    await writeImplicit(ctx, spec.path, tree, writeNode, { min: [rootBox[0], rootBox[1], rootBox[2]], max: [rootBox[3], rootBox[4], rootBox[5]], geometricError: rootError, options });
+    return;
+  }
   interface Entry { tile: Tile; key: NodeKey; children: Map<string, Entry> }
   const entries = new Map<string, Entry>();
   const entryOf = (key: NodeKey): Entry => {
@@ -315,77 +330,55 @@ async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octre
   };
   entryOf({ level: 0, x: 0, y: 0, z: 0 });
   for (const n of tree.nodes) {
-    throwIfAborted(ctx.signal);
-    const box = nodeBox(tree.frame, n.key);
-    const centre: [number, number, number] = [(box[0] + box[3]) / 2, (box[1] + box[4]) / 2, (box[2] + box[5]) / 2];
-    const content = tileContent(tree, n.read(), centre, precision);
-    const uri = `tiles/${n.key.level}/${n.key.x}_${n.key.y}_${n.key.z}.${ext}`;
-    await ctx.output.write(dir + uri, glb ? await encodePointGlb(content) : encodePnts(content), ctx.signal);
+    const uri = glb ? "content/0/0/0/0.glb" : `tiles/${n.key.level}/${n.key.x}_${n.key.y}_${n.key.z}.pnts`;
+    await writeNode(n, uri);
     entryOf(n.key).tile.content = { uri };
-    written(n.count);
   }
-  const rootBox = nodeBox(tree.frame, { level: 0, x: 0, y: 0, z: 0 });
-  const rootError = levelSpacing(tree.frame, 0);
-  let tileset;
-  if (glb) {
-    // 3D Tiles 1.1: implicit octree tiling, availability in subtree files (the spacing halves per level,
-    // as implicit geometric errors do).
-    const deepest = Math.max(...[...entries.values()].map((e) => e.key.level));
-    for (const sub of subtreeFiles(entries, deepest)) await ctx.output.write(dir + sub.path, sub.bytes, ctx.signal);
-    const root: Tile = {
-      boundingVolume: boxFromBounds(rootBox.slice(0, 3), rootBox.slice(3)),
-      geometricError: rootError,
-      content: { uri: `tiles/{level}/{x}_{y}_{z}.${ext}` },
-      implicitTiling: { subdivisionScheme: "OCTREE", subtreeLevels: SUBTREE_LEVELS, availableLevels: deepest + 1, subtrees: { uri: "subtrees/{level}/{x}_{y}_{z}.subtree" } },
-    };
-    tileset = tilesetOf(root, 2 * rootError, { version: "1.1", refine: "ADD", transform: spec.enu?.matrix, generator: "realconv" });
-  } else {
-    const toTile = (e: Entry): Tile => {
-      const kids = [...e.children.values()].sort((a, b) => compareKeys(a.key, b.key)).map(toTile);
-      const t: Tile = { ...e.tile };
-      if (kids.length > 0) t.children = kids;
-      else t.geometricError = 0;
-      return t;
-    };
-    tileset = tilesetOf(toTile(entries.get("0-0-0-0")!), 2 * rootError, { version: "1.0", refine: "ADD", transform: spec.enu?.matrix, generator: "realconv" });
-  }
-  await ctx.output.write(spec.path, encodeTilesetJson(tileset), ctx.signal);
+  const toTile = (e: Entry): Tile => {
+    const kids = [...e.children.values()].sort((a, b) => compareKeys(a.key, b.key)).map(toTile);
+    const t: Tile = { ...e.tile };
+    if (kids.length > 0) t.children = kids;
+    else t.geometricError = 0;
+    return t;
+  };
+  await ctx.output.write(spec.path, encodeTilesetJson(tilesetOf(toTile(entries.get("0-0-0-0")!), 2 * rootError, options)), ctx.signal);
 }
 
-/** Levels per subtree file of an implicit tileset. */
-const SUBTREE_LEVELS = 4;
+/**
+ * Levels per subtree file of an implicit tileset. 5: a subtree's tile and content bitstreams are 586 bytes
+ * and its child subtree bitstream 4 KiB (8^5 bits), and the engine's deepest level (17) is reached through
+ * four subtree files (levels 0, 5, 10, 15); 6 would make the child bitstream 32 KiB, mostly zeros for
+ * surfaces, 4 would need one more round of subtree requests for the same depth.
+ */
+export const SUBTREE_LEVELS = 5;
 
 /**
- * The subtree files of an implicit octree: a tile is available when it or a descendant holds points, its
- * content when it holds points itself; a subtree root is available when its tile is.
+ * 3D Tiles 1.1 implicit octree tiling. The engine's nodes are the implicit tiles already: node (level, x, y, z)
+ * of the root cube is implicit tile (level, x, y, z) (the root box is the cube, halved per level), so every
+ * content lies in its implicit volume, and the spacing (= geometric error) halves per level as implicit
+ * geometric errors do. Contents `content/{level}/{x}/{y}/{z}.glb`, subtree files
+ * `subtrees/{level}/{x}/{y}/{z}.subtree` (`buildImplicitSubtrees`: ancestors of a content tile available,
+ * files ordered by level and Morton index), written after the contents, then tileset.json.
  */
-function subtreeFiles(entries: ReadonlyMap<string, { key: NodeKey; tile: Tile }>, deepest: number): { path: string; bytes: Uint8Array }[] {
-  const out: { path: string; bytes: Uint8Array }[] = [];
-  for (let s = 0; s <= deepest; s += SUBTREE_LEVELS) {
-    const roots = [...entries.values()].filter((e) => e.key.level === s).sort((a, b) => compareKeys(a.key, b.key));
-    for (const r of roots) {
-      const tiles = createAvailability(subtreeTileCount(SUBTREE_LEVELS));
-      const content = createAvailability(subtreeTileCount(SUBTREE_LEVELS));
-      const children = createAvailability(childSubtreeCount(SUBTREE_LEVELS));
-      for (const e of entries.values()) {
-        const d = e.key.level - s;
-        if (d < 0 || d > SUBTREE_LEVELS) continue;
-        const x = e.key.x - (r.key.x << d), y = e.key.y - (r.key.y << d), z = e.key.z - (r.key.z << d);
-        if (x < 0 || y < 0 || z < 0 || x >= 1 << d || y >= 1 << d || z >= 1 << d) continue;
-        if (d === SUBTREE_LEVELS) setAvailable(children, mortonIndex3(x, y, z));
-        else {
-          const bit = subtreeTileIndex(d, x, y, z);
-          setAvailable(tiles, bit);
-          if (e.tile.content) setAvailable(content, bit);
-        }
-      }
-      out.push({
-        path: `subtrees/${r.key.level}/${r.key.x}_${r.key.y}_${r.key.z}.subtree`,
-        bytes: encodeSubtree({ subtreeLevels: SUBTREE_LEVELS, tileAvailability: tiles, contentAvailability: [content], childSubtreeAvailability: children }),
-      });
-    }
+async function writeImplicit(
+  ctx: RunnerContext,
+  path: string,
+  tree: Octree,
+  writeNode: (n: Octree["nodes"][number], uri: string) => Promise<void>,
+  root: { min: Vec3; max: Vec3; geometricError: number; options: TilesetOptions },
+): Promise<void> {
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+  const contentUri = "content/{level}/{x}/{y}/{z}.glb";
+  const subtreesUri = "subtrees/{level}/{x}/{y}/{z}.subtree";
+  const keys: NodeKey[] = [];
+  for (const n of tree.nodes) {
+    await writeNode(n, expandTemplate(contentUri, n.key.level, n.key.x, n.key.y, n.key.z));
+    keys.push(n.key);
   }
-  return out;
+  const { subtrees, availableLevels } = buildImplicitSubtrees(keys, SUBTREE_LEVELS);
+  for (const s of subtrees) await ctx.output.write(dir + expandTemplate(subtreesUri, s.level, s.x, s.y, s.z), s.bytes, ctx.signal);
+  const tile = implicitOctreeRoot({ min: root.min, max: root.max, geometricError: root.geometricError, subtreeLevels: SUBTREE_LEVELS, availableLevels, contentUri, subtreesUri });
+  await ctx.output.write(path, encodeTilesetJson(tilesetOf(tile, 2 * root.geometricError, root.options)), ctx.signal);
 }
 
 /**

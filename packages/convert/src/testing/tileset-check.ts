@@ -10,11 +10,16 @@
  * - `.pnts`, GLB and subtree headers, lengths and 8-byte paddings (the format decoders are strict);
  * - implicit availability that disagrees with the files: available content or child subtree without its
  *   file, a file for an unavailable tile or subtree, a tile available under an unavailable parent.
+ * - (implicit) availableLevels that is not the deepest available level + 1, and available tiles with
+ *   neither content nor an available child (a branch that leads to nothing);
+ * - with `loadersGl`: contents loaders.gl cannot parse or reads differently, and a tree that
+ *   `Tiles3DLoader` expands to other contents than the walk found (its implicit tiling support included).
  * Points are counted, and optionally collected in world coordinates (every tile transform applied; ECEF
  * for a georeferenced tileset), so tests can compare them with the input.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   decodePointTile,
   decodeSubtree,
@@ -23,6 +28,7 @@ import {
   IDENTITY_MATRIX,
   isAvailable,
   mortonDecode3,
+  mortonIndex3,
   multiplyMatrices,
   subtreeTileCount,
   subtreeTileIndex,
@@ -191,7 +197,13 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
   const result = { tiles: 0, contents: 0, points: 0 };
   const referenced = new Set<string>();
   const implicitPatterns: RegExp[] = [];
+  /** Content files decoded, and whether an external tileset was met (loaders.gl does not follow those when it loads the root). */
+  const decoded = new Set<string>();
+  let external = false;
 
+  // Every file of the folder, listed once: the implicit walk asks about thousands of unavailable tiles.
+  const files = await listFiles(root);
+  const existing = new Set(files);
   const tolerance = (v: WorldVolume) => baseTolerance + 1e-6 * v.size;
   const rel = (abs: string) => relative(root, abs).split(sep).join("/");
 
@@ -241,6 +253,7 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
       return;
     }
     result.contents++;
+    decoded.add(path);
     if (options.loadersGl) {
       const mismatch = await compareWithLoadersGl(bytes, tile.positions, tile.count, tile.format).catch((e: unknown) => `loaders.gl does not parse it: ${(e as Error).message}`);
       if (mismatch) errors.push(`${where}: ${rel(path)}: ${mismatch}`);
@@ -327,6 +340,7 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
       const path = await resolveUri(content?.uri, baseDir, where);
       if (!path) continue;
       if (path.endsWith(".json")) {
+        external = true;
         await walkTileset(path, m, volume, tile.geometricError, `${where} -> ${rel(path)}`);
         continue;
       }
@@ -418,6 +432,16 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
             if (!isAvailable(subtree.tileAvailability, parentBit)) errors.push(`${tileWhere}: available under an unavailable parent`);
           }
           if (gl > 0) result.tiles++; // the implicit root was counted as an explicit tile
+          deepest = Math.max(deepest, gl);
+          if (!hasContent) {
+            // A tile with no content must lead to some: an available child here, or a child subtree.
+            let child = false;
+            for (let k = 0; k < 8 && !child; k++) {
+              const [cx, cy, cz] = [2 * lx + (k & 1), 2 * ly + ((k >> 1) & 1), 2 * lz + ((k >> 2) & 1)];
+              child = l + 1 < subtreeLevels ? isAvailable(subtree.tileAvailability, subtreeTileIndex(l + 1, cx, cy, cz)) : isAvailable(subtree.childSubtreeAvailability, mortonIndex3(cx, cy, cz));
+            }
+            if (!child) errors.push(`${tileWhere}: available with neither content nor an available child`);
+          }
           const bv = implicitVolume(rootBv, gl, gx, gy, gz);
           const volume = worldVolume(bv, m) as WorldVolume;
           if (!contentTemplate) continue;
@@ -426,7 +450,7 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
           if (hasContent) {
             const found = await resolveUri(contentUri, baseDir, tileWhere);
             if (found) await checkContent(found, m, [volume], tileWhere);
-          } else if (await stat(contentPath).then((s) => s.isFile(), () => false)) {
+          } else if (existing.has(contentPath)) {
             errors.push(`${tileWhere}: content unavailable but ${rel(contentPath)} exists`);
             referenced.add(contentPath); // reported here, not again as unreferenced
           }
@@ -441,26 +465,68 @@ export async function checkTileset(folder: string, options: TilesetCheckOptions 
         if (isAvailable(subtree.childSubtreeAvailability, morton)) {
           if (cl >= availableLevels) errors.push(`${subtreeWhere}: child subtree ${cl}/${gx}/${gy}/${gz} available beyond availableLevels ${availableLevels}`);
           else await visitSubtree(cl, gx, gy, gz, isAvailable(subtree.tileAvailability, parentBit));
-        } else if (await stat(childPath).then((s) => s.isFile(), () => false)) {
+        } else if (existing.has(childPath)) {
           errors.push(`${subtreeWhere}: child subtree ${cl}/${gx}/${gy}/${gz} unavailable but ${rel(childPath)} exists`);
           referenced.add(childPath);
         }
       }
     };
+    let deepest = -1;
     await visitSubtree(0, 0, 0, 0, true);
+    if (deepest >= 0 && deepest !== availableLevels - 1) errors.push(`${where}: availableLevels is ${availableLevels} but the deepest available tile is at level ${deepest}`);
   };
 
-  await walkTileset(join(root, options.tilesetFile ?? "tileset.json"), IDENTITY_MATRIX, undefined, Infinity, "");
+  const rootDocument = join(root, options.tilesetFile ?? "tileset.json");
+  await walkTileset(rootDocument, IDENTITY_MATRIX, undefined, Infinity, "");
+  if (options.loadersGl && !external) {
+    // The tree as @loaders.gl/3d-tiles expands it (implicit tiling: every subtree read when the tileset
+    // loads): the same contents as our walk found.
+    const name = rel(rootDocument);
+    const theirs = await loadersGlContents(rootDocument).catch((e: unknown) => {
+      errors.push(`${name}: @loaders.gl/3d-tiles does not load it: ${(e as Error).message}`);
+      return undefined;
+    });
+    if (theirs) {
+      const missing = [...decoded].filter((p) => !theirs.has(p)).map(rel).sort();
+      const extra = [...theirs].filter((p) => !decoded.has(p)).map(rel).sort();
+      if (missing.length > 0) errors.push(`${name}: @loaders.gl/3d-tiles finds no tile for ${missing.length} contents (${missing.slice(0, 5).join(", ")})`);
+      if (extra.length > 0) errors.push(`${name}: @loaders.gl/3d-tiles finds contents the walk did not decode (${extra.slice(0, 5).join(", ")})`);
+    }
+  }
 
   // Files an implicit template would name but no available tile or subtree references.
   if (implicitPatterns.length > 0) {
-    for (const file of await listFiles(root)) {
+    for (const file of files) {
       const name = rel(file);
       if (!referenced.has(file) && implicitPatterns.some((p) => p.test(name))) errors.push(`${name}: file matches an implicit template but no available tile or subtree names it`);
     }
   }
   const out: TilesetCheckResult = { errors: [...new Set(errors)], ...result };
   if (positions) out.positions = positions.slice(0, 3 * result.points);
+  return out;
+}
+
+/**
+ * Content files of every tile of the tree `Tiles3DLoader` builds from a root document on disk (local
+ * files through a `fetch` of our own: loaders.gl reads only URLs in Node without its polyfills).
+ */
+async function loadersGlContents(rootDocument: string): Promise<Set<string>> {
+  const { load } = await import("@loaders.gl/core");
+  const { Tiles3DLoader } = await import("@loaders.gl/3d-tiles");
+  const fetch = async (url: string | URL | Request): Promise<Response> => {
+    const href = typeof url === "string" ? url : url instanceof URL ? url.href : url.url;
+    const response = new Response(await readFile(href.startsWith("file:") ? fileURLToPath(href) : href));
+    Object.defineProperty(response, "url", { value: href });
+    return response;
+  };
+  type LoadedTile = { contentUrl?: string; children?: LoadedTile[] };
+  const tileset = (await load(pathToFileURL(rootDocument).href, Tiles3DLoader, { fetch })) as unknown as { root: LoadedTile };
+  const out = new Set<string>();
+  const walk = (t: LoadedTile) => {
+    if (t.contentUrl && !t.contentUrl.endsWith(".json")) out.add(t.contentUrl.startsWith("file:") ? fileURLToPath(t.contentUrl) : resolve(t.contentUrl));
+    for (const c of t.children ?? []) walk(c);
+  };
+  walk(tileset.root);
   return out;
 }
 

@@ -7,7 +7,7 @@
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { writeLasStream, type PointChunk, type PointSchema } from "@realconv/formats";
@@ -82,9 +82,9 @@ for (const format of ["COPC", "OPC", "3DTilesPnts", "3DTilesGlbc"] as const) {
   });
 }
 
-it("the same bytes with 1 and 2 threads, merged inputs too", { timeout: 300_000 }, async () => {
+it("the same bytes with 1 and 2 threads, merged inputs too (every file of a tileset)", { timeout: 300_000 }, async () => {
   const inputs = ["autzen_trim.laz", "1.2-with-color.las"].map((f) => sharedData("pointcloud", f));
-  for (const format of ["COPC", "OPC"] as const) {
+  for (const format of ["COPC", "OPC", "3DTilesGlbc"] as const) {
     const hashes: string[] = [];
     for (const threads of ["1", "2"]) {
       const out = mkdtempSync(join(tmpdir(), "realconv-tiling-"));
@@ -92,8 +92,12 @@ it("the same bytes with 1 and 2 threads, merged inputs too", { timeout: 300_000 
         // A small memory budget splits the clouds into several chunks.
         const r = await convert(["PointCloudOptimization", ...inputs, "-f", format, "-o", out], { REALCONV_THREADS: threads, REALCONV_MEMORY_MB: "64" });
         assert.equal(r.code, 0, r.err);
-        const [file] = outputs(out, format === "COPC" ? ".copc.laz" : ".opc");
-        hashes.push(createHash("sha256").update(fileBytes(join(out, file))).digest("hex"));
+        // Every file of the output, by name: a tileset's contents and subtree files too.
+        const hash = createHash("sha256");
+        const files = outputs(out, format === "COPC" ? ".copc.laz" : format === "OPC" ? ".opc" : "").filter((f) => statSync(join(out, f)).isFile());
+        if (format === "3DTilesGlbc") assert.ok(files.some((f) => f.endsWith(".subtree")), "an implicit tileset");
+        for (const f of files) hash.update(f).update(fileBytes(join(out, f)));
+        hashes.push(hash.digest("hex"));
       } finally {
         rmSync(out, { recursive: true, force: true });
       }

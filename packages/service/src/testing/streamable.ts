@@ -5,8 +5,9 @@
  */
 import { createRequire } from "node:module";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse } from "@loaders.gl/core";
+import { join, relative, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { load, parse } from "@loaders.gl/core";
 import { Tiles3DLoader } from "@loaders.gl/3d-tiles";
 import { readWithOrbitGt, type OrbitFile } from "@realconv/formats/testing/orbitgt-oracle";
 import { localInputFile } from "@realconv/convert/host/local-io";
@@ -129,7 +130,8 @@ export interface TilesetSummary {
  * Walks a tileset from its tileset.json: every content decoded by the strict readers of
  * @realconv/formats/tiles3d (headers, lengths, paddings) and by @loaders.gl/3d-tiles (.pnts) or
  * gltf-validator (GLB, no errors), its points inside its tile's box, every child box
- * inside its parent's, geometric errors not increasing downwards and 0 at leaves, every URI resolving.
+ * inside its parent's, geometric errors not increasing downwards and 0 at leaves, every URI resolving; an
+ * implicit octree also expanded by @loaders.gl/3d-tiles, which must find the same contents.
  */
 export async function readTileset(dir: string, root = "tileset.json"): Promise<TilesetSummary> {
   const { decodePnts, decodePointGlb } = await import("@realconv/formats");
@@ -179,7 +181,7 @@ export async function readTileset(dir: string, root = "tileset.json"): Promise<T
     if (t.content) await readContent(t.content.uri, box);
     for (const c of t.children ?? []) await visit(c, t.geometricError, box);
   };
-  if (json.root.implicitTiling) await visitImplicit(dir, base, json.root, out, readContent);
+  if (json.root.implicitTiling) await visitImplicit(dir, base, join(dir, root), json.root, out, readContent);
   else await visit(json.root, Infinity);
   return out;
 }
@@ -187,9 +189,10 @@ export async function readTileset(dir: string, root = "tileset.json"): Promise<T
 /**
  * An implicit octree: every subtree from the root, availability consistent (a tile's parent available,
  * content only on available tiles, child subtrees only below available tiles), every available content
- * decoded and inside its tile, and no content file the subtrees do not announce.
+ * decoded and inside its tile, no content file the subtrees do not announce, and the same contents in
+ * the tree @loaders.gl/3d-tiles builds.
  */
-async function visitImplicit(dir: string, base: string, root: TileJson, out: TilesetSummary, readContent: ContentReader): Promise<void> {
+async function visitImplicit(dir: string, base: string, document: string, root: TileJson, out: TilesetSummary, readContent: ContentReader): Promise<void> {
   const { decodeSubtree, expandTemplate, implicitTileBounds, isAvailable, mortonIndex3, subtreeTileIndex } = await import("@realconv/formats");
   const it = root.implicitTiling!;
   const L = it.subtreeLevels;
@@ -223,7 +226,36 @@ async function visitImplicit(dir: string, base: string, root: TileJson, out: Til
       todo.push([level + L, (sx << L) + x, (sy << L) + y, (sz << L) + z]);
     }
   }
-  const tilesDir = join(dir, base, "tiles");
-  const files = (existsSync(tilesDir) ? readdirSync(tilesDir, { recursive: true, encoding: "utf8" }) : []).filter((f) => /\.(glb|pnts)$/.test(f));
-  for (const f of files) if (!announced.has(`tiles/${f}`)) throw new Error(`tiles/${f} is not announced by any subtree`);
+  // The folder the content template starts with (`content/` for `content/{level}/{x}/{y}/{z}.glb`).
+  const prefix = root.content!.uri.slice(0, root.content!.uri.indexOf("{"));
+  const contentDir = join(dir, base, prefix);
+  const files = (prefix && existsSync(contentDir) ? readdirSync(contentDir, { recursive: true, encoding: "utf8" }) : []).filter((f) => /\.(glb|pnts)$/.test(f));
+  for (const f of files) if (!announced.has(`${prefix}${f}`)) throw new Error(`${prefix}${f} is not announced by any subtree`);
+  // @loaders.gl/3d-tiles expands the same tree: every subtree read, the same contents found.
+  const found = await loadersGlContents(document, join(dir, base));
+  const theirs = [...found].sort();
+  const ours = [...announced].sort();
+  if (theirs.join("\n") !== ours.join("\n")) throw new Error(`@loaders.gl/3d-tiles finds ${theirs.length} contents, the subtrees announce ${ours.length}`);
+}
+
+/**
+ * Content URIs (relative to `base`) of every tile of the tree `Tiles3DLoader` builds from a root document on
+ * disk; local files through a `fetch` of our own (loaders.gl reads only URLs in Node without its polyfills).
+ */
+async function loadersGlContents(document: string, base: string): Promise<Set<string>> {
+  const fetch = async (url: string | URL | Request): Promise<Response> => {
+    const href = typeof url === "string" ? url : url instanceof URL ? url.href : url.url;
+    const response = new Response(readFileSync(href.startsWith("file:") ? fileURLToPath(href) : href));
+    Object.defineProperty(response, "url", { value: href });
+    return response;
+  };
+  type LoadedTile = { contentUrl?: string; children?: LoadedTile[] };
+  const tileset = (await load(pathToFileURL(document).href, Tiles3DLoader, { fetch })) as unknown as { root: LoadedTile };
+  const out = new Set<string>();
+  const walk = (t: LoadedTile) => {
+    if (t.contentUrl) out.add(relative(base, t.contentUrl.startsWith("file:") ? fileURLToPath(t.contentUrl) : t.contentUrl).split(sep).join("/"));
+    for (const c of t.children ?? []) walk(c);
+  };
+  walk(tileset.root);
+  return out;
 }
