@@ -2,7 +2,7 @@
  * Runner inputs and outputs on the local disk, for `realconv convert` (no server, same runners).
  */
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -89,6 +89,16 @@ export interface LocalOutput extends OutputSink {
   readonly files: string[];
 }
 
+/** Runs `write`; if it fails, the temporary file it was writing is removed (a failed output leaves nothing). */
+async function whole(tmp: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** Writes into `dir`; each file appears whole (written to a temporary name, then renamed). */
 export function localOutputSink(dir: string): LocalOutput {
   const state: { rootDocument?: string; extent?: Extent; crs?: string; files: string[] } = { files: [] };
@@ -112,8 +122,10 @@ export function localOutputSink(dir: string): LocalOutput {
       await mkdir(dirname(target), { recursive: true });
       const tmp = `${target}.partial`;
       const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
-      await pipeline(source, createWriteStream(tmp), { signal });
-      await rename(tmp, target);
+      await whole(tmp, async () => {
+        await pipeline(source, createWriteStream(tmp), { signal });
+        await rename(tmp, target);
+      });
       state.files.push(path);
     },
     async writePatched(path, data, patches, signal) {
@@ -122,9 +134,11 @@ export function localOutputSink(dir: string): LocalOutput {
       await mkdir(dirname(target), { recursive: true });
       // Patched while still under the temporary name, so the file never appears unpatched.
       const tmp = `${target}.partial`;
-      await pipeline(Readable.from(data), createWriteStream(tmp), { signal });
-      await patchFile(tmp, patches());
-      await rename(tmp, target);
+      await whole(tmp, async () => {
+        await pipeline(Readable.from(data), createWriteStream(tmp), { signal });
+        await patchFile(tmp, patches());
+        await rename(tmp, target);
+      });
       state.files.push(path);
     },
     setRootDocument(path) {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { sharedData } from "@realconv/formats/testing/shared-data";
+import { mulberry32 } from "@realconv/formats/testing/prng";
 import { declarations, optionFlag, registry } from "@realconv/convert";
 import { compareWithGdal, inParallel, ogrAllLayers, skipWithoutGdal, vectorSamples } from "@realconv/convert/testing/vector";
 import { CLI_PATH } from "../testing/harness.js";
@@ -75,6 +76,19 @@ it("convert runs a conversion locally; a bad input exits 1 with a one-line reaso
     assert.equal(bad.code, 1);
     assert.equal(bad.err.trim().split("\n").length, 1, bad.err);
     assert.match(bad.err, /^realconv: .*junk\.las/);
+
+    // 4 KiB overwritten in the middle of a LAZ: exit 1 naming the file and the chunk, and no file left behind.
+    const damaged = new Uint8Array(readFileSync(src));
+    const random = mulberry32(7);
+    for (let i = 0; i < 4096; i++) damaged[(damaged.length >> 1) + i] = Math.floor(random() * 256);
+    writeFileSync(join(dir, "damaged.laz"), damaged);
+    for (const format of ["LAS", "LAZ", "E57"]) {
+      const out = join(dir, `damaged-${format}`);
+      const r = run(["convert", "PointCloudConversion", join(dir, "damaged.laz"), "-o", out, "--format", format]);
+      assert.equal(r.code, 1, `${format}: ${r.out}`);
+      assert.match(r.err, /^realconv: .*damaged\.laz: LAZ chunk \d+ is corrupt.*at byte \d+/m);
+      assert.deepEqual(readdirSync(out), [], `${format}: nothing written`);
+    }
 
     const opt = run(["convert", "TileMapOptimization", junk, "-o", join(dir, "t"), "--format", "XYZTileMap", "--jpg-quality", "5"]);
     assert.equal(opt.code, 1);

@@ -91,6 +91,32 @@ describe("request errors", () => {
     assertEnvelope(move, "move");
   });
 
+  it("400 for objects where a job body expects a string, with the property as target", async () => {
+    const trap = { toString: 1, valueOf: 1 };
+    const body = (top: Record<string, unknown>, inputs: Record<string, unknown>, options: Record<string, unknown>) => ({
+      type: "PointCloudConversion",
+      iTwinId: itwin,
+      ...top,
+      specifications: { inputs: { pointCloud: rdId, ...inputs }, options: { outputFormat: "LAS", ...options } },
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      [body({ type: trap }, {}, {}), "type"],
+      [body({ iTwinId: trap }, {}, {}), "iTwinId"],
+      [body({ name: trap }, {}, {}), "name"],
+      [body({}, { pointCloud: trap }, {}), "specifications.inputs.pointCloud"],
+      [body({}, { pointCloud: [trap] }, {}), "specifications.inputs.pointCloud"],
+      [body({}, {}, { outputFormat: trap }), "specifications.options.outputFormat"],
+      [body({}, {}, { inputCrs: trap }), "specifications.options.inputCrs"],
+      [body({}, {}, { outputCrs: [trap] }), "specifications.options.outputCrs"],
+    ];
+    for (const [b, target] of cases) {
+      const r = await api(s.url, "POST", "/reality-conversion/jobs", { token, body: b });
+      assert.equal(r.status, 400, `${target}: ${JSON.stringify(r.body)}`);
+      assertEnvelope(r, target);
+      assert.ok(r.body.error.details.some((d: { target: string }) => d.target.startsWith(target)), `${target}: ${JSON.stringify(r.body)}`);
+    }
+  });
+
   it("401 in the envelope for signed tokens whose claims have unexpected types, and for tokens without exp", async () => {
     const { keys } = await loadOrCreateKeys(s.config.home);
     const key = await importJWK(keys.privateJwk, "ES256");

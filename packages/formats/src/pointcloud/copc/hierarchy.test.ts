@@ -44,4 +44,9 @@ it("a plain LAZ is not COPC; a damaged hierarchy fails with the byte offset", as
   // Point the first entry's chunk far past the end of the file.
   new DataView(damaged.buffer).setBigUint64(info.rootHierarchyOffset + 16, 1n << 40n, true);
   await assert.rejects(readCopcHierarchy(bytesSource(damaged, "copc.laz"), info), (e: Error) => /copc\.laz: .*at byte \d+/.test(e.message));
+  await assert.rejects(readCopcHierarchy(bytesSource(damaged, "copc.laz"), info), /\(\d+ bytes at 1099511627776\) runs past the end of the file/);
+  // An impossible level is named as such, not as an offset outside the file.
+  const level = bytes.slice();
+  new DataView(level.buffer).setInt32(info.rootHierarchyOffset, 99, true);
+  await assert.rejects(readCopcHierarchy(bytesSource(level, "copc.laz"), info), /entry 99-0-0-0 has an impossible level 99/);
 });

@@ -78,8 +78,10 @@ export async function readCopcHierarchy(src: ByteSource, info: CopcInfo): Promis
       const byteSize = v.getInt32(at + 24, true);
       const pointCount = v.getInt32(at + 28, true);
       const where = page.offset + at;
-      if (level < 0 || level > 64 || byteSize < 0 || offset + byteSize > src.size) {
-        throw new FormatError(`COPC hierarchy entry ${level}-${x}-${y}-${z} points outside the file`, src.name, where);
+      if (level < 0 || level > 64) throw new FormatError(`COPC hierarchy entry ${level}-${x}-${y}-${z} has an impossible level ${level}`, src.name, where);
+      if (byteSize < 0) throw new FormatError(`COPC hierarchy entry ${level}-${x}-${y}-${z} has a negative byte size ${byteSize}`, src.name, where + 24);
+      if (offset + byteSize > src.size) {
+        throw new FormatError(`COPC hierarchy entry ${level}-${x}-${y}-${z} (${byteSize} bytes at ${offset}) runs past the end of the file (${src.size} bytes)`, src.name, where + 16);
       }
       if (pointCount === -1) pages.push({ offset, size: byteSize });
       else if (pointCount > 0) nodes.push({ level, x, y, z, offset, byteSize, pointCount });

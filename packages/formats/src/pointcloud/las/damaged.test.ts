@@ -94,3 +94,29 @@ test("a format byte with compression bits names both the byte and the format", a
   const plain = await formatError(edited(COLOR.name, (b) => (b[104] = 12)), "plain.las");
   assert.match(plain.message, /unknown point data record format 12 \(at byte 104\)$/);
 });
+
+test("a record outside the header's bounds fails naming the record and its byte; one scale step outside still reads", async () => {
+  const record = 500;
+  const at = COLOR.pointStart + record * COLOR.recordLength;
+  const far = edited(COLOR.name, (_, v) => v.setInt32(at, 2_000_000_000, true));
+  const reader = await openLas(bytesSource(far, "far.las"));
+  const error = await (async () => {
+    for await (const _ of reader.chunks());
+  })().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof FormatError, `expected a FormatError, got ${error}`);
+  assert.equal(error.file, "far.las");
+  assert.equal(error.offset, at);
+  assert.match(error.message, /point record 500 \(raw X 2000000000, .*\) lies outside the header's bounds/);
+  // Header bounds pulled in by one scale step (writers that round them): every point still reads.
+  const rounded = edited(COLOR.name, (_, v) => {
+    for (let axis = 0; axis < 3; axis++) {
+      const step = v.getFloat64(131 + 8 * axis, true);
+      v.setFloat64(179 + 16 * axis, v.getFloat64(179 + 16 * axis, true) - step, true);
+      v.setFloat64(187 + 16 * axis, v.getFloat64(187 + 16 * axis, true) + step, true);
+    }
+  });
+  assert.equal((await pointsOf(rounded, "rounded.las")).given, COLOR.points);
+});

@@ -10,6 +10,7 @@ import { throwIfAborted } from "../../abort.js";
 import { resolveLasCrs, type LasCrsInfo } from "./crs.js";
 import { readLasHeader, type LasHeader } from "./header.js";
 import { decodeRecords, parseExtraBytes, PDRF_BASE_LENGTH, recordLayout, type ExtraBytesField, type RecordLayout } from "./records.js";
+import type { RawLimits } from "../lazdec/chunk.js";
 
 const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 
@@ -137,8 +138,47 @@ export function lasStoredPointCount(src: ByteSource, h: LasHeader, warnings: str
   return stored;
 }
 
-/** Record blocks of an uncompressed LAS file, read range by range. */
+/**
+ * The header's bounds in raw record units, widened by one scale step (and rounding) for writers that
+ * round the bounds; undefined when the header gives no usable bounds (all zero, inverted, not finite).
+ */
+export function rawLimits(h: LasHeader): RawLimits | undefined {
+  const b = h.bounds;
+  if (b.every((v) => v === 0)) return undefined;
+  const out: number[] = [];
+  for (const side of [0, 1]) {
+    for (let axis = 0; axis < 3; axis++) {
+      const scale = h.scale[axis];
+      const min = b[axis];
+      const max = b[3 + axis];
+      if (!(scale > 0) || !Number.isFinite(min) || !Number.isFinite(max) || min > max) return undefined;
+      const raw = side === 0 ? Math.floor((min - h.offset[axis]) / scale) - 1 : Math.ceil((max - h.offset[axis]) / scale) + 1;
+      out.push(Math.max(-2147483648, Math.min(2147483647, raw)));
+    }
+  }
+  return out as unknown as RawLimits;
+}
+
+/**
+ * Refuses the first of `count` records (the `first`-th of the file onwards, starting at byte `start`) whose
+ * raw coordinates lie outside `limits`: a damaged record (or header) never reads as a point kilometres away.
+ */
+function checkRecordBounds(src: ByteSource, bytes: Uint8Array, count: number, rl: number, limits: RawLimits, first: number, start: number): void {
+  const [x0, y0, z0, x1, y1, z1] = limits;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0, p = 0; i < count; i++, p += rl) {
+    const x = v.getInt32(p, true);
+    const y = v.getInt32(p + 4, true);
+    const z = v.getInt32(p + 8, true);
+    if (x < x0 || x > x1 || y < y0 || y > y1 || z < z0 || z > z1) {
+      throw new FormatError(`point record ${first + i} (raw X ${x}, Y ${y}, Z ${z}) lies outside the header's bounds: the record or the header is damaged`, src.name, start + p);
+    }
+  }
+}
+
+/** Record blocks of an uncompressed LAS file, read range by range, each point checked against the header's bounds. */
 export function lasRecordBlocks(src: ByteSource, h: LasHeader): RecordBlockSource {
+  const limits = rawLimits(h);
   return async function* (maxPoints, signal) {
     const rl = h.recordLength;
     let done = 0;
@@ -153,6 +193,7 @@ export function lasRecordBlocks(src: ByteSource, h: LasHeader): RecordBlockSourc
         const complete = Math.floor(bytes.byteLength / rl);
         throw new FormatError(`point data ends after ${done + complete} of ${h.pointCount} points`, src.name, start + complete * rl);
       }
+      if (limits) checkRecordBounds(src, bytes, n, rl, limits, done, start);
       yield { bytes, count: n };
       done += n;
     }

@@ -59,8 +59,14 @@ export async function readChunkTable(src: ByteSource, h: LasHeader, lz: LaszipVl
     tableAt = Number(new DataView(tail.buffer, tail.byteOffset, 8).getBigInt64(0, true));
   }
   const dataStart = h.offsetToPointData + 8;
-  if (tableAt < dataStart || tableAt + 8 > src.size) {
-    throw new FormatError(`LAZ chunk table offset ${tableAt} is outside the file (${src.size} bytes); the file is truncated or was not finished`, name, h.offsetToPointData);
+  if (tableAt < h.headerSize) {
+    throw new FormatError(`LAZ chunk table offset ${tableAt} is inside the header (${h.headerSize} bytes)`, name, h.offsetToPointData);
+  }
+  if (tableAt < dataStart) {
+    throw new FormatError(`LAZ chunk table offset ${tableAt} is before the chunk data (which starts at byte ${dataStart})`, name, h.offsetToPointData);
+  }
+  if (tableAt + 8 > src.size) {
+    throw new FormatError(`LAZ chunk table offset ${tableAt} is past the end of the file (${src.size} bytes); the file is truncated or was not finished`, name, h.offsetToPointData);
   }
   const head = await src.read(tableAt, 8);
   const hv = new DataView(head.buffer, head.byteOffset, 8);

@@ -116,3 +116,19 @@ test("header bounds rounded by the writer: points one scale step outside them st
   }
   assert.equal(firstDifference(await lazRecords(rounded, "rounded.laz"), await lazRecords(clean, "clean.laz")), -1);
 });
+
+test("a chunk table offset inside the header, before the chunks or past the end is named as such", async () => {
+  const clean = new Uint8Array(readFileSync(sharedData("pointcloud", "autzen_trim.laz")));
+  const { header } = await openLaz(bytesSource(clean, "autzen_trim.laz"));
+  const at = header.offsetToPointData;
+  const cases: [bigint, RegExp][] = [
+    [100n, /offset 100 is inside the header \(\d+ bytes\)/],
+    [BigInt(at + 4), new RegExp(`offset ${at + 4} is before the chunk data \\(which starts at byte ${at + 8}\\)`)],
+    [BigInt(clean.length + 100), new RegExp(`offset ${clean.length + 100} is past the end of the file \\(${clean.length} bytes\\)`)],
+  ];
+  for (const [offset, message] of cases) {
+    const b = clean.slice();
+    new DataView(b.buffer).setBigInt64(at, offset, true);
+    await assert.rejects(lazRecords(b, "table.laz"), (e: unknown) => e instanceof FormatError && e.file === "table.laz" && e.offset === at && message.test(e.message));
+  }
+});

@@ -19,7 +19,7 @@
 import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { readLasHeader, type LasHeader } from "../las/header.js";
 import { throwIfAborted } from "../../abort.js";
-import { LasReader, type LasReadOptions, type RecordBlock, type RecordBlockSource } from "../las/reader.js";
+import { LasReader, rawLimits, type LasReadOptions, type RecordBlock, type RecordBlockSource } from "../las/reader.js";
 import { LazChunkError } from "../lazdec/chunk-decoder.js";
 import { checkLimits, checkStreamEnds, chunkDecoder, type RawLimits } from "../lazdec/chunk.js";
 import { COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED, LASZIP_RECORD_ID, LASZIP_USER_ID, lazItemsFor } from "./coder/layout.js";
@@ -74,27 +74,6 @@ export const LAZ_DECODABLE_FORMATS: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7,
 
 export function isLazHeader(h: LasHeader): boolean {
   return h.compressedFlag || h.vlrs.some((r) => r.userId === LASZIP_USER_ID && r.recordId === LASZIP_RECORD_ID);
-}
-
-/**
- * The header's bounds in raw record units, widened by one scale step (and rounding) for writers that
- * round the bounds; undefined when the header gives no usable bounds (all zero, inverted, not finite).
- */
-export function rawLimits(h: LasHeader): RawLimits | undefined {
-  const b = h.bounds;
-  if (b.every((v) => v === 0)) return undefined;
-  const out: number[] = [];
-  for (const side of [0, 1]) {
-    for (let axis = 0; axis < 3; axis++) {
-      const scale = h.scale[axis];
-      const min = b[axis];
-      const max = b[3 + axis];
-      if (!(scale > 0) || !Number.isFinite(min) || !Number.isFinite(max) || min > max) return undefined;
-      const raw = side === 0 ? Math.floor((min - h.offset[axis]) / scale) - 1 : Math.ceil((max - h.offset[axis]) / scale) + 1;
-      out.push(Math.max(-2147483648, Math.min(2147483647, raw)));
-    }
-  }
-  return out as unknown as RawLimits;
 }
 
 /** A chunk's LazChunkError as the FormatError naming the file, the chunk and the absolute offset. */
