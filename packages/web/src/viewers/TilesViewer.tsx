@@ -112,9 +112,10 @@ export type Frame = "pending" | "local" | "globe";
 
 /** Georeferenced: a `region` root volume, or bounds whose centre lies within 1,000 km of the WGS84 ellipsoid (ECEF). */
 function georeferenced(tiles: TilesRenderer, sphere: Sphere): boolean {
+  const bounded = tiles.getBoundingSphere(sphere);
   const volume = (tiles.root as { boundingVolume?: { region?: unknown } } | null)?.boundingVolume;
-  if (volume?.region) return true;
-  if (!tiles.getBoundingSphere(sphere) || sphere.center.length() < 1e6) return false;
+  if (volume?.region && bounded) return true;
+  if (!bounded || sphere.center.length() < 1e6) return false;
   return Math.abs(WGS84_ELLIPSOID.getPositionElevation(sphere.center)) < 1e6;
 }
 
