@@ -302,7 +302,7 @@ async function writeTilesetTree(ctx: RunnerContext, spec: TiledSpec, tree: Octre
   const rootBox = nodeBox(tree.frame, { level: 0, x: 0, y: 0, z: 0 });
   const rootError = levelSpacing(tree.frame, 0);
   const options = { version: glb ? ("1.1" as const) : ("1.0" as const), refine: "ADD" as const, transform: spec.enu?.matrix, generator: "realconv" };
-  /** Encodes and writes one node's content; returns its URI. */
+  /** Encodes one node's content and writes it at `uri`. */
   const writeNode = async (n: Octree["nodes"][number], uri: string) => {
     throwIfAborted(ctx.signal);
     const box = nodeBox(tree.frame, n.key);
