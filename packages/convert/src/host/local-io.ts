@@ -29,6 +29,32 @@ export async function patchFile(path: string, patches: readonly FilePatch[]): Pr
   }
 }
 
+/** Pieces gathered into writes of at least `bytes` (a streamed file is often many small pieces). */
+async function* coalesced(data: AsyncIterable<Uint8Array>, bytes = 1 << 20): AsyncGenerator<Uint8Array> {
+  let held: Uint8Array[] = [];
+  let size = 0;
+  for await (const piece of data) {
+    if (piece.byteLength >= bytes && size === 0) {
+      yield piece;
+      continue;
+    }
+    held.push(piece);
+    size += piece.byteLength;
+    if (size < bytes) continue;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const h of held) {
+      out.set(h, at);
+      at += h.byteLength;
+    }
+    held = [];
+    size = 0;
+    yield out;
+  }
+  if (held.length === 1) yield held[0];
+  else if (held.length > 1) yield Buffer.concat(held, size);
+}
+
 async function walk(dir: string, out: string[]): Promise<string[]> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
@@ -135,7 +161,7 @@ export function localOutputSink(dir: string): LocalOutput {
       // Patched while still under the temporary name, so the file never appears unpatched.
       const tmp = `${target}.partial`;
       await whole(tmp, async () => {
-        await pipeline(Readable.from(data), createWriteStream(tmp), { signal });
+        await pipeline(Readable.from(coalesced(data)), createWriteStream(tmp), { signal });
         await patchFile(tmp, patches());
         await rename(tmp, target);
       });

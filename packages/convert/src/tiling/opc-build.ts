@@ -5,7 +5,7 @@
  * level): a chunk of the octree builds the OPC levels up to its own tile, the merge those above.
  */
 // The OPC entry point, not the package index: the index loads modules (geotiff's web-worker) that cannot start in a worker thread.
-import { compareOpcTiles, opcTileOf, thinOpcTile, type OpcLayout, type OpcPoints } from "@realconv/formats/opc";
+import { compareOpcTiles, opcTileSize, thinOpcTile, type OpcLayout, type OpcPoints } from "@realconv/formats/opc";
 import type { AttributeSpec, PointBlock } from "./block.js";
 import { FINE_BITS, fineCoordinates, type NodeKey, type TreeFrame } from "./frame.js";
 
@@ -101,26 +101,60 @@ export function buildOpcChunk(layout: OpcLayout, frame: TreeFrame, cols: OpcColu
   // Level-0 tile per point, sorted into file order (stable: points keep their input order in a tile).
   const n = block.count;
   const tx = new Int32Array(n), ty = new Int32Array(n), tz = new Int32Array(n);
-  const t = new Int32Array(3);
+  // opcTileOf(layout, 0, ...) inlined (the same expressions, so the same tiles).
+  const [sx, sy, sz] = opcTileSize(layout, 0);
+  const [o0, o1, o2] = layout.origin;
+  const xyz = points.xyz;
   for (let i = 0; i < n; i++) {
     // The OPC writer places points by its own floor(); follow it, and the octree's index where they disagree
     // only by rounding at a tile edge (the writer accepts one step outside).
-    opcTileOf(layout, 0, points.xyz[3 * i], points.xyz[3 * i + 1], points.xyz[3 * i + 2], t);
+    const t0 = Math.floor((xyz[3 * i] - o0) / sx), t1 = Math.floor((xyz[3 * i + 1] - o1) / sy), t2 = Math.floor((xyz[3 * i + 2] - o2) / sz);
     const ox = fx[i] >>> shift, oy = fy[i] >>> shift, oz = fz[i] >>> shift;
-    tx[i] = Math.abs(t[0] - ox) <= 1 ? ox : t[0];
-    ty[i] = Math.abs(t[1] - oy) <= 1 ? oy : t[1];
-    tz[i] = Math.abs(t[2] - oz) <= 1 ? oz : t[2];
+    tx[i] = Math.abs(t0 - ox) <= 1 ? ox : t0;
+    ty[i] = Math.abs(t1 - oy) <= 1 ? oy : t1;
+    tz[i] = Math.abs(t2 - oz) <= 1 ? oz : t2;
+  }
+  // Points grouped by tile in file order, input order within a tile (a stable sort by tile): the
+  // distinct tiles are few, so they alone are sorted, and the points placed by a counting pass.
+  const slotOf = new Int32Array(n);
+  const slots = new Map<string, number>();
+  const slotTiles: number[] = [];
+  const slotCounts: number[] = [];
+  let lx = NaN, ly = NaN, lz = NaN, last = -1;
+  for (let i = 0; i < n; i++) {
+    const x = tx[i], y = ty[i], z = tz[i];
+    if (x !== lx || y !== ly || z !== lz) {
+      const id = `${x},${y},${z}`;
+      let s = slots.get(id);
+      if (s === undefined) {
+        s = slotCounts.length;
+        slots.set(id, s);
+        slotTiles.push(x, y, z);
+        slotCounts.push(0);
+      }
+      lx = x;
+      ly = y;
+      lz = z;
+      last = s;
+    }
+    slotOf[i] = last;
+    slotCounts[last]++;
+  }
+  const bs = layout.blockSize;
+  const ranked = slotCounts.map((_, s) => s);
+  ranked.sort((a, b) => compareOpcTiles(slotTiles[3 * a], slotTiles[3 * a + 1], slotTiles[3 * a + 2], slotTiles[3 * b], slotTiles[3 * b + 1], slotTiles[3 * b + 2], bs));
+  const fill = new Int32Array(ranked.length);
+  for (let r = 0, at = 0; r < ranked.length; r++) {
+    fill[ranked[r]] = at;
+    at += slotCounts[ranked[r]];
   }
   const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const bs = layout.blockSize;
-  order.sort((a, b) => compareOpcTiles(tx[a], ty[a], tz[a], tx[b], ty[b], tz[b], bs) || a - b);
+  for (let i = 0; i < n; i++) order[fill[slotOf[i]]++] = i;
   let level: OpcTileOut[] = [];
-  for (let s = 0; s < n; ) {
-    const p = order[s];
-    let e = s + 1;
-    while (e < n && tx[order[e]] === tx[p] && ty[order[e]] === ty[p] && tz[order[e]] === tz[p]) e++;
-    level.push({ level: 0, x: tx[p], y: ty[p], z: tz[p], points: gatherOpc(points, order, s, e) });
+  for (let r = 0, s = 0; r < ranked.length; r++) {
+    const k = ranked[r];
+    const e = s + slotCounts[k];
+    level.push({ level: 0, x: slotTiles[3 * k], y: slotTiles[3 * k + 1], z: slotTiles[3 * k + 2], points: gatherOpc(points, order, s, e) });
     s = e;
   }
   const out: OpcTileOut[] = [...level];
@@ -170,20 +204,22 @@ export function encodeOpcPoints(p: OpcPoints): Uint8Array {
   return out;
 }
 
+/** An OPC tile's points back from `encodeOpcPoints`: views over `bytes` when aligned (no copies), else copies. */
 export function decodeOpcPoints(bytes: Uint8Array): OpcPoints {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = v.getUint32(0, true);
   const flags = v.getUint32(4, true);
+  const aligned = bytes.byteOffset % 8 === 0;
   let at = 8;
-  const take = (size: number) => {
-    const copy = bytes.slice(at, at + size);
+  const take = (size: number): [ArrayBufferLike, number] => {
+    const from = at;
     at += pad8(size);
-    return copy.buffer;
+    return aligned ? [bytes.buffer, bytes.byteOffset + from] : [bytes.slice(from, from + size).buffer, 0];
   };
-  const out: OpcPoints = { count: n, xyz: new Float64Array(take(24 * n)) };
-  if (flags & 1) out.rgb = new Uint8Array(take(3 * n));
-  if (flags & 2) out.intensity = new Uint16Array(take(2 * n));
-  if (flags & 4) out.classification = new Uint8Array(take(n));
-  if (flags & 8) out.weight = new Uint32Array(take(4 * n));
+  const out: OpcPoints = { count: n, xyz: new Float64Array(...take(24 * n), 3 * n) };
+  if (flags & 1) out.rgb = new Uint8Array(...take(3 * n), 3 * n);
+  if (flags & 2) out.intensity = new Uint16Array(...take(2 * n), n);
+  if (flags & 4) out.classification = new Uint8Array(...take(n), n);
+  if (flags & 8) out.weight = new Uint32Array(...take(4 * n), n);
   return out;
 }

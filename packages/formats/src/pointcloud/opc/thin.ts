@@ -8,7 +8,7 @@ import { OPC_CELLS, type OpcLayout, type OpcPoints, opcTileSize } from "./layout
 
 /** Points further than this many cells outside their tile are a caller error, not rounding. */
 const OUTSIDE_TOLERANCE_CELLS = 1;
-/** Cell key (24 bits) and point index share one exact double: 2^24 · 2^29 = 2^53. */
+/** Points one tile may gather (the limit the thinning has always had). */
 const INDEX_BITS = 2 ** 29;
 
 /**
@@ -39,8 +39,9 @@ export function thinOpcTile(layout: OpcLayout, level: number, tileX: number, til
   const y0 = o[1] + tileY * size[1];
   const z0 = o[2] + tileZ * size[2];
   const perCell = size.map((s) => OPC_CELLS / s);
-  // Sorting (cell key, input index) packed in doubles groups each cell's points in input order.
-  const order = new Float64Array(n);
+  // Each point's cell key (x, then y, then z: 24 bits), then a stable sort by it (two 12-bit counting
+  // passes), which groups each cell's points in input order.
+  const keys = new Uint32Array(n);
   // Squared distance to the cell centre, in cells, for the classification pick.
   const centreDistance = hasClass ? new Float64Array(n) : undefined;
   let at = 0;
@@ -53,11 +54,11 @@ export function thinOpcTile(layout: OpcLayout, level: number, tileX: number, til
       const cx = cellOf(fx, level, tileX, tileY, tileZ);
       const cy = cellOf(fy, level, tileX, tileY, tileZ);
       const cz = cellOf(fz, level, tileX, tileY, tileZ);
-      order[at] = (cx * 65536 + cy * 256 + cz) * INDEX_BITS + at;
+      keys[at] = cx * 65536 + cy * 256 + cz;
       if (centreDistance) centreDistance[at] = (fx - cx - 0.5) ** 2 + (fy - cy - 0.5) ** 2 + (fz - cz - 0.5) ** 2;
     }
   }
-  order.sort();
+  const order = sortedByKey(keys);
 
   // Where each input index lives: source number and index within it.
   const sourceOf = new Uint32Array(n);
@@ -72,7 +73,7 @@ export function thinOpcTile(layout: OpcLayout, level: number, tileX: number, til
 
   let cells = 0;
   for (let i = 0, prev = -1; i < n; i++) {
-    const key = Math.floor(order[i] / INDEX_BITS);
+    const key = keys[order[i]];
     if (key !== prev) cells++;
     prev = key;
   }
@@ -100,8 +101,8 @@ export function thinOpcTile(layout: OpcLayout, level: number, tileX: number, til
     if (out.intensity) out.intensity[c] = Math.round(inten / w);
   };
   for (let i = 0; i < n; i++) {
-    const key = Math.floor(order[i] / INDEX_BITS);
-    const p = order[i] - key * INDEX_BITS;
+    const p = order[i];
+    const key = keys[p];
     const s = sources[sourceOf[p]];
     const j = indexIn[p];
     if (key !== prev) {
@@ -131,6 +132,25 @@ export function thinOpcTile(layout: OpcLayout, level: number, tileX: number, til
     }
   }
   flush();
+  return out;
+}
+
+/** Indices 0..n-1 ordered by `keys` (24-bit), stable: two counting passes of 12 bits. */
+function sortedByKey(keys: Uint32Array): Uint32Array {
+  const n = keys.length;
+  const counts = new Uint32Array(4097);
+  for (let i = 0; i < n; i++) counts[(keys[i] & 4095) + 1]++;
+  for (let d = 1; d <= 4096; d++) counts[d] += counts[d - 1];
+  const low = new Uint32Array(n);
+  for (let i = 0; i < n; i++) low[counts[keys[i] & 4095]++] = i;
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[(keys[i] >>> 12) + 1]++;
+  for (let d = 1; d <= 4096; d++) counts[d] += counts[d - 1];
+  const out = new Uint32Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = low[k];
+    out[counts[keys[i] >>> 12]++] = i;
+  }
   return out;
 }
 

@@ -123,9 +123,16 @@ class Out {
 const stringBytes = (s: string): number => 4 + 2 * s.length;
 
 /** Widens [minX, minY, minZ, maxX, maxY, maxZ] on axis `a` to hold `v`. */
-function extend(bounds: number[], a: number, v: number): void {
-  if (v < bounds[a]) bounds[a] = v;
-  if (v > bounds[a + 3]) bounds[a + 3] = v;
+/** The bytes of u16 values, little-endian (the array's own on little-endian hosts). */
+function littleEndian16(values: Uint16Array): Uint8Array {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return bytes;
+  for (let i = 0; i < bytes.length; i += 2) {
+    const t = bytes[i];
+    bytes[i] = bytes[i + 1];
+    bytes[i + 1] = t;
+  }
+  return bytes;
 }
 
 /** Growable int32 columns (tile and block records of a level). */
@@ -422,18 +429,27 @@ export class OpcWriter {
     const size = this.layout.tileSize;
     const step = size.map((s) => s / OPC_STEPS);
     const corner = this.corner(size, tx, ty, tz);
-    const out = new Uint8Array(6 * p.count);
-    const v = new DataView(out.buffer);
-    for (let i = 0; i < p.count; i++) {
-      for (let a = 0; a < 3; a++) {
-        const f = (p.xyz[3 * i + a] - corner[a]) / step[a];
-        if (!(f >= -OUTSIDE_TOLERANCE && f < OPC_STEPS + OUTSIDE_TOLERANCE)) throw this.outside(0, tx, ty, tz, p, i);
+    const n = p.count;
+    const out = new Uint16Array(3 * n);
+    const xyz = p.xyz;
+    for (let a = 0; a < 3; a++) {
+      const c = corner[a];
+      const st = step[a];
+      let lo = bounds[a];
+      let hi = bounds[a + 3];
+      for (let i = 0; i < n; i++) {
+        const f = (xyz[3 * i + a] - c) / st;
+        if (!(f >= -OUTSIDE_TOLERANCE && f < OPC_STEPS + OUTSIDE_TOLERANCE)) throw this.firstOutside(0, tx, ty, tz, p, corner, step, OPC_STEPS);
         const l = Math.min(OPC_STEPS - 1, Math.max(0, Math.round(f)));
-        v.setUint16(6 * i + 2 * a, l, true);
-        extend(bounds, a, corner[a] + l * step[a]);
+        out[3 * i + a] = l;
+        const v = c + l * st;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
       }
+      bounds[a] = lo;
+      bounds[a + 3] = hi;
     }
-    return out;
+    return littleEndian16(out);
   }
 
   /** Levels above 0: the u8 cell of 256 per tile edge (readers place the point at the cell's centre). */
@@ -441,15 +457,25 @@ export class OpcWriter {
     const size = opcTileSize(this.layout, level);
     const cell = size.map((s) => s / OPC_CELLS);
     const corner = this.corner(size, tx, ty, tz);
-    const out = new Uint8Array(3 * p.count);
-    for (let i = 0; i < p.count; i++) {
-      for (let a = 0; a < 3; a++) {
-        const f = (p.xyz[3 * i + a] - corner[a]) / cell[a];
-        if (!(f >= -OUTSIDE_TOLERANCE && f < OPC_CELLS + OUTSIDE_TOLERANCE)) throw this.outside(level, tx, ty, tz, p, i);
+    const n = p.count;
+    const out = new Uint8Array(3 * n);
+    const xyz = p.xyz;
+    for (let a = 0; a < 3; a++) {
+      const co = corner[a];
+      const ce = cell[a];
+      let lo = bounds[a];
+      let hi = bounds[a + 3];
+      for (let i = 0; i < n; i++) {
+        const f = (xyz[3 * i + a] - co) / ce;
+        if (!(f >= -OUTSIDE_TOLERANCE && f < OPC_CELLS + OUTSIDE_TOLERANCE)) throw this.firstOutside(level, tx, ty, tz, p, corner, cell, OPC_CELLS);
         const c = Math.min(OPC_CELLS - 1, Math.max(0, Math.floor(f)));
         out[3 * i + a] = c;
-        extend(bounds, a, corner[a] + (c + 0.5) * cell[a]);
+        const v = co + (c + 0.5) * ce;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
       }
+      bounds[a] = lo;
+      bounds[a + 3] = hi;
     }
     return out;
   }
@@ -510,6 +536,17 @@ export class OpcWriter {
   private corner(size: readonly number[], tx: number, ty: number, tz: number): [number, number, number] {
     const o = this.layout.origin;
     return [o[0] + tx * size[0], o[1] + ty * size[1], o[2] + tz * size[2]];
+  }
+
+  /** The error for the first point (in point order) outside its tile. */
+  private firstOutside(level: number, tx: number, ty: number, tz: number, p: OpcPoints, corner: readonly number[], step: readonly number[], steps: number): RangeError {
+    for (let i = 0; i < p.count; i++) {
+      for (let a = 0; a < 3; a++) {
+        const f = (p.xyz[3 * i + a] - corner[a]) / step[a];
+        if (!(f >= -OUTSIDE_TOLERANCE && f < steps + OUTSIDE_TOLERANCE)) return this.outside(level, tx, ty, tz, p, i);
+      }
+    }
+    return this.outside(level, tx, ty, tz, p, 0);
   }
 
   private outside(level: number, tx: number, ty: number, tz: number, p: OpcPoints, i: number): RangeError {
