@@ -2,7 +2,7 @@
 // Map data benchmarks, whole processes side by side with GDAL in one run (wall time, CPU time, peak RSS).
 //   node bench/maps.mjs [--only raster|vector] [--markdown] [--no-peer]
 //     raster: [--raster-sizes 8000,16000] [--runs 1] [--image-format PNG|JPG]
-//     vector: [--features 1000000] [--sizes 0.25,1]
+//     vector: [--features 1000000] [--sizes 0.25,1] [--outputs GeoJSON,FeatureDB]
 // Raster: a generated GeoTIFF (RGB, tiled, deflate, UTM 33N, 0.4 m pixels) of each size -> XYZ levels
 // 13..18 with `realconv convert TileMapOptimization` and with `gdal2tiles.py --xyz --processes=2`; tiles/s
 // (tiles written over the process's wall time).
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     "no-peer": { type: "boolean", default: false },
     features: { type: "string", default: "1000000" },
     sizes: { type: "string", default: "0.25,1" },
+    outputs: { type: "string", default: "GeoJSON,FeatureDB" },
     "raster-sizes": { type: "string", default: "8000,16000" },
     runs: { type: "string", default: "1" },
     "image-format": { type: "string", default: "PNG" },
@@ -245,8 +246,10 @@ async function vectorBench() {
         ["ogr2ogr", ["-f", "FlatGeobuf", "-nlt", "GEOMETRY", join(OUT, "ogr.fgb"), join(OUT, "merged.vrt")]],
       ],
     ];
+    const outputs = args.outputs.split(",");
     for (const [output, who, ...commands] of runs) {
       if (!peer && who !== "realconv") continue;
+      if (!outputs.some((o) => output.startsWith(o))) continue;
       rmSync(join(OUT, "rc-geojson"), { recursive: true, force: true });
       rmSync(join(OUT, "rc-fdb"), { recursive: true, force: true });
       rmSync(join(OUT, "ogr.fgb"), { force: true });

@@ -4,9 +4,21 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { bytesSource, FlatGeobufFile, geometryBounds, type Geometry, type PropertyValue, type VectorFeature } from "@realconv/formats";
+import { readdir } from "node:fs/promises";
+import {
+  boundsInto,
+  buildFgbIndex,
+  bytesSource,
+  FlatGeobufFile,
+  geometryBounds,
+  hilbertValues,
+  sortByKeys,
+  type Geometry,
+  type PropertyValue,
+  type VectorFeature,
+} from "@realconv/formats";
 import { deserialize } from "flatgeobuf/lib/mjs/geojson.js";
-import { FeatureStoreBuilder } from "./featuredb.js";
+import { FeatureStoreBuilder, type SortTuning } from "./featuredb.js";
 import { mulberry32 as random } from "@realconv/formats/testing/prng";
 import { featureKey, skipWithoutGdal, type JsonFeature } from "../testing/vector.js";
 
@@ -57,8 +69,8 @@ function makeFeatures(count: number): VectorFeature[] {
 }
 
 /** Builds the store in batches; returns the FlatGeobuf bytes and the builder's slice size. */
-async function build(features: VectorFeature[], memoryBudgetBytes: number, dir: string): Promise<{ bytes: Uint8Array; sliceBytes: number }> {
-  const builder = await FeatureStoreBuilder.create(dir, memoryBudgetBytes, new AbortController().signal);
+async function build(features: VectorFeature[], memoryBudgetBytes: number, dir: string, tuning?: SortTuning): Promise<{ bytes: Uint8Array; sliceBytes: number }> {
+  const builder = await FeatureStoreBuilder.create(dir, memoryBudgetBytes, new AbortController().signal, tuning);
   try {
     for (let i = 0; i < features.length; i += 1000) builder.add(features.slice(i, i + 1000), i < features.length / 2 ? "first" : "second");
     const { file } = await builder.finish({ id: "test", title: "Test", crs: "EPSG:4326", epsg: 4326 }, () => {});
@@ -157,6 +169,83 @@ test("features without geometry are kept, after every feature with one, and no l
     );
     assert.deepEqual(read.slice(2).map((f) => f.geometry), [null, null]);
     assert.deepEqual(await file.search([-1e300, -1e300, 1e300, 1e300]), [0, 1]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("sorted in many runs and merge passes, the file is the one a single stable in-memory Hilbert sort gives", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "featuredb-test-"));
+  try {
+    // Every geometry twice, far apart in the input (equal keys: ties must keep the input's order).
+    const half = makeFeatures(10000);
+    const features = [...half, ...half.map((f) => ({ ...f, properties: { ...f.properties, id: 10000 + Number(f.properties.id) } }))];
+    // 29 runs, merged 3 at a time: 10, 4, then 2 runs for the last merge; every feature read on its own.
+    const many = await build(features, 8 << 20, dir, { runRecords: 700, fanIn: 3, sparseBytes: 0 });
+    const one = await build(features, 1 << 30, dir);
+    assert.ok(Buffer.from(many.bytes).equals(Buffer.from(one.bytes)), "same bytes whatever the runs");
+
+    // The reference: every box in memory, one stable sort of their Hilbert keys, the index from buildFgbIndex.
+    const n = features.length;
+    const boxes = new Float64Array(4 * n);
+    const extent = [Infinity, Infinity, -Infinity, -Infinity];
+    features.forEach((f, i) => {
+      boundsInto(f.geometry, boxes, 4 * i);
+      extent[0] = Math.min(extent[0], boxes[4 * i]);
+      extent[1] = Math.min(extent[1], boxes[4 * i + 1]);
+      extent[2] = Math.max(extent[2], boxes[4 * i + 2]);
+      extent[3] = Math.max(extent[3], boxes[4 * i + 3]);
+    });
+    const order = sortByKeys(hilbertValues(boxes, n, extent));
+    const file = await FlatGeobufFile.open(bytesSource(many.bytes, "test.fgb"));
+    const ids: unknown[] = [];
+    for await (const b of file.features(5000)) ids.push(...b.features.map((f) => f.properties.id));
+    assert.deepEqual(ids, [...order].map((i) => features[i].properties.id), "features in the order of one stable sort");
+    const sortedBoxes = new Float64Array(4 * n);
+    order.forEach((i, k) => sortedBoxes.set(boxes.subarray(4 * i, 4 * i + 4), 4 * k));
+    const indexStart = file.header.headerEnd;
+    const indexLength = buildFgbIndex(sortedBoxes, new Float64Array(n), n).byteLength;
+    const view = new DataView(many.bytes.buffer, many.bytes.byteOffset);
+    const offsets = new Float64Array(n);
+    for (let k = 0, o = 0; k < n; k++) {
+      offsets[k] = o;
+      o += 4 + view.getUint32(indexStart + indexLength + o, true);
+    }
+    const index = buildFgbIndex(sortedBoxes, offsets, n);
+    assert.ok(Buffer.from(many.bytes.subarray(indexStart, indexStart + indexLength)).equals(Buffer.from(index)), "the index of the reference");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a cancel stops the build while it sorts and while it writes, and the scratch files go", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "featuredb-test-"));
+  try {
+    const features = makeFeatures(5000);
+    for (const when of ["sort", "write"]) {
+      const abort = new AbortController();
+      const builder = await FeatureStoreBuilder.create(dir, 8 << 20, abort.signal, { runRecords: 500, fanIn: 2 });
+      try {
+        builder.add(features, "all");
+        assert.ok((await readdir(dir)).length === 1, "the builder's scratch folder");
+        if (when === "sort") {
+          const finishing = builder.finish({ id: "test", title: "Test", crs: "EPSG:4326" }, () => {});
+          abort.abort(new Error("cancelled"));
+          await assert.rejects(finishing, /cancelled/);
+        } else {
+          const { file } = await builder.finish({ id: "test", title: "Test", crs: "EPSG:4326" }, () => {});
+          const parts = file[Symbol.asyncIterator]();
+          await parts.next();
+          abort.abort(new Error("cancelled"));
+          await assert.rejects(async () => {
+            for (;;) if ((await parts.next()).done) break;
+          }, /cancelled/);
+        }
+      } finally {
+        await builder.dispose();
+      }
+      assert.deepEqual(await readdir(dir), [], `nothing left after a cancel while it ${when === "sort" ? "sorts" : "writes"}`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
