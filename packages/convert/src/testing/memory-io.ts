@@ -2,8 +2,8 @@
  * Test-only: runner inputs and outputs in memory, and a reader flattened to plain arrays for comparing
  * two clouds point by point.
  */
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
 import { tmpdir } from "node:os";
 import assert from "node:assert/strict";
 import { after } from "node:test";
@@ -15,13 +15,22 @@ import { runJob } from "../host/run-job.js";
 import { LazWorkerPool } from "../parallel/laz-pool.js";
 
 let testPool: LazWorkerPool | undefined;
+const scratchDirs: string[] = [];
 // Registered when the test file loads this module, so it runs once, after all of the file's tests.
-after(() => testPool?.close());
+after(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+  return testPool?.close();
+});
 
-/** Resources as a host gives them: a two-thread pool, shared by the tests of a file and closed after them as hosts close theirs. */
+/**
+ * Resources as a host gives them: a scratch folder of the run's own (so runs in parallel never share
+ * scratch files), and a two-thread pool shared by the tests of a file and closed after them as hosts close theirs.
+ */
 export function testResources(): RunnerResources {
   testPool ??= new LazWorkerPool(2);
-  return { scratch: { dir: tmpdir(), budgetBytes: 1 << 30 }, threads: testPool, memoryBudgetBytes: 1 << 30 };
+  const dir = mkdtempSync(join(tmpdir(), "realconv-scratch-"));
+  scratchDirs.push(dir);
+  return { scratch: { dir, budgetBytes: 1 << 30 }, threads: testPool, memoryBudgetBytes: 1 << 30 };
 }
 
 /** Parts kept in memory, as the job system keeps them in its database. */
