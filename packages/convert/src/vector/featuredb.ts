@@ -28,6 +28,7 @@ import {
   encodeFgbFeature,
   encodeFgbHeader,
   FGB_NODE_SIZE,
+  fgbLevelBounds,
   FgbColumnType,
   FgbSchemaBuilder,
   boundsInto,
@@ -370,25 +371,6 @@ function writeNode(f64: Float64Array, u32: Uint32Array, o: number, minX: number,
   u32[2 * o + 9] = Math.floor(offset / 0x100000000);
 }
 
-/** [start, end) node indices of each level, leaves first (as FlatGeobuf numbers them, root at 0). */
-function levelBounds(items: number, nodeSize: number): [number, number][] {
-  let n = items;
-  let total = n;
-  const counts = [n];
-  do {
-    n = Math.ceil(n / nodeSize);
-    total += n;
-    counts.push(n);
-  } while (n !== 1);
-  const bounds: [number, number][] = [];
-  let end = total;
-  for (const c of counts) {
-    bounds.push([end - c, end]);
-    end -= c;
-  }
-  return bounds;
-}
-
 export class FeatureStoreBuilder {
   private count = 0;
   /** Where each schema epoch's features start in the spool (epochs only grow: each is one run of it). */
@@ -655,7 +637,7 @@ export class FeatureStoreBuilder {
     // The external sort; its last merge writes the leaves (box, offset in the features section), the
     // features' places in sorted order and the first inner level.
     const nodeSize = FGB_NODE_SIZE;
-    const bounds = hasIndex ? levelBounds(n, nodeSize) : [];
+    const bounds = hasIndex ? fgbLevelBounds(n, nodeSize) : [];
     const levelFds: number[] = [];
     let leavesFd = -1;
     let placesFd = -1;
