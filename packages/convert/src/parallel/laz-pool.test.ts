@@ -1,7 +1,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { bytesSource, FormatError, openLaz, openLasOrLaz } from "@realconv/formats";
-import { writeLazFile } from "@realconv/formats/laz";
+import { writeLazFile, type LazChunkDecompressor, type LazReader } from "@realconv/formats/laz";
 import { ChunkingLasToLazTransformer, lasToLazStreamParallel } from "@realconv/formats/laz";
 import { decodeWithLazPerf } from "@realconv/formats/testing/lazperf-decode";
 import { firstDifference, makeLas } from "@realconv/formats/testing/laz-records";
@@ -43,17 +43,31 @@ test("LAS -> LAZ on worker threads is byte-identical to writeLazFile (PDRF 3, 6 
   }
 });
 
-test("LAZ records decompressed on worker threads equal the in-thread reader's", async () => {
+test("LAZ points decompressed and decoded into columns on worker threads equal the in-thread reader's, block for block", async () => {
   const many = writeLazFile(await pdrf8Las(), { chunkSize: 1000 });
   for (const [name, bytes, chunkPoints] of [
     ["autzen_trim.laz", shared("autzen_trim.laz"), undefined],
+    ["indoor.laz", shared("indoor.laz"), 30_000],
     ["append-bug.laz", shared("append-bug.laz"), 7000],
     ["1.2-with-color.copc.laz", shared("1.2-with-color.copc.laz"), 100],
     ["38 chunks of 1000 (PDRF 8)", many, 777],
+    ["38 chunks of 1000 (PDRF 8), blocks of 1000", many, 1000],
   ] as const) {
     const serial = await openLasOrLaz(bytesSource(bytes, name), { chunkPoints });
-    const par = await openLasOrLaz(bytesSource(bytes, name), { chunkPoints, ...lazReadOptions(pool) });
+    // The blocks of columns from the threads, and the records they were decoded from, both match.
+    const options = lazReadOptions(pool);
+    const inner = options.lazDecompressor!;
+    let columnTasks = 0;
+    const counting: LazChunkDecompressor = { ...inner, decompressColumns: (...a) => (columnTasks++, inner.decompressColumns!(...a)) };
+    const par = await openLasOrLaz(bytesSource(bytes, name), { chunkPoints, ...options, lazDecompressor: counting });
     await assertSameRecords(par, serial, name);
+    assert.ok(columnTasks > 0, `${name}: decoded on the threads`);
+    const parRecords = await openLasOrLaz(bytesSource(bytes, name), { chunkPoints, ...lazReadOptions(pool) });
+    const serialRecords = await openLasOrLaz(bytesSource(bytes, name), { chunkPoints });
+    const [a, b] = [[] as Uint8Array[], [] as Uint8Array[]];
+    for await (const r of (parRecords as LazReader).records()) a.push(r.bytes.slice());
+    for await (const r of (serialRecords as LazReader).records()) b.push(r.bytes.slice());
+    assert.equal(firstDifference(Buffer.concat(a), Buffer.concat(b)), -1, `${name} records`);
   }
 });
 

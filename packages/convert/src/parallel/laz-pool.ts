@@ -9,7 +9,8 @@
  * and a thread that dies fails its task with an Error and is replaced on the next task.
  */
 import { Worker } from "node:worker_threads";
-import type { LasReadOptions } from "@realconv/formats";
+import type { LasReadOptions, PointChunk } from "@realconv/formats";
+import type { LasRecordLayout } from "@realconv/formats/las";
 import { LazChunkError, type LazChunkDecompressor, type RawLimits } from "@realconv/formats/laz";
 import { inThreadLazCompressor, type LazChunkCompressor, type ParallelLazOptions } from "@realconv/formats/laz";
 import type { LazTaskRequest, LazTaskResponse } from "./laz-protocol.js";
@@ -20,7 +21,7 @@ interface Task {
   id: number;
   message: TaskMessage;
   transfer: ArrayBuffer[];
-  resolve: (bytes: Uint8Array) => void;
+  resolve: (result: Uint8Array | PointChunk) => void;
   reject: (e: Error) => void;
 }
 
@@ -68,14 +69,23 @@ export class LazWorkerPool {
     // Fresh: it goes on to the caller. Only the pages the thread writes get touched (a compressed chunk
     // is about a fifth of its records); a chunk that does not fit comes in the thread's own buffer.
     const out = new Uint8Array(records.byteLength);
-    return this.run({ op: "compress", pointFormat, recordLength, count, bytes, out }, [bytes.buffer as ArrayBuffer, out.buffer]);
+    return this.run<Uint8Array>({ op: "compress", pointFormat, recordLength, count, bytes, out }, [bytes.buffer as ArrayBuffer, out.buffer]);
   }
 
   /** Raw records of one chunk, checked against `limits`; `chunk` is copied (it may be a view into the caller's data). */
   decompress(chunk: Uint8Array, pdrf: number, recordLength: number, count: number, limits?: RawLimits): Promise<Uint8Array> {
     const bytes = this.copy(chunk);
     const out = this.take(count * recordLength);
-    return this.run({ op: "decompress", pdrf, recordLength, count, limits, bytes, out }, [bytes.buffer, out.buffer]);
+    return this.run<Uint8Array>({ op: "decompress", pdrf, recordLength, count, limits, bytes, out }, [bytes.buffer, out.buffer]);
+  }
+
+  /**
+   * One chunk decompressed and decoded into columns on a thread (`layout` says how); `chunk` is copied.
+   * The columns arrive in fresh buffers, the caller's to keep.
+   */
+  decompressColumns(chunk: Uint8Array, count: number, limits: RawLimits | undefined, layout: LasRecordLayout): Promise<PointChunk> {
+    const bytes = this.copy(chunk);
+    return this.run<PointChunk>({ op: "decompressColumns", count, limits, layout, bytes }, [bytes.buffer]);
   }
 
   /** A buffer of exactly `bytes` bytes for chunk records: one that served an earlier compress, else new. */
@@ -114,7 +124,7 @@ export class LazWorkerPool {
 
   /** Tests only: one thread dies while running this task. */
   crashOneThread(): Promise<Uint8Array> {
-    return this.run({ op: "crash" }, []);
+    return this.run<Uint8Array>({ op: "crash" }, []);
   }
 
   /** Stops every thread; pending tasks fail. */
@@ -130,11 +140,11 @@ export class LazWorkerPool {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  private run(message: TaskMessage, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+  private run<T extends Uint8Array | PointChunk>(message: TaskMessage, transfer: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new Error("LAZ pool closed"));
     for (const b of transfer) if (b.byteLength === 0) return Promise.reject(new Error("LAZ pool: a buffer of the task was already transferred"));
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, message, transfer, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, message, transfer, resolve: resolve as (r: Uint8Array | PointChunk) => void, reject });
       this.dispatch();
     });
   }
@@ -184,7 +194,7 @@ export class LazWorkerPool {
       const e = m.error;
       task.reject(e.at !== undefined ? new LazChunkError(e.message, e.at) : new Error(`LAZ worker thread: ${e.message}`));
     } else {
-      task.resolve(m.bytes);
+      task.resolve("columns" in m ? m.columns : m.bytes);
     }
     this.dispatch();
   }
@@ -223,6 +233,7 @@ export function lazChunkDecompressor(pool: LazWorkerPool | undefined): LazChunkD
   return {
     decompress: (chunk, pdrf, recordLength, count, limits) => pool.decompress(chunk, pdrf, recordLength, count, limits),
     release: (records) => pool.release(records),
+    decompressColumns: (chunk, count, limits, layout) => pool.decompressColumns(chunk, count, limits, layout),
   };
 }
 

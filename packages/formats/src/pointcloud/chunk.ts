@@ -131,3 +131,63 @@ export interface PointCloudReader {
   readonly warnings: string[];
   chunks(signal?: AbortSignal): AsyncIterable<PointChunk>;
 }
+
+/** Views of `a` and of every typed-array member of `o`, for [start, end) of the points. */
+function sliceColumns<T extends object>(o: T, start: number, end: number): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = ArrayBuffer.isView(v) ? (v as Uint8Array).subarray(start, end) : v;
+  return out as T;
+}
+
+/** Points [start, end) of `chunk` as views over its arrays (no copy). */
+export function sliceChunk(chunk: PointChunk, start: number, end: number): PointChunk {
+  const out = sliceColumns(chunk, start, end);
+  out.count = end - start;
+  out.positions = sliceColumns(chunk.positions, start, end);
+  if (chunk.extra) out.extra = sliceColumns(chunk.extra, start, end);
+  return out;
+}
+
+type AnyTypedArray = Uint8Array | Uint16Array | Int32Array | Float32Array | Float64Array;
+
+/** The columns of `parts` (same members) one after another in new arrays. */
+function concatColumns<T extends object>(parts: readonly T[], total: number): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parts[0])) {
+    if (!ArrayBuffer.isView(v)) {
+      out[k] = v;
+      continue;
+    }
+    const dst = new (v.constructor as new (n: number) => AnyTypedArray)(total);
+    let at = 0;
+    for (const p of parts) {
+      const src = (p as Record<string, AnyTypedArray>)[k];
+      dst.set(src as never, at);
+      at += src.length;
+    }
+    out[k] = dst;
+  }
+  return out as T;
+}
+
+/**
+ * The points of `chunks` one after another, in new arrays. The chunks have the same columns (one schema)
+ * and, for scaled-integer positions, the same scale and offset (one file).
+ */
+export function concatChunks(chunks: readonly PointChunk[]): PointChunk {
+  if (chunks.length === 1) return chunks[0];
+  const total = chunks.reduce((n, c) => n + c.count, 0);
+  const out = concatColumns(chunks, total);
+  out.count = total;
+  out.positions = concatColumns(
+    chunks.map((c) => c.positions),
+    total,
+  );
+  if (chunks[0].extra) {
+    out.extra = concatColumns(
+      chunks.map((c) => c.extra!),
+      total,
+    );
+  }
+  return out;
+}

@@ -60,7 +60,7 @@ export class LasReader implements PointCloudReader {
   }
 
   /** Points per block: `chunkPoints`, but long records (many extra bytes) cap a block at 64 MiB. */
-  private blockPoints(): number {
+  protected blockPoints(): number {
     return Math.min(this.chunkPoints, Math.max(1, Math.floor(MAX_BLOCK_BYTES / this.header.recordLength)));
   }
 

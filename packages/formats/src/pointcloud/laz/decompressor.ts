@@ -4,6 +4,8 @@
  * the worker threads run the same decoder (`../lazdec/chunk.ts`), checks included.
  */
 import { decodeChunk, type RawLimits } from "../lazdec/chunk.js";
+import type { PointChunk } from "../chunk.js";
+import type { RecordLayout } from "../las/records.js";
 
 export { LazChunkError } from "../lazdec/chunk-decoder.js";
 export type { RawLimits } from "../lazdec/chunk.js";
@@ -21,6 +23,12 @@ export interface LazChunkDecompressor {
    * buffer may be reused. A decompressor with `release` gets its records copied, never kept.
    */
   release?(records: Uint8Array): void;
+  /**
+   * Optional: one chunk decompressed and its records decoded into columns (`decodeRecords` with
+   * `layout`), for decompressors that run elsewhere, so the record decoding runs there too. The reader
+   * then hands out these columns in its blocks.
+   */
+  decompressColumns?(chunk: Uint8Array, pointCount: number, limits: RawLimits | undefined, layout: RecordLayout): Promise<PointChunk>;
 }
 
 /** The in-thread default: one chunk at a time in this thread. */

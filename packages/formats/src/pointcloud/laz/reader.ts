@@ -2,7 +2,8 @@
  * LAZ reader: reads the chunks in order through the ByteSource and has each decompressed by a
  * LazChunkDecompressor (our decoder, `../lazdec/`): in this thread by default, or elsewhere (worker
  * threads) with up to `lazConcurrency` chunks in flight, records still handed out in order; the LAS
- * record decoder then decodes them. Every chunk is checked (its streams end where its bytes end, its
+ * record decoder then decodes them (a decompressor with `decompressColumns` decodes them where it
+ * decompresses, and this reader joins the columns into its blocks). Every chunk is checked (its streams end where its bytes end, its
  * points lie inside the header's bounds), so damage surfaces as a FormatError naming the file, the
  * chunk and its offset, never as garbage points. Memory: `lazConcurrency` chunks (compressed + raw)
  * plus the output blocks of `chunkPoints` records.
@@ -20,6 +21,8 @@ import { FormatError, type ByteSource } from "../../io/byte-source.js";
 import { readLasHeader, type LasHeader } from "../las/header.js";
 import { throwIfAborted } from "../../abort.js";
 import { LasReader, rawLimits, type LasReadOptions, type RecordBlock, type RecordBlockSource } from "../las/reader.js";
+import type { RecordLayout } from "../las/records.js";
+import { concatChunks, sliceChunk, type PointChunk } from "../chunk.js";
 import { LazChunkError } from "../lazdec/chunk-decoder.js";
 import { checkLimits, checkStreamEnds, chunkDecoder, type RawLimits } from "../lazdec/chunk.js";
 import { COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED, LASZIP_RECORD_ID, LASZIP_USER_ID, lazItemsFor } from "./coder/layout.js";
@@ -94,55 +97,73 @@ async function readChunk(src: ByteSource, chunks: readonly LazChunk[], c: number
 /** Raw records of a chunk above this size are decoded piecewise in this thread rather than as one buffer. */
 const MAX_WHOLE_CHUNK_BYTES = 64 * 1024 * 1024;
 
-function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[], options: LasReadOptions): RecordBlockSource {
-  const limits = rawLimits(h);
+/**
+ * Runs `decompress` on every chunk with up to `depth` chunks in flight, and yields the results in chunk
+ * order. Reads stay sequential; a chunk's read or check error is kept in its slot so errors surface in
+ * chunk order, after the results of the chunks before it (as a one-chunk-at-a-time reader would).
+ */
+async function* inOrder<T>(
+  src: ByteSource,
+  chunks: readonly LazChunk[],
+  depth: number,
+  signal: AbortSignal | undefined,
+  decompress: (bytes: Uint8Array, ch: LazChunk, c: number) => Promise<T>,
+): AsyncGenerator<T> {
+  /** Decompressions started and not yet handed out, in chunk order. */
+  const inflight: Promise<T>[] = [];
+  let next = 0;
+  let failed = false;
+  const start = async (c: number): Promise<{ result: Promise<T> }> => {
+    const ch = chunks[c];
+    let p: Promise<T>;
+    try {
+      const bytes = await readChunk(src, chunks, c);
+      p = decompress(bytes, ch, c).catch((e: unknown) => {
+        throw chunkFailure(e, c, ch, src.name);
+      });
+    } catch (e) {
+      failed = true;
+      p = Promise.reject(e);
+    }
+    // Awaited later, in order; until then a rejection must not count as unhandled.
+    p.catch(() => undefined);
+    return { result: p };
+  };
+  for (let c = 0; c < chunks.length; c++) {
+    throwIfAborted(signal);
+    while (!failed && next < chunks.length && next < c + depth) inflight.push((await start(next++)).result);
+    const result = await untilAborted(inflight.shift()!, signal);
+    throwIfAborted(signal);
+    yield result;
+  }
+}
+
+/** Whether the chunks decompress whole (possibly elsewhere) rather than piecewise in this thread. */
+function decompressesWhole(h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[]): boolean {
   // Compressor 1 is one arithmetic stream over all points (nothing to split); very large chunks would
   // need a whole-chunk buffer: both stay on the piecewise in-thread path.
-  const whole = lz.compressor !== COMPRESSOR_POINTWISE && chunks.every((ch) => ch.pointCount * h.recordLength <= MAX_WHOLE_CHUNK_BYTES);
-  if (!whole) return streamedRecordBlocks(src, h, chunks, limits);
+  return lz.compressor !== COMPRESSOR_POINTWISE && chunks.every((ch) => ch.pointCount * h.recordLength <= MAX_WHOLE_CHUNK_BYTES);
+}
+
+function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[], options: LasReadOptions): RecordBlockSource {
+  const limits = rawLimits(h);
+  if (!decompressesWhole(h, lz, chunks)) return streamedRecordBlocks(src, h, chunks, limits);
   const decompressor = options.lazDecompressor ?? inThreadLazDecompressor;
   const depth = Math.max(1, Math.floor(options.lazConcurrency ?? 1));
   // A decompressor that recycles its buffers gets its records copied out, never handed on as views.
   const reuse = decompressor.release !== undefined;
   return async function* (maxPoints, signal) {
     const rl = h.recordLength;
-    /** Decompressions started and not yet handed out, in chunk order (the first is chunk `c`). */
-    const inflight: Promise<Uint8Array>[] = [];
-    let next = 0;
-    let failed = false;
-    // Reads stay sequential; a chunk's read or check error is kept in its slot so errors surface in chunk
-    // order, after the records of the chunks before it (as a one-chunk-at-a-time reader would).
-    const start = async (c: number): Promise<{ records: Promise<Uint8Array> }> => {
-      const ch = chunks[c];
-      try {
-        const bytes = await readChunk(src, chunks, c);
-        const p = decompressor.decompress(bytes, h.pdrf, rl, ch.pointCount, limits).then(
-          (records) => {
-            if (records.byteLength !== ch.pointCount * rl) throw new Error(`LAZ chunk ${c}: the decompressor returned ${records.byteLength} bytes, not ${ch.pointCount * rl}`);
-            return records;
-          },
-          (e: unknown) => {
-            throw chunkFailure(e, c, ch, src.name);
-          },
-        );
-        // Awaited later, in order; until then a rejection must not count as unhandled.
-        p.catch(() => undefined);
-        return { records: p };
-      } catch (e) {
-        failed = true;
-        const p = Promise.reject(e);
-        p.catch(() => undefined);
-        return { records: p };
-      }
+    const decompress = async (bytes: Uint8Array, ch: LazChunk, c: number) => {
+      const records = await decompressor.decompress(bytes, h.pdrf, rl, ch.pointCount, limits);
+      if (records.byteLength !== ch.pointCount * rl) throw new Error(`LAZ chunk ${c}: the decompressor returned ${records.byteLength} bytes, not ${ch.pointCount * rl}`);
+      return records;
     };
     const blocks = new BlockGatherer(maxPoints, rl);
-    for (let c = 0; c < chunks.length; c++) {
-      throwIfAborted(signal);
-      while (!failed && next < chunks.length && next < c + depth) inflight.push((await start(next++)).records);
-      const records = await untilAborted(inflight.shift()!, signal);
-      throwIfAborted(signal);
+    let c = 0;
+    for await (const records of inOrder(src, chunks, depth, signal, decompress)) {
       let at = 0;
-      let left = chunks[c].pointCount;
+      let left = chunks[c++].pointCount;
       while (left > 0) {
         if (blocks.empty && left >= maxPoints && !reuse) {
           // A whole block inside this chunk: hand out a view (each chunk's records are a fresh buffer).
@@ -165,6 +186,46 @@ function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: r
     }
     const rest = blocks.rest();
     if (rest) yield rest;
+  };
+}
+
+/**
+ * Decoded points in blocks of `maxPoints` from a decompressor that also decodes the records into columns
+ * (a thread pool: the record decoding then runs beside the decompression): the same blocks, point for
+ * point, as decoding the gathered records here. Undefined where the chunks are not decompressed whole or
+ * the decompressor decodes no columns.
+ */
+function lazColumnBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[], options: LasReadOptions, layout: RecordLayout): ((maxPoints: number, signal?: AbortSignal) => AsyncIterable<PointChunk>) | undefined {
+  const decompressor = options.lazDecompressor;
+  if (!decompressor?.decompressColumns || !decompressesWhole(h, lz, chunks)) return undefined;
+  const limits = rawLimits(h);
+  const depth = Math.max(1, Math.floor(options.lazConcurrency ?? 1));
+  return async function* (maxPoints, signal) {
+    const decompress = async (bytes: Uint8Array, ch: LazChunk, c: number) => {
+      const points = await decompressor.decompressColumns!(bytes, ch.pointCount, limits, layout);
+      if (points.count !== ch.pointCount) throw new Error(`LAZ chunk ${c}: the decompressor returned ${points.count} points, not ${ch.pointCount}`);
+      return points;
+    };
+    /** Pieces of the block being gathered, and their points. */
+    let pieces: PointChunk[] = [];
+    let filled = 0;
+    for await (const points of inOrder(src, chunks, depth, signal, decompress)) {
+      let at = 0;
+      while (at < points.count) {
+        const k = Math.min(points.count - at, maxPoints - filled);
+        // Each chunk's columns are fresh arrays: a block inside one chunk is a view of them.
+        pieces.push(at === 0 && k === points.count ? points : sliceChunk(points, at, at + k));
+        filled += k;
+        at += k;
+        if (filled === maxPoints) {
+          yield concatChunks(pieces);
+          throwIfAborted(signal);
+          pieces = [];
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) yield concatChunks(pieces);
   };
 }
 
@@ -233,6 +294,20 @@ export class LazReader extends LasReader {
     options: LasReadOptions = {},
   ) {
     super(src, header, warnings, "laz", lazRecordBlocks(src, header, laszip, lazChunks, options), options);
+    this.columnBlocks = lazColumnBlocks(src, header, laszip, lazChunks, options, this.layout);
+  }
+
+  private readonly columnBlocks: ((maxPoints: number, signal?: AbortSignal) => AsyncIterable<PointChunk>) | undefined;
+
+  override async *chunks(signal?: AbortSignal): AsyncIterable<PointChunk> {
+    if (!this.columnBlocks) {
+      yield* super.chunks(signal);
+      return;
+    }
+    for await (const chunk of this.columnBlocks(this.blockPoints(), signal)) {
+      throwIfAborted(signal);
+      yield chunk;
+    }
   }
 }
 
