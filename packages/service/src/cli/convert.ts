@@ -4,9 +4,9 @@
  * here works in a job.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { extname, join } from "node:path";
+import { extname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import {
   createLazPool,
@@ -147,7 +147,11 @@ export function convertCommand(): Command {
     .description("run one conversion locally, without a server, with the service's runners")
     .argument("<type>", "job type, e.g. PointCloudConversion")
     .argument("<inputs...>", "input files or folders (a folder is one reality data)")
-    .requiredOption("-o, --output <dir>", "output folder");
+    .requiredOption("-o, --output <dir>", "output folder")
+    .option(
+      "--work-dir <dir>",
+      "keep the finished parts of the conversion (the chunks of a point-cloud tree) in this folder: after an interruption (Ctrl-C, a kill, a crash) the same command resumes from them; removed when the conversion succeeds",
+    );
   addJobFlags(command);
   command.action(async (type: string, inputs: string[], opts: Record<string, unknown>) => {
     process.exitCode = await convertLocally(type, inputs, opts);
@@ -155,7 +159,7 @@ export function convertCommand(): Command {
   return command;
 }
 
-/** Parts live only as long as the command (a local run is not resumed). */
+/** Without `--work-dir`, parts live only as long as the command (the run is not resumed). */
 function memoryParts(): JobParts {
   const done = new Map<string, JsonValue>();
   return {
@@ -164,6 +168,63 @@ function memoryParts(): JobParts {
       done.set(id, manifest);
     },
   };
+}
+
+/** Size and modification time of every file under `path` (a file, or a folder's files), to tell whether an input changed. */
+async function fingerprint(path: string): Promise<JsonValue> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return [path, st.size, st.mtimeMs];
+  const out: JsonValue[] = [];
+  for (const name of (await readdir(path)).sort()) out.push(await fingerprint(join(path, name)));
+  return out;
+}
+
+/**
+ * Parts kept in `<dir>/run.json` (written whole and renamed, so a kill leaves the last finished state),
+ * their files in `<dir>/parts`. State left by another run (other inputs, type or options) is cleared; a
+ * folder holding anything else is refused, since clearing it would delete the user's files.
+ */
+async function folderParts(dir: string, run: JsonValue): Promise<{ parts: JobParts; partsDir: string; resumed: number }> {
+  const state = join(dir, "run.json");
+  const partsDir = join(dir, "parts");
+  const key = JSON.stringify(run);
+  await mkdir(dir, { recursive: true });
+  const foreign = (await readdir(dir)).filter((n) => n !== "run.json" && n !== "run.json.tmp" && n !== "parts");
+  if (foreign.length > 0) throw new WorkDirError(`--work-dir ${dir} holds other files (${foreign.slice(0, 3).join(", ")}): give an empty or new folder`);
+  let done = new Map<string, JsonValue>();
+  try {
+    const saved = JSON.parse(await readFile(state, "utf8")) as { run: string; parts: Record<string, JsonValue> };
+    if (saved.run === key) done = new Map(Object.entries(saved.parts));
+  } catch {
+    // no state yet, or a damaged one: start afresh
+  }
+  if (done.size === 0) await rm(partsDir, { recursive: true, force: true });
+  await mkdir(partsDir, { recursive: true });
+  const save = async () => {
+    await writeFile(`${state}.tmp`, JSON.stringify({ run: key, parts: Object.fromEntries(done) }));
+    await rename(`${state}.tmp`, state);
+  };
+  await save();
+  return {
+    parts: {
+      finished: async () => new Map(done),
+      finish: async (id, manifest) => {
+        done.set(id, manifest);
+        await save();
+      },
+    },
+    partsDir,
+    resumed: done.size,
+  };
+}
+
+class WorkDirError extends Error {}
+
+/** What `folderParts` made, removed (the folder too when nothing else is left in it). */
+async function removeWorkDir(dir: string): Promise<void> {
+  await rm(join(dir, "parts"), { recursive: true, force: true });
+  await rm(join(dir, "run.json"), { force: true });
+  await rmdir(dir).catch(() => undefined);
 }
 
 export async function convertLocally(type: string, paths: string[], opts: Record<string, unknown>): Promise<number> {
@@ -210,6 +271,23 @@ export async function convertLocally(type: string, paths: string[], opts: Record
   await sweepScratch(scratchDir).catch(() => []);
   const scratch = await createScratch(scratchDir, config.scratchMb * 1024 * 1024);
   const threads = createLazPool(config.threads);
+  const workDir = typeof opts.workDir === "string" ? resolve(opts.workDir) : undefined;
+  let kept: Awaited<ReturnType<typeof folderParts>> | undefined;
+  if (workDir) {
+    const run = { type: creation.type, options: creation.options as JsonValue, inputs: await Promise.all(paths.map((p) => fingerprint(resolve(p)))) };
+    try {
+      kept = await folderParts(workDir, run);
+    } catch (e) {
+      await threads?.close();
+      await scratch.dispose();
+      if (e instanceof WorkDirError) {
+        console.error(`realconv: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
+    if (kept.resumed > 0) console.log(`resuming from ${kept.resumed} finished part(s) in ${workDir}`);
+  }
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Error("interrupted"));
   process.once("SIGINT", interrupt);
@@ -225,12 +303,13 @@ export async function convertLocally(type: string, paths: string[], opts: Record
       progress: (pct) => bar.update(pct),
       warn: (m) => bar.note(`warning: ${renderMessage(m)}`),
       signal: controller.signal,
-      resources: { scratch, threads, memoryBudgetBytes: config.memoryMb * 1024 * 1024 },
-      parts: memoryParts(),
+      resources: { scratch, threads, memoryBudgetBytes: config.memoryMb * 1024 * 1024, partsDir: kept?.partsDir },
+      parts: kept?.parts ?? memoryParts(),
     });
   } catch (e) {
     bar.end(false);
     console.error(`realconv: ${renderMessage(failureMessage(e))}`);
+    if (workDir) console.error(`realconv: the finished parts stay in ${workDir}: run the same command again to resume`);
     return 1;
   } finally {
     process.off("SIGINT", interrupt);
@@ -239,6 +318,7 @@ export async function convertLocally(type: string, paths: string[], opts: Record
     await scratch.dispose();
   }
   bar.end(true);
+  if (workDir) await removeWorkDir(workDir);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`wrote ${sink.files.length} file(s) to ${String(opts.output)} in ${secs} s${sink.rootDocument ? ` (root document ${sink.rootDocument})` : ""}`);
   const listed = 20;
