@@ -95,11 +95,13 @@ it("a conversion killed mid chunk phase resumes from its work folder with the sa
     const before = finishedChunks(workDir);
     assert.ok(before >= 2, "finished chunks are recorded in the work folder");
 
-    const resumed = await convert(args);
+    let most = 0;
+    const resumed = await convert(args, () => ((most = Math.max(most, finishedChunks(workDir))), false));
     assert.equal(resumed.code, 0, resumed.err);
     const m = /resuming from (\d+) finished part\(s\)/.exec(resumed.out);
     assert.ok(m, `the second run says it resumes: ${resumed.out}`);
     assert.ok(Number(m[1]) >= before, "every part finished before the kill is reused (the distribution and the chunks)");
+    assert.ok(most > before, `chunks were left to build after the kill (${before} before it, ${most} seen after)`);
     assert.ok(!existsSync(workDir), "the work folder is removed on success");
     assert.deepEqual(digest(out), digest(reference), "the resumed run wrote the bytes of an uninterrupted one");
 
