@@ -38,6 +38,7 @@ import {
   type FgbHeaderInfo,
   type GeometryType,
   type VectorFeature,
+  writeFgbNode,
 } from "@realconv/formats";
 import { throwIfAborted } from "../contract/runner.js";
 
@@ -351,7 +352,7 @@ class LevelWriter {
   }
   private close(): void {
     const o = this.out.next();
-    writeNode(this.out.f64, this.out.u32, o, this.minX, this.minY, this.maxX, this.maxY, this.childStart + this.first);
+    writeFgbNode(this.out.f64, this.out.u32, o, this.minX, this.minY, this.maxX, this.maxY, this.childStart + this.first);
   }
   /** Writes the last, partial parent; returns the parents written. */
   end(): number {
@@ -359,16 +360,6 @@ class LevelWriter {
     this.out.flush();
     return this.out.count;
   }
-}
-
-/** An index node at f64 index `o`: its box, then its offset (a u64) in u32 words 2o + 8 and 2o + 9. */
-function writeNode(f64: Float64Array, u32: Uint32Array, o: number, minX: number, minY: number, maxX: number, maxY: number, offset: number): void {
-  f64[o] = minX;
-  f64[o + 1] = minY;
-  f64[o + 2] = maxX;
-  f64[o + 3] = maxY;
-  u32[2 * o + 8] = offset >>> 0;
-  u32[2 * o + 9] = Math.floor(offset / 0x100000000);
 }
 
 export class FeatureStoreBuilder {
@@ -654,7 +645,7 @@ export class FeatureStoreBuilder {
         (f64, u32, at) => {
           const length = u32[2 * at + 11];
           const o = leaves.next();
-          writeNode(leaves.f64, leaves.u32, o, f64[at], f64[at + 1], f64[at + 2], f64[at + 3], offset);
+          writeFgbNode(leaves.f64, leaves.u32, o, f64[at], f64[at + 1], f64[at + 2], f64[at + 3], offset);
           offset += length;
           const p = places.next();
           places.f64[p] = f64[at + 4];

@@ -9,6 +9,7 @@
  */
 import { FormatError } from "../io/byte-source.js";
 import { emptyBounds, extendBounds, UnsupportedMeshEncoding, type MeshMaterial, type MeshReader, type MeshTexture, type RelatedFileResolver, type TriangleBatch } from "./model.js";
+import { dirname, joinPath } from "./paths.js";
 
 const utf8 = new TextDecoder("utf-8");
 
@@ -23,21 +24,6 @@ interface Resource3mx {
   id: string;
   size: number;
   texture?: string;
-}
-
-function joinPath(dir: string, rel: string): string {
-  const out: string[] = [];
-  for (const part of `${dir}/${rel}`.replace(/\\/g, "/").split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return out.join("/");
-}
-
-function dirname(path: string): string {
-  const k = path.lastIndexOf("/");
-  return k < 0 ? "" : path.slice(0, k);
 }
 
 /** Parses a 3MXB file: its header and each resource's bytes. */

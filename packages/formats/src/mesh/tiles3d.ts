@@ -9,6 +9,7 @@
 import { FormatError } from "../io/byte-source.js";
 import { documentMesh, isGlb, multiplyMat4, readGltfDocument } from "./gltf.js";
 import { emptyBounds, type MeshMaterial, type MeshReader, type MeshTexture, type RelatedFileResolver, type TriangleBatch } from "./model.js";
+import { dirname, joinPath } from "./paths.js";
 
 const utf8 = new TextDecoder("utf-8");
 
@@ -23,21 +24,6 @@ interface TileJson {
 interface ContentRef {
   path: string;
   matrix: Float64Array | undefined;
-}
-
-function joinPath(dir: string, rel: string): string {
-  const out: string[] = [];
-  for (const part of `${dir}/${rel}`.replace(/\\/g, "/").split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return out.join("/");
-}
-
-function dirname(path: string): string {
-  const k = path.lastIndexOf("/");
-  return k < 0 ? "" : path.slice(0, k);
 }
 
 /** The glTF of a tile content (b3dm unwrapped, its RTC_CENTER as a translation), or why it is skipped. */

@@ -119,10 +119,12 @@ export function sortByKeys(keys: Uint32Array): Uint32Array {
   return out;
 }
 
-// Nodes are written through typed views of the index bytes (little-endian, as FlatGeobuf and every
-// platform Node runs on are): a node is 5 f64 slots, its offset the low and high u32 of the last.
-function writeNode(f64: Float64Array, u32: Uint32Array, node: number, minX: number, minY: number, maxX: number, maxY: number, offset: number): void {
-  const o = 5 * node;
+/**
+ * An index node at f64 slot `o` of typed views over index bytes (little-endian, as FlatGeobuf and every
+ * platform Node runs on are): its box in 4 f64 slots, then its offset (a u64) as the low and high u32 of the
+ * fifth (u32 words 2o + 8 and 2o + 9). Node k of an index starts at slot 5k.
+ */
+export function writeNode(f64: Float64Array, u32: Uint32Array, o: number, minX: number, minY: number, maxX: number, maxY: number, offset: number): void {
   f64[o] = minX;
   f64[o + 1] = minY;
   f64[o + 2] = maxX;
@@ -162,7 +164,7 @@ export function buildInnerNodes(count: number, nodeSize: number, leafBoxes: (fro
         if (block[o + 2] > maxX) maxX = block[o + 2];
         if (block[o + 3] > maxY) maxY = block[o + 3];
       }
-      writeNode(f64, u32, parent, minX, minY, maxX, maxY, leafStart + from + first);
+      writeNode(f64, u32, 5 * parent, minX, minY, maxX, maxY, leafStart + from + first);
     }
   }
   for (let level = 1; level + 1 < bounds.length; level++) {
@@ -177,7 +179,7 @@ export function buildInnerNodes(count: number, nodeSize: number, leafBoxes: (fro
         if (f64[o + 2] > maxX) maxX = f64[o + 2];
         if (f64[o + 3] > maxY) maxY = f64[o + 3];
       }
-      writeNode(f64, u32, parent, minX, minY, maxX, maxY, first);
+      writeNode(f64, u32, 5 * parent, minX, minY, maxX, maxY, first);
     }
   }
   return out;
@@ -190,7 +192,7 @@ export function encodeLeaves(boxes: Float64Array, offsets: Float64Array, count: 
   const u32 = new Uint32Array(out.buffer);
   for (let i = 0; i < count; i++) {
     const o = 4 * i;
-    writeNode(f64, u32, i, boxes[o], boxes[o + 1], boxes[o + 2], boxes[o + 3], offsets[i]);
+    writeNode(f64, u32, 5 * i, boxes[o], boxes[o + 1], boxes[o + 2], boxes[o + 3], offsets[i]);
   }
   return out;
 }
