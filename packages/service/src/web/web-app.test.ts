@@ -305,6 +305,43 @@ describe("web app in Chromium", () => {
     },
   );
 
+  it("converts the point cloud to 3DTilesGlbc (implicit tiling, meshopt GLB) and the 3D viewer shows it on the globe", async (t) => {
+    if (skip) return t.skip(skip);
+    await page.goto(`${url}/#/itwins/${iTwin}`);
+    await page.locator("table[aria-label='Reality data'] tbody tr", { hasText: "autzen_trim.laz" }).getByRole("link", { name: "New job…" }).click();
+    await page.getByRole("button", { name: "Create job" }).waitFor();
+    await page.locator("select[name='type']").selectOption("PointCloudConversion");
+    await page.locator("[name='option-outputFormat']").selectOption("3DTilesGlbc");
+    await page.getByRole("button", { name: "Create job" }).click();
+    await Promise.race([page.waitForURL(/#\/jobs\//), page.locator(".error").first().waitFor()]);
+    if (!/#\/jobs\//.test(page.url())) assert.fail(`the job was refused: ${await page.locator(".error").first().innerText()}`);
+    assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
+    await page.getByTestId("output-link").click();
+    await page.waitForURL(/#\/data\//);
+    const output = /#\/data\/([^?/]+)/.exec(page.url())![1];
+    const viewer = page.getByTestId("tiles-viewer");
+    await page.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor({ timeout: 60_000 });
+    assert.equal(await viewer.getAttribute("data-frame"), "globe");
+    await page.waitForTimeout(1500);
+    const stats = await screenshotStats(viewer, "pointcloud-glbc-globe.png", globeBackground);
+    assert.ok(stats.foreground > 0.05, `points cover ${(stats.foreground * 100).toFixed(2)} % of the view`);
+    assert.ok(stats.colours > 50, `${stats.colours} colours`);
+
+    // The tileset is 3D Tiles 1.1 with implicit tiling, placed in ECEF; the camera flew to it.
+    const token = await sessionToken();
+    const read = await api(url, "GET", `/reality-management/reality-data/${output}/readaccess`, { token, headers: V1 });
+    const tileset = JSON.parse((await new ContainerClient(read.body._links.containerUrl.href).getBlobClient("tileset.json").downloadToBuffer()).toString());
+    assert.equal(tileset.asset.version, "1.1");
+    assert.equal(tileset.root.implicitTiling?.subdivisionScheme, "OCTREE");
+    const m: number[] = tileset.root.transform;
+    const data: Vec = [m[12], m[13], m[14]];
+    assert.ok(norm(data) > 6.3e6, `the tileset is georeferenced (${data})`);
+    const near = await viewerCamera();
+    const away = norm(sub(near.position, data));
+    assert.ok(away > 100 && away < 3000, `the camera is ${away.toFixed(0)} m from the data`);
+    assert.ok(dot(sub(near.position, data), unit(data)) > 100, "the camera looks down on the data");
+  });
+
   /** A generated LAS of SLOW_POINTS points, uploaded through the API: a reprojection of it runs for seconds. */
   let slowInput: string | undefined;
   async function slowJob(name: string): Promise<string> {
