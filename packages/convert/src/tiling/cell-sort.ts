@@ -2,7 +2,7 @@
  * One step of the distribution pass, for any thread: a block's points regrouped by their cell of the
  * distribution grid (input order kept within a cell), with the block's integer bounds and largest colour.
  */
-import { emptyBlock, type AttributeSpec, type PointBlock } from "./block.js";
+import { emptyBlock, gatherColumn, gatherI32, type AttributeSpec, type PointBlock } from "./block.js";
 import { FINE_BITS, fineCoordinates, type TreeFrame } from "./frame.js";
 
 export interface CellSortTask {
@@ -79,16 +79,10 @@ export function sortByCell(t: CellSortTask): CellSorted {
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[fill[slotOf[i]]++] = i;
   const out = emptyBlock(specs, n);
-  for (let k = 0; k < n; k++) {
-    const i = idx[k];
-    out.x[k] = b.x[i];
-    out.y[k] = b.y[i];
-    out.z[k] = b.z[i];
-  }
-  b.attributes.forEach((a, c) => {
-    const o = out.attributes[c];
-    for (let k = 0; k < n; k++) o[k] = a[idx[k]];
-  });
+  gatherI32(out.x, b.x, idx, n);
+  gatherI32(out.y, b.y, idx, n);
+  gatherI32(out.z, b.z, idx, n);
+  b.attributes.forEach((a, c) => gatherColumn(out.attributes[c], a, idx, n));
   return { block: out, cells: Float64Array.from(slotCells), starts, lo, hi, colorMax };
 }
 
@@ -98,3 +92,4 @@ export function blockBuffers(b: PointBlock): ArrayBuffer[] {
   for (const a of [b.x, b.y, b.z, ...b.attributes]) set.add(a.buffer as ArrayBuffer);
   return [...set];
 }
+
