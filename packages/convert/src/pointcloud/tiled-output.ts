@@ -43,6 +43,7 @@ import { lazChunkCompressor } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type RunnerContext } from "../contract/runner.js";
 import type { AttributeSpec, PointBlock } from "../tiling/block.js";
 import { buildOctree, OutsideRootBox, type Octree, type TreeMode } from "../tiling/engine.js";
+import type { PositionMapping } from "../tiling/chunk-pool.js";
 import type { TreeFrame } from "../tiling/frame.js";
 import { compareKeys, keyId, levelSpacing, nodeBox, type NodeKey } from "../tiling/frame.js";
 import { crsAsWkt, crsKey, parseJobCrs, sameCrs, transformBetween, wgs84Extent } from "./crs.js";
@@ -137,15 +138,27 @@ function toEnu(chunk: PointChunk, enu: EnuFrame, label: string): PointChunk {
   return { ...chunk, positions: { kind: "f64", x, y, z } };
 }
 
-async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }): AsyncGenerator<PointChunk> {
+/**
+ * The points of every part, reprojected, and in the ENU frame (3D Tiles) unless `labels` is given: then
+ * the ENU mapping is left to the engine's threads (`enuMapping`), and each chunk's source label is kept
+ * for the exact fallback's messages.
+ */
+async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }, labels?: WeakMap<PointChunk, string>): AsyncGenerator<PointChunk> {
   for (const part of spec.parts) {
     for await (const raw of part.source.chunks(ctx.signal)) {
       throwIfAborted(ctx.signal);
       read.points += raw.count;
       const c = reprojected(raw, part);
-      yield spec.enu ? toEnu(c, spec.enu, part.source.label) : c;
+      if (labels) labels.set(c, part.source.label);
+      yield spec.enu && !labels ? toEnu(c, spec.enu, part.source.label) : c;
     }
   }
+}
+
+/** The ENU transform of a 3D Tiles output for the engine's threads: its grid, and `toEnu` for chunks the grid does not cover. */
+function enuMapping(enu: EnuFrame, labels: WeakMap<PointChunk, string>): PositionMapping | undefined {
+  if (!enu.grid) return undefined;
+  return { grid: enu.grid.data, exact: (chunk) => toEnu(chunk, enu, labels.get(chunk) ?? "the input") };
 }
 
 /** Bounds the headers give (LAS/LAZ sources not reprojected), else undefined. */
@@ -436,7 +449,9 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
     const { frame, mode } = frameFor(spec, bounds);
     layout = mode.kind === "opc" ? mode.layout : undefined;
     try {
-      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }), { frame, specs, mode, expectedPoints: expected, name: spec.name }, {
+      const labels = new WeakMap<PointChunk, string>();
+      const positions = spec.enu ? enuMapping(spec.enu, labels) : undefined;
+      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }, positions ? labels : undefined), { frame, specs, mode, expectedPoints: expected, name: spec.name, positions }, {
         resources: ctx.resources,
         parts: ctx.parts,
         signal: ctx.signal,
