@@ -143,9 +143,9 @@ function toEnu(chunk: PointChunk, enu: EnuFrame, label: string): PointChunk {
  * the ENU mapping is left to the engine's threads (`enuMapping`), and each chunk's source label is kept
  * for the exact fallback's messages.
  */
-async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }, labels?: WeakMap<PointChunk, string>): AsyncGenerator<PointChunk> {
+async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }, labels?: WeakMap<PointChunk, string>, only?: ColumnsKept): AsyncGenerator<PointChunk> {
   for (const part of spec.parts) {
-    for await (const raw of part.source.chunks(ctx.signal)) {
+    for await (const raw of part.source.chunks(ctx.signal, only)) {
       throwIfAborted(ctx.signal);
       read.points += raw.count;
       const c = reprojected(raw, part);
@@ -153,6 +153,14 @@ async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: nu
       yield spec.enu && !labels ? toEnu(c, spec.enu, part.source.label) : c;
     }
   }
+}
+
+type ColumnsKept = { columns: readonly ColumnName[]; extra: boolean };
+
+/** The columns a tree keeps, for the readers to decode no others; undefined (all) for COPC, which keeps every one. */
+function columnsKept(spec: TiledSpec, specs: readonly AttributeSpec[]): ColumnsKept | undefined {
+  if (spec.format === "COPC") return undefined;
+  return { columns: specs.filter((s) => !s.name.startsWith("extra:")).map((s) => s.name as ColumnName), extra: specs.some((s) => s.name.startsWith("extra:")) };
 }
 
 /** The ENU transform of a 3D Tiles output for the engine's threads: its grid, and `toEnu` for chunks the grid does not cover. */
@@ -180,7 +188,7 @@ function headerBounds(spec: TiledSpec): Float64Array | undefined {
 
 async function measuredBounds(ctx: RunnerContext, spec: TiledSpec): Promise<Float64Array> {
   const b = new Float64Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
-  for await (const c of pointsOf(ctx, spec, { points: 0 })) chunkBounds(c, b);
+  for await (const c of pointsOf(ctx, spec, { points: 0 }, undefined, { columns: [], extra: false })) chunkBounds(c, b);
   return b.every(Number.isFinite) ? b : new Float64Array(6);
 }
 
@@ -451,7 +459,7 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
     try {
       const labels = new WeakMap<PointChunk, string>();
       const positions = spec.enu ? enuMapping(spec.enu, labels) : undefined;
-      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }, positions ? labels : undefined), { frame, specs, mode, expectedPoints: expected, name: spec.name, positions }, {
+      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }, positions ? labels : undefined, columnsKept(spec, specs)), { frame, specs, mode, expectedPoints: expected, name: spec.name, positions }, {
         resources: ctx.resources,
         parts: ctx.parts,
         signal: ctx.signal,
