@@ -63,6 +63,8 @@ export function rawPoints(specs: readonly AttributeSpec[], chunk: PointChunk): R
   return { count: n, positions, columns: specs.map((s) => { const c = specColumn(chunk, s); return c === undefined ? undefined : own(c, n); }) };
 }
 
+const KIND_ARRAY: Record<AttributeSpec["kind"], unknown> = { u8: Uint8Array, u16: Uint16Array, f32: Float32Array, f64: Float64Array };
+
 /**
  * Points on the frame's integers, and their attributes in the tree's columns. Inputs are only read: a
  * column already of the right type is used as it is.
@@ -95,11 +97,9 @@ export function toBlock(frame: TreeFrame, specs: readonly AttributeSpec[], raw: 
   }
   const attributes = specs.map((s, k): AttributeArray => {
     const col = raw.columns[k];
+    if (col && ArrayBuffer.isView(col) && col.constructor === KIND_ARRAY[s.kind]) return (col as AttributeArray).subarray(0, n);
     const out = allocate(s.kind, n);
-    if (col) {
-      if (ArrayBuffer.isView(col) && (col as AttributeArray).constructor === out.constructor) return (col as AttributeArray).subarray(0, n);
-      for (let i = 0; i < n; i++) out[i] = col[i];
-    }
+    if (col) for (let i = 0; i < n; i++) out[i] = col[i];
     return out;
   });
   return { count: n, x, y, z, attributes };
