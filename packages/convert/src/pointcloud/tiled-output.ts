@@ -457,9 +457,10 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
     const { frame, mode } = frameFor(spec, bounds);
     layout = mode.kind === "opc" ? mode.layout : undefined;
     try {
+      // LAS/LAZ readers yield fresh arrays per chunk, and nothing here keeps a chunk: they may be handed over.
       const labels = new WeakMap<PointChunk, string>();
       const positions = spec.enu ? enuMapping(spec.enu, labels) : undefined;
-      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }, positions ? labels : undefined, columnsKept(spec, specs)), { frame, specs, mode, expectedPoints: expected, name: spec.name, positions }, {
+      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }, positions ? labels : undefined, columnsKept(spec, specs)), { frame, specs, mode, expectedPoints: expected, name: spec.name, positions, chunksHandedOver: spec.parts.every((p) => p.source.las !== undefined) }, {
         resources: ctx.resources,
         parts: ctx.parts,
         signal: ctx.signal,

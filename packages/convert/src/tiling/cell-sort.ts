@@ -65,6 +65,14 @@ export function rawPoints(specs: readonly AttributeSpec[], chunk: PointChunk): R
 
 const KIND_ARRAY: Record<AttributeSpec["kind"], unknown> = { u8: Uint8Array, u16: Uint16Array, f32: Float32Array, f64: Float64Array };
 
+/** The buffers of a task's points (each column has one of its own, see `rawPoints`), to transfer them. */
+export function rawBuffers(raw: RawPoints): ArrayBuffer[] {
+  const set = new Set<ArrayBuffer>();
+  const p = raw.positions;
+  for (const a of [p.x, p.y, p.z, ...raw.columns]) if (a && ArrayBuffer.isView(a)) set.add(a.buffer as ArrayBuffer);
+  return [...set];
+}
+
 /**
  * Points on the frame's integers, and their attributes in the tree's columns. Inputs are only read: a
  * column already of the right type is used as it is.

@@ -5,7 +5,7 @@
 import { Worker } from "node:worker_threads";
 import { runChunkTask, type ChunkResult, type ChunkTask } from "./chunk-task.js";
 import type { PointChunk } from "@realconv/formats";
-import { blockBuffers, rawPoints, runSortTask, type CellSortAnswer, type CellSorted, type CellSortTask } from "./cell-sort.js";
+import { blockBuffers, rawBuffers, rawPoints, runSortTask, type CellSortAnswer, type CellSorted, type CellSortTask } from "./cell-sort.js";
 import type { PositionGrid } from "./position-grid.js";
 
 /**
@@ -72,10 +72,16 @@ export class ChunkPool {
 
   /**
    * Quantises a chunk on the tree's frame (mapped first when `mapping` is given) and regroups it by cell,
-   * on a thread: the calling thread only hands over the chunk's columns (copied, the chunk is left as it is).
+   * on a thread: the calling thread only hands over the chunk's columns (copied, the chunk is left as it
+   * is; or, with `handOver`, transferred, the chunk's arrays then detached).
    */
-  async sortChunk(base: Pick<CellSortTask, "specs" | "frame" | "grid">, chunk: PointChunk, mapping?: PositionMapping): Promise<CellSorted> {
-    const r = await this.sort({ ...base, raw: rawPoints(base.specs, chunk), positions: mapping?.grid });
+  async sortChunk(base: Pick<CellSortTask, "specs" | "frame" | "grid">, chunk: PointChunk, mapping?: PositionMapping, handOver = false): Promise<CellSorted> {
+    const raw = rawPoints(base.specs, chunk);
+    if (handOver && !mapping && this.workers.length > 0) {
+      // The chunk is not used again: its columns go to the thread without a copy.
+      return (await this.post<CellSortAnswer>({ kind: "sort", task: { ...base, raw } }, rawBuffers(raw))) as CellSorted;
+    }
+    const r = await this.sort({ ...base, raw, positions: mapping?.grid });
     if (!("outside" in r)) return r;
     // A point outside the grid: this chunk is mapped here, exactly where the grid does not reach.
     return (await this.sort({ ...base, raw: rawPoints(base.specs, mapping!.exact(chunk)) })) as CellSorted;

@@ -48,6 +48,8 @@ export interface OctreeOptions {
   name: string;
   /** Positions to map before quantising (on the tiling threads), e.g. to a tileset's local frame. */
   positions?: PositionMapping;
+  /** The source's chunks are not used once yielded: their arrays may be handed to the threads (no copies). */
+  chunksHandedOver?: boolean;
 }
 
 export interface OctreeEnv {
@@ -179,7 +181,7 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
       // The regrouping runs on the pool's threads, several chunks at once; results are taken in input
       // order, so each cell's points keep the input order whatever the thread count.
       // Quantised there too (cell-sort.ts): this thread only reads.
-      inFlight.push(pool.sortChunk({ specs, frame, grid }, chunk, options.positions));
+      inFlight.push(pool.sortChunk({ specs, frame, grid }, chunk, options.positions, options.chunksHandedOver));
       count += n;
       if (inFlight.length < depth) continue;
       await take(await inFlight.shift()!);
