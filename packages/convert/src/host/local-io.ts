@@ -2,7 +2,7 @@
  * Runner inputs and outputs on the local disk, for `realconv convert` (no server, same runners).
  */
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -129,6 +129,13 @@ async function whole(tmp: string, write: () => Promise<void>): Promise<void> {
 export function localOutputSink(dir: string): LocalOutput {
   const state: { rootDocument?: string; extent?: Extent; crs?: string; files: string[] } = { files: [] };
   const root = resolve(dir);
+  // Folders made by this sink: a tileset's files share a few hundred folders, made once each.
+  const made = new Set<string>();
+  const folder = async (d: string) => {
+    if (made.has(d)) return;
+    await mkdir(d, { recursive: true });
+    made.add(d);
+  };
   return {
     get rootDocument() {
       return state.rootDocument;
@@ -145,11 +152,12 @@ export function localOutputSink(dir: string): LocalOutput {
     async write(path, data, signal) {
       const target = resolve(root, path);
       if (!target.startsWith(root + sep)) throw new Error(`output path escapes the output folder: ${path}`);
-      await mkdir(dirname(target), { recursive: true });
+      await folder(dirname(target));
       const tmp = `${target}.partial`;
-      const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
       await whole(tmp, async () => {
-        await pipeline(source, createWriteStream(tmp), { signal });
+        // One call for bytes in memory (tilesets write thousands of small files); a stream otherwise.
+        if (data instanceof Uint8Array) await writeFile(tmp, data, { signal });
+        else await pipeline(Readable.from(data), createWriteStream(tmp), { signal });
         await rename(tmp, target);
       });
       state.files.push(path);
@@ -157,7 +165,7 @@ export function localOutputSink(dir: string): LocalOutput {
     async writePatched(path, data, patches, signal) {
       const target = resolve(root, path);
       if (!target.startsWith(root + sep)) throw new Error(`output path escapes the output folder: ${path}`);
-      await mkdir(dirname(target), { recursive: true });
+      await folder(dirname(target));
       // Patched while still under the temporary name, so the file never appears unpatched.
       const tmp = `${target}.partial`;
       await whole(tmp, async () => {

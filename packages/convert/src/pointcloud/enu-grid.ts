@@ -9,6 +9,7 @@
  * height, is under the tolerance; when it cannot be (at most 256 x 256 cells), no grid is used. Points
  * outside the grid's box are transformed exactly.
  */
+import { interpolateInside, type PositionGrid } from "../tiling/position-grid.js";
 
 /** Transforms columns in place, exactly. */
 export type ExactTransform = (x: Float64Array, y: Float64Array, z: Float64Array) => void;
@@ -17,6 +18,8 @@ export interface EnuGrid {
   /** Transforms n points in place. */
   apply(x: Float64Array, y: Float64Array, z: Float64Array, n: number): void;
   cells: number;
+  /** The interpolation as data (for the tiling threads; `apply` adds the exact fallback outside its box). */
+  data: PositionGrid;
 }
 
 const MAX_CELLS = 256;
@@ -76,31 +79,13 @@ export function enuGrid(exact: ExactTransform, box: ArrayLike<number>, tolerance
 }
 
 function gridMapping(grid: Float64Array, n: number, x0: number, y0: number, dx: number, dy: number, z0: number, exact: ExactTransform, box: number[]): EnuGrid {
-  const side = n + 1;
-  const ix = 1 / dx, iy = 1 / dy;
+  const data: PositionGrid = { values: grid, n, x0, y0, dx, dy, z0, box: [box[0], box[1], box[2], box[3]] };
   return {
     cells: n,
+    data,
     apply(x, y, z, count) {
       const outside: number[] = [];
-      for (let p = 0; p < count; p++) {
-        const X = x[p], Y = y[p];
-        if (!(X >= box[0] && X <= box[2] && Y >= box[1] && Y <= box[3])) {
-          outside.push(p);
-          continue;
-        }
-        const fx = (X - x0) * ix, fy = (Y - y0) * iy;
-        let i = Math.floor(fx), j = Math.floor(fy);
-        if (i >= n) i = n - 1;
-        if (j >= n) j = n - 1;
-        const u = fx - i, v = fy - j;
-        const w00 = (1 - u) * (1 - v), w10 = u * (1 - v), w01 = (1 - u) * v, w11 = u * v;
-        const a = 6 * (j * side + i), b = a + 6, c = a + 6 * side, d = c + 6;
-        const h = z[p] - z0;
-        x[p] = w00 * (grid[a] + h * grid[a + 3]) + w10 * (grid[b] + h * grid[b + 3]) + w01 * (grid[c] + h * grid[c + 3]) + w11 * (grid[d] + h * grid[d + 3]);
-        y[p] = w00 * (grid[a + 1] + h * grid[a + 4]) + w10 * (grid[b + 1] + h * grid[b + 4]) + w01 * (grid[c + 1] + h * grid[c + 4]) + w11 * (grid[d + 1] + h * grid[d + 4]);
-        z[p] = w00 * (grid[a + 2] + h * grid[a + 5]) + w10 * (grid[b + 2] + h * grid[b + 5]) + w01 * (grid[c + 2] + h * grid[c + 5]) + w11 * (grid[d + 2] + h * grid[d + 5]);
-      }
-      if (outside.length === 0) return;
+      if (interpolateInside(data, x, y, z, count, outside) === 0) return;
       // The few points outside the grid's box, exactly.
       const ox = new Float64Array(outside.length), oy = new Float64Array(outside.length), oz = new Float64Array(outside.length);
       const idx = outside;

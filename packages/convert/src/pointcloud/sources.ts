@@ -47,8 +47,11 @@ export interface PointSource {
   readonly warnings: readonly string[];
   /** The LAS/LAZ reader, for LAS-specific options (bit-exact LAS -> LAS, common quantisation). */
   readonly las?: LasReader;
-  /** The points; may be called again for another pass (same points each time). */
-  chunks(signal: AbortSignal): AsyncIterable<PointChunk>;
+  /**
+   * The points; may be called again for another pass (same points each time). `only`: the columns the
+   * caller keeps (and whether it keeps extra attributes); a source may then leave the others out.
+   */
+  chunks(signal: AbortSignal, only?: { columns: readonly ColumnName[]; extra: boolean }): AsyncIterable<PointChunk>;
 }
 
 const TEXT_SNIFF_BYTES = 4096;
@@ -104,7 +107,7 @@ function lasSource(file: InputFile, reader: LasReader): PointSource {
     estimatedCount: reader.pointCount,
     warnings: reader.warnings,
     las: reader,
-    chunks: (signal) => reader.chunks(signal),
+    chunks: (signal, only) => reader.chunks(signal, only),
   };
 }
 

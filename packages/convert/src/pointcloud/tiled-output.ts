@@ -43,6 +43,7 @@ import { lazChunkCompressor } from "../parallel/laz-pool.js";
 import { ConversionError, throwIfAborted, type RunnerContext } from "../contract/runner.js";
 import type { AttributeSpec, PointBlock } from "../tiling/block.js";
 import { buildOctree, OutsideRootBox, type Octree, type TreeMode } from "../tiling/engine.js";
+import type { PositionMapping } from "../tiling/chunk-pool.js";
 import type { TreeFrame } from "../tiling/frame.js";
 import { compareKeys, keyId, levelSpacing, nodeBox, type NodeKey } from "../tiling/frame.js";
 import { crsAsWkt, crsKey, parseJobCrs, sameCrs, transformBetween, wgs84Extent } from "./crs.js";
@@ -137,15 +138,35 @@ function toEnu(chunk: PointChunk, enu: EnuFrame, label: string): PointChunk {
   return { ...chunk, positions: { kind: "f64", x, y, z } };
 }
 
-async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }): AsyncGenerator<PointChunk> {
+/**
+ * The points of every part, reprojected, and in the ENU frame (3D Tiles) unless `labels` is given: then
+ * the ENU mapping is left to the engine's threads (`enuMapping`), and each chunk's source label is kept
+ * for the exact fallback's messages.
+ */
+async function* pointsOf(ctx: RunnerContext, spec: TiledSpec, read: { points: number }, labels?: WeakMap<PointChunk, string>, only?: ColumnsKept): AsyncGenerator<PointChunk> {
   for (const part of spec.parts) {
-    for await (const raw of part.source.chunks(ctx.signal)) {
+    for await (const raw of part.source.chunks(ctx.signal, only)) {
       throwIfAborted(ctx.signal);
       read.points += raw.count;
       const c = reprojected(raw, part);
-      yield spec.enu ? toEnu(c, spec.enu, part.source.label) : c;
+      if (labels) labels.set(c, part.source.label);
+      yield spec.enu && !labels ? toEnu(c, spec.enu, part.source.label) : c;
     }
   }
+}
+
+type ColumnsKept = { columns: readonly ColumnName[]; extra: boolean };
+
+/** The columns a tree keeps, for the readers to decode no others; undefined (all) for COPC, which keeps every one. */
+function columnsKept(spec: TiledSpec, specs: readonly AttributeSpec[]): ColumnsKept | undefined {
+  if (spec.format === "COPC") return undefined;
+  return { columns: specs.filter((s) => !s.name.startsWith("extra:")).map((s) => s.name as ColumnName), extra: specs.some((s) => s.name.startsWith("extra:")) };
+}
+
+/** The ENU transform of a 3D Tiles output for the engine's threads: its grid, and `toEnu` for chunks the grid does not cover. */
+function enuMapping(enu: EnuFrame, labels: WeakMap<PointChunk, string>): PositionMapping | undefined {
+  if (!enu.grid) return undefined;
+  return { grid: enu.grid.data, exact: (chunk) => toEnu(chunk, enu, labels.get(chunk) ?? "the input") };
 }
 
 /** Bounds the headers give (LAS/LAZ sources not reprojected), else undefined. */
@@ -167,7 +188,7 @@ function headerBounds(spec: TiledSpec): Float64Array | undefined {
 
 async function measuredBounds(ctx: RunnerContext, spec: TiledSpec): Promise<Float64Array> {
   const b = new Float64Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
-  for await (const c of pointsOf(ctx, spec, { points: 0 })) chunkBounds(c, b);
+  for await (const c of pointsOf(ctx, spec, { points: 0 }, undefined, { columns: [], extra: false })) chunkBounds(c, b);
   return b.every(Number.isFinite) ? b : new Float64Array(6);
 }
 
@@ -436,7 +457,10 @@ export async function writeTiled(ctx: RunnerContext, spec: TiledSpec, progress: 
     const { frame, mode } = frameFor(spec, bounds);
     layout = mode.kind === "opc" ? mode.layout : undefined;
     try {
-      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }), { frame, specs, mode, expectedPoints: expected, name: spec.name }, {
+      // LAS/LAZ readers yield fresh arrays per chunk, and nothing here keeps a chunk: they may be handed over.
+      const labels = new WeakMap<PointChunk, string>();
+      const positions = spec.enu ? enuMapping(spec.enu, labels) : undefined;
+      tree = await buildOctree(pointsOf(ctx, spec, { points: 0 }, positions ? labels : undefined, columnsKept(spec, specs)), { frame, specs, mode, expectedPoints: expected, name: spec.name, positions, chunksHandedOver: spec.parts.every((p) => p.source.las !== undefined) }, {
         resources: ctx.resources,
         parts: ctx.parts,
         signal: ctx.signal,

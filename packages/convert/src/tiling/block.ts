@@ -119,16 +119,35 @@ export function concatBlocks(specs: readonly AttributeSpec[], blocks: readonly P
 export function gatherBlock(specs: readonly AttributeSpec[], b: PointBlock, indices: Uint32Array, from = 0, to = indices.length): PointBlock {
   const m = to - from;
   const out = emptyBlock(specs, m);
-  const { x, y, z } = b;
-  for (let k = 0; k < m; k++) {
-    const i = indices[from + k];
-    out.x[k] = x[i];
-    out.y[k] = y[i];
-    out.z[k] = z[i];
-  }
-  b.attributes.forEach((a, c) => {
-    const o = out.attributes[c];
-    for (let k = 0; k < m; k++) o[k] = a[indices[from + k]];
-  });
+  const idx = from === 0 ? indices : indices.subarray(from, to);
+  gatherI32(out.x, b.x, idx, m);
+  gatherI32(out.y, b.y, idx, m);
+  gatherI32(out.z, b.z, idx, m);
+  b.attributes.forEach((a, c) => gatherColumn(out.attributes[c], a, idx, m));
   return out;
+}
+
+// One loop per element type: a loop that sees several typed-array types gets slow generic element access.
+export function gatherI32(o: Int32Array, a: Int32Array, idx: Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) o[k] = a[idx[k]];
+}
+function gatherU8(o: Uint8Array, a: Uint8Array, idx: Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) o[k] = a[idx[k]];
+}
+function gatherU16(o: Uint16Array, a: Uint16Array, idx: Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) o[k] = a[idx[k]];
+}
+function gatherF32(o: Float32Array, a: Float32Array, idx: Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) o[k] = a[idx[k]];
+}
+function gatherF64(o: Float64Array, a: Float64Array, idx: Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) o[k] = a[idx[k]];
+}
+
+/** `o[k] = a[idx[k]]` for k < n, `o` and `a` of the same type. */
+export function gatherColumn(o: AttributeArray, a: AttributeArray, idx: Uint32Array, n: number): void {
+  if (o instanceof Uint8Array) gatherU8(o, a as Uint8Array, idx, n);
+  else if (o instanceof Uint16Array) gatherU16(o, a as Uint16Array, idx, n);
+  else if (o instanceof Float32Array) gatherF32(o, a as Float32Array, idx, n);
+  else gatherF64(o, a as Float64Array, idx, n);
 }

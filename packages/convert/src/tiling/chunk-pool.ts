@@ -4,7 +4,18 @@
  */
 import { Worker } from "node:worker_threads";
 import { runChunkTask, type ChunkResult, type ChunkTask } from "./chunk-task.js";
-import { blockBuffers, sortByCell, type CellSorted, type CellSortTask } from "./cell-sort.js";
+import type { PointChunk } from "@realconv/formats";
+import { blockBuffers, rawBuffers, rawPoints, runSortTask, type CellSortAnswer, type CellSorted, type CellSortTask } from "./cell-sort.js";
+import type { PositionGrid } from "./position-grid.js";
+
+/**
+ * Positions mapped before quantising: through `grid` on the tiling threads, or, for a chunk with a point
+ * outside the grid's box, through `exact` in the calling thread (which gives the mapped chunk).
+ */
+export interface PositionMapping {
+  grid: PositionGrid;
+  exact(chunk: PointChunk): PointChunk;
+}
 
 const WORKER_URL = new URL("./chunk-worker.js", import.meta.url);
 
@@ -54,9 +65,26 @@ export class ChunkPool {
   }
 
   /** Regroups a block by cell; the block's buffers are handed over. */
-  async sort(task: CellSortTask): Promise<CellSorted> {
-    if (this.workers.length === 0) return sortByCell(task);
-    return this.post<CellSorted>({ kind: "sort", task }, blockBuffers(task.block));
+  async sort(task: CellSortTask): Promise<CellSortAnswer> {
+    if (this.workers.length === 0) return runSortTask(task);
+    return this.post<CellSortAnswer>({ kind: "sort", task }, task.block ? blockBuffers(task.block) : []);
+  }
+
+  /**
+   * Quantises a chunk on the tree's frame (mapped first when `mapping` is given) and regroups it by cell,
+   * on a thread: the calling thread only hands over the chunk's columns (copied, the chunk is left as it
+   * is; or, with `handOver`, transferred, the chunk's arrays then detached).
+   */
+  async sortChunk(base: Pick<CellSortTask, "specs" | "frame" | "grid">, chunk: PointChunk, mapping?: PositionMapping, handOver = false): Promise<CellSorted> {
+    const raw = rawPoints(base.specs, chunk);
+    if (handOver && !mapping && this.workers.length > 0) {
+      // The chunk is not used again: its columns go to the thread without a copy.
+      return (await this.post<CellSortAnswer>({ kind: "sort", task: { ...base, raw } }, rawBuffers(raw))) as CellSorted;
+    }
+    const r = await this.sort({ ...base, raw, positions: mapping?.grid });
+    if (!("outside" in r)) return r;
+    // A point outside the grid: this chunk is mapped here, exactly where the grid does not reach.
+    return (await this.sort({ ...base, raw: rawPoints(base.specs, mapping!.exact(chunk)) })) as CellSorted;
   }
 
   private async post<T>(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<T> {

@@ -26,8 +26,8 @@ import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { PointChunk } from "@realconv/formats";
 import { throwIfAborted, type JobParts, type JsonValue, type RunnerResources } from "../contract/runner.js";
-import { allocate, bytesPerPoint, concatBlocks, decodeBlock, encodeBlock, type AttributeArray, type AttributeSpec, type PointBlock } from "./block.js";
-import { ChunkPool } from "./chunk-pool.js";
+import { bytesPerPoint, concatBlocks, decodeBlock, encodeBlock, type AttributeSpec, type PointBlock } from "./block.js";
+import { ChunkPool, type PositionMapping } from "./chunk-pool.js";
 import type { CellSorted } from "./cell-sort.js";
 import { readRanges, type ChunkTask, type FileRange, type StoredNode } from "./chunk-task.js";
 import { compareKeys, FINE_BITS, keyId, type NodeKey, type TreeFrame } from "./frame.js";
@@ -46,6 +46,10 @@ export interface OctreeOptions {
   expectedPoints: number;
   /** Names this tree among the job's parts (one job may build several trees). */
   name: string;
+  /** Positions to map before quantising (on the tiling threads), e.g. to a tileset's local frame. */
+  positions?: PositionMapping;
+  /** The source's chunks are not used once yielded: their arrays may be handed to the threads (no copies). */
+  chunksHandedOver?: boolean;
 }
 
 export interface OctreeEnv {
@@ -120,51 +124,6 @@ interface Distribution {
   colorMax: number;
 }
 
-function specColumn(chunk: PointChunk, s: AttributeSpec): ArrayLike<number> | undefined {
-  if (s.name.startsWith("extra:")) return chunk.extra?.[s.name.slice(6)];
-  return (chunk as unknown as Record<string, ArrayLike<number> | undefined>)[s.name];
-}
-
-/** A chunk's positions on the frame's integers, and its attributes in the tree's columns. */
-function toBlock(frame: TreeFrame, specs: readonly AttributeSpec[], chunk: PointChunk): PointBlock {
-  const n = chunk.count;
-  const p = chunk.positions;
-  let x: Int32Array, y: Int32Array, z: Int32Array;
-  const same = p.kind === "i32" && p.scale.every((s, a) => s === frame.scale[a]) && p.offset.every((o, a) => o === frame.offset[a]);
-  if (same) {
-    // Copies: the block goes to another thread, the reader keeps its arrays.
-    x = p.x.slice(0, n);
-    y = p.y.slice(0, n);
-    z = p.z.slice(0, n);
-  } else {
-    const cols = [(x = new Int32Array(n)), (y = new Int32Array(n)), (z = new Int32Array(n))];
-    for (let a = 0; a < 3; a++) {
-      const inv = 1 / frame.scale[a];
-      const o = frame.offset[a];
-      const dst = cols[a];
-      if (p.kind === "f64") {
-        const src = a === 0 ? p.x : a === 1 ? p.y : p.z;
-        for (let i = 0; i < n; i++) dst[i] = Math.round((src[i] - o) * inv);
-      } else {
-        const src = a === 0 ? p.x : a === 1 ? p.y : p.z;
-        const s = p.scale[a];
-        const so = p.offset[a];
-        for (let i = 0; i < n; i++) dst[i] = Math.round((src[i] * s + so - o) * inv);
-      }
-    }
-  }
-  const attributes = specs.map((s): AttributeArray => {
-    const col = specColumn(chunk, s);
-    const out = allocate(s.kind, n);
-    if (col) {
-      if (ArrayBuffer.isView(col) && (col as AttributeArray).constructor === out.constructor) out.set((col as AttributeArray).subarray(0, n) as never);
-      else for (let i = 0; i < n; i++) out[i] = col[i];
-    }
-    return out;
-  });
-  return { count: n, x, y, z, attributes };
-}
-
 async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOptions, grid: number, file: string, env: OctreeEnv, bufferPoints: number, pool: ChunkPool): Promise<Distribution> {
   const { frame, specs } = options;
   const fh = await open(file, "w");
@@ -221,7 +180,8 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
       if (n === 0) continue;
       // The regrouping runs on the pool's threads, several chunks at once; results are taken in input
       // order, so each cell's points keep the input order whatever the thread count.
-      inFlight.push(pool.sort({ specs, frame, grid, block: toBlock(frame, specs, chunk) }));
+      // Quantised there too (cell-sort.ts): this thread only reads.
+      inFlight.push(pool.sortChunk({ specs, frame, grid }, chunk, options.positions, options.chunksHandedOver));
       count += n;
       if (inFlight.length < depth) continue;
       await take(await inFlight.shift()!);

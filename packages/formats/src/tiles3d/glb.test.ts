@@ -7,6 +7,7 @@ import { GLTFLoader, postProcessGLTF } from "@loaders.gl/gltf";
 import { cubeContent, tinyContent, unmatchedPoint } from "../testing/point-tiles.js";
 import { linearToSrgb8, srgbToLinear, type PointTileContent } from "./content.js";
 import { decodePointGlb, encodePointGlb } from "./glb.js";
+import { encodePointGlbWithDocument } from "../testing/glb-document.js";
 
 const validator = createRequire(import.meta.url)("gltf-validator") as {
   validateBytes(bytes: Uint8Array, options?: Record<string, unknown>): Promise<{ issues: { numErrors: number; numWarnings: number; messages: Array<{ code: string; message: string; severity: number; pointer?: string }> } }>;
@@ -39,6 +40,24 @@ describe("GLB point tiles", () => {
     const tiny = tinyContent(0.001);
     const d = await decodePointGlb(golden);
     assertSamePoints(tiny, d.positions, d, 0.0005 + 1e-6);
+  });
+
+  it("writes the bytes a glTF-Transform Document of the same tile writes", async () => {
+    const variants: PointTileContent[] = [tinyContent(0.001), tinyContent(), cubeContent(5000, 3, 1e-4), cubeContent(3000, 500, 1e-4), cubeContent(2000, 50)];
+    const base = cubeContent(1000, 2, 1e-4);
+    variants.push({ ...base, rgb: undefined }, { ...base, intensity: undefined }, { ...base, classification: undefined }, { ...base, intensity: undefined, classification: undefined });
+    variants.push({ ...base, rtcCenter: [0, 0, 0] });
+    // One point: every quantisation step is 1 (the scale is left out), and at the origin no translation.
+    variants.push({ count: 1, positions: new Float32Array([0, 0, 0]), rtcCenter: [0, 0, 0], precision: 1e-4 }, { count: 1, positions: new Float32Array([1, 2, 3]), rtcCenter: [5, 6, 7], precision: 1e-4, classification: new Uint8Array([7]) });
+    // Flat along one axis: that step is 1.
+    const flat = cubeContent(500, 4, 1e-4);
+    for (let i = 0; i < flat.count; i++) flat.positions[3 * i + 2] = 0.5;
+    variants.push(flat);
+    for (const [i, c] of variants.entries()) {
+      const mine = await encodePointGlb(c);
+      const theirs = await encodePointGlbWithDocument(c);
+      assert.ok(Buffer.from(mine).equals(theirs), `variant ${i}: same bytes`);
+    }
   });
 
   it("declares meshopt, quantisation, unlit and structural metadata as the 3D Tiles 1.1 viewers read them", async () => {

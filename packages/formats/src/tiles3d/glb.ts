@@ -84,6 +84,11 @@ function io(): WebIO {
     .registerDependencies({ "meshopt.encoder": MeshoptEncoder, "meshopt.decoder": MeshoptDecoder });
 }
 
+/**
+ * The GLB bytes of a point tile. Written directly rather than through a glTF-Transform Document (whose
+ * building, validation and copies cost as much as the compression itself): the same JSON, key for key,
+ * and the same chunks as `io().writeBinary` of the document described above, which reads it back.
+ */
 export async function encodePointGlb(c: PointTileContent): Promise<Uint8Array> {
   checkContent(c);
   if (c.count === 0) throw new RangeError("a GLB point tile needs at least one point");
@@ -97,66 +102,181 @@ export async function encodePointGlb(c: PointTileContent): Promise<Uint8Array> {
   const order = new Uint32Array(n); // order[new] = old
   for (let i = 0; i < n; i++) order[remap[i]] = i;
 
-  const doc = new Document();
-  const buffer = doc.createBuffer();
-  const primitive = doc.createPrimitive().setMode(Primitive.Mode.POINTS);
-  const node = doc.createNode("points");
+  const views: GlbView[] = [];
   const r = c.rtcCenter;
+  const node: { name: string; translation?: number[]; scale?: number[]; mesh?: number } = { name: "points" };
+  let translation: number[];
+  let scale = [1, 1, 1];
+  const pos = c.positions;
   if (quantised) {
     const step = [0, 1, 2].map((a) => (max[a] > min[a] ? (max[a] - min[a]) / 65535 : 1));
-    const q = new Uint16Array(3 * n);
+    // u16 VEC3 padded to 4 components: meshopt's attribute mode needs strides of 4 bytes.
+    const q = new Uint16Array(4 * n);
     for (let i = 0; i < n; i++) {
       const o = 3 * order[i];
-      q[3 * i] = Math.round((c.positions[o] - min[0]) / step[0]);
-      q[3 * i + 1] = Math.round((c.positions[o + 2] - min[2]) / step[2]);
-      q[3 * i + 2] = Math.round((max[1] - c.positions[o + 1]) / step[1]);
+      q[4 * i] = Math.round((pos[o] - min[0]) / step[0]);
+      q[4 * i + 1] = Math.round((pos[o + 2] - min[2]) / step[2]);
+      q[4 * i + 2] = Math.round((max[1] - pos[o + 1]) / step[1]);
     }
-    primitive.setAttribute("POSITION", doc.createAccessor().setType("VEC3").setArray(q).setBuffer(buffer));
-    node.setTranslation([r[0] + min[0], r[2] + min[2], -(r[1] + max[1])]).setScale([step[0], step[2], step[1]]);
-    doc.createExtension(KHRMeshQuantization).setRequired(true);
+    views.push({ attribute: "POSITION", type: "VEC3", componentType: 5123, normalized: false, data: q, stride: 8, bounds: componentBounds(q, n, 4, 3) });
+    translation = [r[0] + min[0], r[2] + min[2], -(r[1] + max[1])];
+    scale = [step[0], step[2], step[1]];
   } else {
     const p = new Float32Array(3 * n);
     for (let i = 0; i < n; i++) {
       const o = 3 * order[i];
-      p[3 * i] = c.positions[o];
-      p[3 * i + 1] = c.positions[o + 2];
-      p[3 * i + 2] = -c.positions[o + 1];
+      p[3 * i] = pos[o];
+      p[3 * i + 1] = pos[o + 2];
+      p[3 * i + 2] = -pos[o + 1];
     }
-    primitive.setAttribute("POSITION", doc.createAccessor().setType("VEC3").setArray(p).setBuffer(buffer));
-    node.setTranslation([r[0], r[2], -r[1]]);
+    views.push({ attribute: "POSITION", type: "VEC3", componentType: 5126, normalized: false, data: p, stride: 12, bounds: componentBounds(p, n, 3, 3) });
+    translation = [r[0], r[2], -r[1]];
   }
+  // glTF-Transform leaves out a translation or scale within 1e-5 of its default.
+  if (!nearly(translation, [0, 0, 0])) node.translation = translation;
+  if (!nearly(scale, [1, 1, 1])) node.scale = scale;
+  node.mesh = 0;
   if (c.rgb) {
-    const colours = new Uint16Array(3 * n);
-    for (let i = 0; i < n; i++) for (let a = 0; a < 3; a++) colours[3 * i + a] = SRGB_TO_LINEAR_U16[c.rgb[3 * order[i] + a]];
-    primitive.setAttribute("COLOR_0", doc.createAccessor().setType("VEC3").setArray(colours).setNormalized(true).setBuffer(buffer));
+    const rgb = c.rgb;
+    const colours = new Uint16Array(4 * n);
+    for (let i = 0; i < n; i++) {
+      const o = 3 * order[i];
+      colours[4 * i] = SRGB_TO_LINEAR_U16[rgb[o]];
+      colours[4 * i + 1] = SRGB_TO_LINEAR_U16[rgb[o + 1]];
+      colours[4 * i + 2] = SRGB_TO_LINEAR_U16[rgb[o + 2]];
+    }
+    views.push({ attribute: "COLOR_0", type: "VEC3", componentType: 5123, normalized: true, data: colours, stride: 8 });
   }
   const metadata: StructuralMetadataJson = { schema: { id: "realconv_points", classes: { point: { properties: {} } } }, propertyAttributes: [{ class: "point", properties: {} }] };
   const properties = metadata.schema.classes.point.properties;
   const attributes = metadata.propertyAttributes[0].properties;
   if (c.intensity) {
-    const values = new Uint16Array(n);
-    for (let i = 0; i < n; i++) values[i] = c.intensity[order[i]];
-    primitive.setAttribute(GLB_INTENSITY_ATTRIBUTE, doc.createAccessor().setType("SCALAR").setArray(values).setBuffer(buffer));
+    const src = c.intensity;
+    const values = new Uint16Array(2 * n);
+    for (let i = 0; i < n; i++) values[2 * i] = src[order[i]];
+    views.push({ attribute: GLB_INTENSITY_ATTRIBUTE, type: "SCALAR", componentType: 5123, normalized: false, data: values, stride: 4 });
     properties.intensity = { type: "SCALAR", componentType: "UINT16", description: "Return intensity" };
     attributes.intensity = { attribute: GLB_INTENSITY_ATTRIBUTE };
   }
   if (c.classification) {
-    const values = new Uint8Array(n);
-    for (let i = 0; i < n; i++) values[i] = c.classification[order[i]];
-    primitive.setAttribute(GLB_CLASSIFICATION_ATTRIBUTE, doc.createAccessor().setType("SCALAR").setArray(values).setBuffer(buffer));
+    const src = c.classification;
+    const values = new Uint8Array(4 * n);
+    for (let i = 0; i < n; i++) values[4 * i] = src[order[i]];
+    views.push({ attribute: GLB_CLASSIFICATION_ATTRIBUTE, type: "SCALAR", componentType: 5121, normalized: false, data: values, stride: 4 });
     properties.classification = { type: "SCALAR", componentType: "UINT8", description: "ASPRS classification" };
     attributes.classification = { attribute: GLB_CLASSIFICATION_ATTRIBUTE };
   }
-  if (c.intensity || c.classification) doc.createExtension(PointMetadataExtension).metadata = metadata;
+  const withMetadata = c.intensity !== undefined || c.classification !== undefined;
 
-  const unlit = doc.createExtension(KHRMaterialsUnlit);
-  primitive.setMaterial(doc.createMaterial("points").setExtension(KHRMaterialsUnlit.EXTENSION_NAME, unlit.createUnlit()));
-  node.setMesh(doc.createMesh("points").addPrimitive(primitive));
-  doc.createScene().addChild(node);
-  doc.getRoot().setDefaultScene(doc.getRoot().listScenes()[0]);
-  doc.getRoot().getAsset().generator = "realconv";
-  doc.createExtension(EXTMeshoptCompression).setRequired(true).setEncoderOptions({ method: EXTMeshoptCompression.EncoderMethod.QUANTIZE });
-  return io().writeBinary(doc);
+  // One meshopt-compressed buffer view per accessor in buffer 0 (the GLB's BIN chunk), each padded to 4
+  // bytes; buffer 1 is the fallback, declared with the uncompressed lengths and no data.
+  const compressed: Uint8Array[] = [];
+  const accessors: Record<string, unknown>[] = [];
+  const bufferViews: Record<string, unknown>[] = [];
+  const primitiveAttributes: Record<string, number> = {};
+  let binLength = 0;
+  let fallbackLength = 0;
+  views.forEach((v, i) => {
+    const raw = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    const packed = MeshoptEncoder.encodeGltfBuffer(raw, n, v.stride, "ATTRIBUTES");
+    const accessor: Record<string, unknown> = { type: v.type, componentType: v.componentType, count: n };
+    if (v.bounds) {
+      accessor.max = v.bounds.max.map(Math.fround);
+      accessor.min = v.bounds.min.map(Math.fround);
+    }
+    accessor.normalized = v.normalized;
+    accessor.byteOffset = 0;
+    accessor.bufferView = i;
+    accessors.push(accessor);
+    bufferViews.push({
+      buffer: 1,
+      byteOffset: fallbackLength,
+      byteLength: raw.byteLength,
+      target: 34962,
+      byteStride: v.stride,
+      extensions: { EXT_meshopt_compression: { buffer: 0, byteOffset: binLength, byteLength: packed.byteLength, mode: "ATTRIBUTES", byteStride: v.stride, count: n } },
+    });
+    primitiveAttributes[v.attribute] = i;
+    compressed.push(packed);
+    binLength += pad4(packed.byteLength);
+    fallbackLength += pad4(raw.byteLength);
+  });
+  const primitive: Record<string, unknown> = { attributes: primitiveAttributes, mode: 0, material: 0 };
+  if (withMetadata) primitive.extensions = { [STRUCTURAL_METADATA]: { propertyAttributes: [0] } };
+  const used = ["EXT_meshopt_compression", ...(withMetadata ? [STRUCTURAL_METADATA] : []), "KHR_materials_unlit", ...(quantised ? ["KHR_mesh_quantization"] : [])];
+  const required = ["EXT_meshopt_compression", ...(quantised ? ["KHR_mesh_quantization"] : [])];
+  const json: Record<string, unknown> = {
+    asset: { generator: "realconv", version: "2.0" },
+    accessors,
+    bufferViews,
+    buffers: [{ byteLength: binLength }, { byteLength: fallbackLength, extensions: { EXT_meshopt_compression: { fallback: true } } }],
+    materials: [{ name: "points", pbrMetallicRoughness: {}, extensions: { KHR_materials_unlit: {} } }],
+    meshes: [{ name: "points", primitives: [primitive] }],
+    nodes: [node],
+    scenes: [{ nodes: [0] }],
+    scene: 0,
+    extensionsUsed: used,
+    extensionsRequired: required,
+  };
+  if (withMetadata) json.extensions = { [STRUCTURAL_METADATA]: metadata };
+
+  const text = new TextEncoder().encode(JSON.stringify(json));
+  const jsonLength = pad4(text.byteLength);
+  const total = 12 + 8 + jsonLength + 8 + binLength;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x46546c67, true); // "glTF"
+  dv.setUint32(4, 2, true);
+  dv.setUint32(8, total, true);
+  dv.setUint32(12, jsonLength, true);
+  dv.setUint32(16, 0x4e4f534a, true); // "JSON"
+  out.set(text, 20);
+  out.fill(0x20, 20 + text.byteLength, 20 + jsonLength);
+  let at = 20 + jsonLength;
+  dv.setUint32(at, binLength, true);
+  dv.setUint32(at + 4, 0x004e4942, true); // "BIN\0"
+  at += 8;
+  for (const packed of compressed) {
+    out.set(packed, at);
+    at += pad4(packed.byteLength);
+  }
+  return out;
+}
+
+interface GlbView {
+  attribute: string;
+  type: "VEC3" | "SCALAR";
+  componentType: number;
+  normalized: boolean;
+  /** The accessor's values, each element padded to `stride` bytes. */
+  data: Uint8Array | Uint16Array | Float32Array;
+  stride: number;
+  /** Component bounds (POSITION only). */
+  bounds?: { min: number[]; max: number[] };
+}
+
+const pad4 = (v: number) => Math.ceil(v / 4) * 4;
+
+function nearly(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 1e-5) return false;
+  return true;
+}
+
+/** Per-component min and max over the finite values of `count` elements of `size` components, `stride` apart. */
+function componentBounds(a: Uint16Array | Float32Array, count: number, stride: number, size: number): { min: number[]; max: number[] } {
+  const min: number[] = [];
+  const max: number[] = [];
+  for (let j = 0; j < size; j++) {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0, k = j; i < count; i++, k += stride) {
+      const v = a[k];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    min.push(lo);
+    max.push(hi);
+  }
+  return { min, max };
 }
 
 export interface DecodedPointGlb {

@@ -214,3 +214,30 @@ test("LAS 1.0, 1.1, 1.3 and 1.4 headers with legacy formats read the same points
     assert.deepEqual(c.red, src.red);
   }
 });
+
+test("chunks of only some columns hold the values of the full decode, for every record format", async () => {
+  const [src] = await readAll(await openLas(file("1.2-with-color.las")));
+  const all = ["intensity", "returnNumber", "numberOfReturns", "scanFlags", "classification", "classificationFlags", "scanAngle", "userData", "pointSourceId", "gpsTime", "red", "green", "blue"] as const;
+  for (let pdrf = 0; pdrf <= 10; pdrf++) {
+    const bytes = await encodeLas({ schema: { columns: [...all], extra: [] }, pdrf }, [src]);
+    const r = await openLas(bytesSource(bytes, `f${pdrf}.las`));
+    const [full] = await readAll(r);
+    for (const col of [...r.schema.columns, "red" as const]) {
+      const parts: PointChunk[] = [];
+      for await (const c of r.chunks(undefined, { columns: [col, "intensity"], extra: false })) parts.push(c);
+      assert.equal(parts.length, 1);
+      const [c] = parts;
+      assert.deepEqual(c.positions, full.positions, `format ${pdrf}`);
+      assert.deepEqual(c[col], full[col], `format ${pdrf} ${col}`);
+      assert.deepEqual(c.intensity, full.intensity);
+      const kept = Object.keys(c).filter((k) => k !== "count" && k !== "positions").sort();
+      assert.deepEqual(kept, [...new Set(["intensity", col])].filter((k) => full[k as keyof PointChunk] !== undefined).sort(), `format ${pdrf} keeps only the columns asked`);
+    }
+  }
+  // Extra attributes: only when asked.
+  const withExtra = await encodeLas({ schema: { columns: ["intensity"], extra: [{ name: "height", type: "f64" }] }, pdrf: 1 }, [{ ...src, extra: { height: Float64Array.from({ length: src.count }, (_, i) => i * 0.25) } }]);
+  const r = await openLas(bytesSource(withExtra, "extra.las"));
+  const [full] = await readAll(r);
+  for await (const c of r.chunks(undefined, { columns: [], extra: true })) assert.deepEqual(c.extra, full.extra);
+  for await (const c of r.chunks(undefined, { columns: [], extra: false })) assert.equal(c.extra, undefined);
+});

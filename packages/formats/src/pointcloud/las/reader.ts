@@ -69,11 +69,17 @@ export class LasReader implements PointCloudReader {
     return this.blocks(this.blockPoints(), signal);
   }
 
-  async *chunks(signal?: AbortSignal): AsyncIterable<PointChunk> {
+  /** The points; with `only`, just those columns (positions always) and the extra attributes if asked. */
+  async *chunks(signal?: AbortSignal, only?: RecordLayout["only"]): AsyncIterable<PointChunk> {
+    const layout = this.layoutFor(only);
     for await (const block of this.blocks(this.blockPoints(), signal)) {
       throwIfAborted(signal);
-      yield decodeRecords(block.bytes, block.count, this.layout);
+      yield decodeRecords(block.bytes, block.count, layout);
     }
+  }
+
+  protected layoutFor(only: RecordLayout["only"] | undefined): RecordLayout {
+    return only ? { ...this.layout, only } : this.layout;
   }
 }
 

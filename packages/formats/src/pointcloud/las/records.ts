@@ -142,6 +142,11 @@ export interface RecordLayout {
   offset: readonly [number, number, number];
   extra: ExtraBytesField[];
   schema: PointSchema;
+  /**
+   * Decode only these columns (positions always) and the extra attributes only if `extra`: for readers
+   * whose points feed an output that keeps a few. Absent: every column of the record format.
+   */
+  only?: { columns: readonly ColumnName[]; extra: boolean };
 }
 
 export function recordLayout(header: LasHeader, extra: ExtraBytesField[]): RecordLayout {
@@ -191,6 +196,7 @@ export function writeScalar(v: DataView, at: number, type: ExtraAttribute["type"
 
 /** Decodes `count` records starting at `bytes[0]` into a new chunk. */
 export function decodeRecords(bytes: Uint8Array, count: number, layout: RecordLayout): PointChunk {
+  if (layout.only) return decodeSomeRecords(bytes, count, layout, layout.only);
   const { pdrf, recordLength: rl } = layout;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const x = new Int32Array(count);
@@ -262,6 +268,105 @@ export function decodeRecords(bytes: Uint8Array, count: number, layout: RecordLa
     for (let i = 0, p = 36; i < count; i++, p += rl) n[i] = v.getUint16(p, true);
   }
   if (layout.extra.length > 0) {
+    const extra: Record<string, Float64Array> = {};
+    for (const f of layout.extra) {
+      const col = (extra[f.name] = new Float64Array(count));
+      const { scale, valueOffset, type } = f;
+      const plain = scale === 1 && valueOffset === 0;
+      for (let i = 0, p = f.offset; i < count; i++, p += rl) {
+        const raw = readScalar(v, p, type);
+        col[i] = plain ? raw : raw * scale + valueOffset;
+      }
+    }
+    chunk.extra = extra;
+  }
+  return chunk;
+}
+
+/**
+ * The positions and the wanted columns of `count` records, one loop per column (the values of
+ * `decodeRecords`, the columns not wanted left out).
+ */
+function decodeSomeRecords(bytes: Uint8Array, count: number, layout: RecordLayout, only: NonNullable<RecordLayout["only"]>): PointChunk {
+  const { pdrf, recordLength: rl } = layout;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const x = new Int32Array(count);
+  const y = new Int32Array(count);
+  const z = new Int32Array(count);
+  for (let i = 0, p = 0; i < count; i++, p += rl) {
+    x[i] = v.getInt32(p, true);
+    y[i] = v.getInt32(p + 4, true);
+    z[i] = v.getInt32(p + 8, true);
+  }
+  const chunk: PointChunk = { count, positions: { kind: "i32", x, y, z, scale: layout.scale, offset: layout.offset } };
+  const ext = pdrfIsExtended(pdrf);
+  const has = new Set(pdrfColumns(pdrf));
+  const u8 = (at: number, f: (b: number) => number): Uint8Array => {
+    const out = new Uint8Array(count);
+    for (let i = 0, p = at; i < count; i++, p += rl) out[i] = f(bytes[p]);
+    return out;
+  };
+  const u16 = (at: number): Uint16Array => {
+    const out = new Uint16Array(count);
+    for (let i = 0, p = at; i < count; i++, p += rl) out[i] = v.getUint16(p, true);
+    return out;
+  };
+  const cols = chunk as unknown as Record<string, unknown>;
+  for (const c of only.columns) {
+    if (!has.has(c)) continue;
+    switch (c) {
+      case "intensity":
+        chunk.intensity = u16(12);
+        break;
+      case "returnNumber":
+        chunk.returnNumber = ext ? u8(14, (b) => b & 15) : u8(14, (b) => b & 7);
+        break;
+      case "numberOfReturns":
+        chunk.numberOfReturns = ext ? u8(14, (b) => b >> 4) : u8(14, (b) => (b >> 3) & 7);
+        break;
+      case "scanFlags":
+        chunk.scanFlags = ext ? u8(15, (b) => b >> 6) : u8(14, (b) => b >> 6);
+        break;
+      case "classification":
+        chunk.classification = ext ? u8(16, (b) => b) : u8(15, (b) => b & 31);
+        break;
+      case "classificationFlags":
+        chunk.classificationFlags = ext ? u8(15, (b) => b & 15) : u8(15, (b) => b >> 5);
+        break;
+      case "scannerChannel":
+        chunk.scannerChannel = u8(15, (b) => (b >> 4) & 3);
+        break;
+      case "userData":
+        chunk.userData = u8(17, (b) => b);
+        break;
+      case "scanAngle": {
+        const out = new Float32Array(count);
+        if (ext) for (let i = 0, p = 18; i < count; i++, p += rl) out[i] = v.getInt16(p, true) * 0.006;
+        else for (let i = 0, p = 16; i < count; i++, p += rl) out[i] = v.getInt8(p);
+        chunk.scanAngle = out;
+        break;
+      }
+      case "pointSourceId":
+        chunk.pointSourceId = u16(ext ? 20 : 18);
+        break;
+      case "gpsTime": {
+        const t = (chunk.gpsTime = new Float64Array(count));
+        for (let i = 0, p = ext ? 22 : 20; i < count; i++, p += rl) t[i] = v.getFloat64(p, true);
+        break;
+      }
+      case "red":
+      case "green":
+      case "blue":
+        cols[c] = u16(rgbOffset(pdrf) + (c === "red" ? 0 : c === "green" ? 2 : 4));
+        break;
+      case "nir":
+        chunk.nir = u16(36);
+        break;
+      default:
+        break;
+    }
+  }
+  if (only.extra && layout.extra.length > 0) {
     const extra: Record<string, Float64Array> = {};
     for (const f of layout.extra) {
       const col = (extra[f.name] = new Float64Array(count));

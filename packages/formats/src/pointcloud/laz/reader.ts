@@ -195,12 +195,12 @@ function lazRecordBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: r
  * point, as decoding the gathered records here. Undefined where the chunks are not decompressed whole or
  * the decompressor decodes no columns.
  */
-function lazColumnBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[], options: LasReadOptions, layout: RecordLayout): ((maxPoints: number, signal?: AbortSignal) => AsyncIterable<PointChunk>) | undefined {
+function lazColumnBlocks(src: ByteSource, h: LasHeader, lz: LaszipVlr, chunks: readonly LazChunk[], options: LasReadOptions): ((maxPoints: number, signal: AbortSignal | undefined, layout: RecordLayout) => AsyncIterable<PointChunk>) | undefined {
   const decompressor = options.lazDecompressor;
   if (!decompressor?.decompressColumns || !decompressesWhole(h, lz, chunks)) return undefined;
   const limits = rawLimits(h);
   const depth = Math.max(1, Math.floor(options.lazConcurrency ?? 1));
-  return async function* (maxPoints, signal) {
+  return async function* (maxPoints, signal, layout) {
     const decompress = async (bytes: Uint8Array, ch: LazChunk, c: number) => {
       const points = await decompressor.decompressColumns!(bytes, ch.pointCount, limits, layout);
       if (points.count !== ch.pointCount) throw new Error(`LAZ chunk ${c}: the decompressor returned ${points.count} points, not ${ch.pointCount}`);
@@ -294,17 +294,17 @@ export class LazReader extends LasReader {
     options: LasReadOptions = {},
   ) {
     super(src, header, warnings, "laz", lazRecordBlocks(src, header, laszip, lazChunks, options), options);
-    this.columnBlocks = lazColumnBlocks(src, header, laszip, lazChunks, options, this.layout);
+    this.columnBlocks = lazColumnBlocks(src, header, laszip, lazChunks, options);
   }
 
-  private readonly columnBlocks: ((maxPoints: number, signal?: AbortSignal) => AsyncIterable<PointChunk>) | undefined;
+  private readonly columnBlocks: ((maxPoints: number, signal: AbortSignal | undefined, layout: RecordLayout) => AsyncIterable<PointChunk>) | undefined;
 
-  override async *chunks(signal?: AbortSignal): AsyncIterable<PointChunk> {
+  override async *chunks(signal?: AbortSignal, only?: RecordLayout["only"]): AsyncIterable<PointChunk> {
     if (!this.columnBlocks) {
-      yield* super.chunks(signal);
+      yield* super.chunks(signal, only);
       return;
     }
-    for await (const chunk of this.columnBlocks(this.blockPoints(), signal)) {
+    for await (const chunk of this.columnBlocks(this.blockPoints(), signal, this.layoutFor(only))) {
       throwIfAborted(signal);
       yield chunk;
     }
