@@ -18,7 +18,8 @@ import { SYNTHETIC_SCHEMA, syntheticCloud } from "@realconv/formats/testing/synt
 import { CLI_PATH } from "../testing/harness.js";
 
 /** A small budget: many chunks, so the chunk phase lasts long enough to be interrupted. */
-const ENV = { REALCONV_DATABASE_URL: "", REALCONV_MEMORY_MB: "64", REALCONV_THREADS: "1" };
+// Two threads: chunks finish concurrently, and so do their records in the work folder.
+const ENV = { REALCONV_DATABASE_URL: "", REALCONV_MEMORY_MB: "64", REALCONV_THREADS: "2" };
 
 interface Run {
   code: number | null;

@@ -200,17 +200,20 @@ async function folderParts(dir: string, run: JsonValue): Promise<{ parts: JobPar
   }
   if (done.size === 0) await rm(partsDir, { recursive: true, force: true });
   await mkdir(partsDir, { recursive: true });
-  const save = async () => {
+  const write = async () => {
     await writeFile(`${state}.tmp`, JSON.stringify({ run: key, parts: Object.fromEntries(done) }));
     await rename(`${state}.tmp`, state);
   };
-  await save();
+  // Parts finish concurrently (one per thread): their writes of the state go one after the other.
+  let saved: Promise<void> = write();
+  await saved;
   return {
     parts: {
       finished: async () => new Map(done),
       finish: async (id, manifest) => {
         done.set(id, manifest);
-        await save();
+        saved = saved.then(write, write);
+        await saved;
       },
     },
     partsDir,
