@@ -69,8 +69,10 @@ export class ChunkPool {
     });
   }
 
+  /** Stops the threads (again: nothing). */
   async close(): Promise<void> {
     this.failAll(new Error("tiling threads stopped"));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
+    this.idle.length = 0;
   }
 }
