@@ -99,7 +99,7 @@ export function runChunkTask(task: ChunkTask): ChunkResult {
       buildAdditive(task.specs, task.frame, task.root, block, task.mode.maxLeaf, (key, b) => put(key, b.count, encodeBlock(task.specs, b, (n) => scratchU8("encode", n))));
     } else {
       const cols = opcColumns(task.specs, task.mode.colorShift);
-      buildOpcChunk(task.mode.layout, task.frame, cols, task.root, block, (t) => put(t, t.points.count, encodeOpcPoints(t.points)));
+      buildOpcChunk(task.mode.layout, task.frame, cols, task.root, block, (t) => put(t, t.points.count, encodeOpcPoints(t.points, (n) => scratchU8("encode", n))));
     }
   } finally {
     closeSync(fd);

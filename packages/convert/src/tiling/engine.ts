@@ -18,7 +18,9 @@
  * copied into arrays of its own, never views that would keep whole input blocks alive); chunk builds B/2,
  * sized for 6 builds at once from the bytes a build takes per point with its working arrays
  * (`buildBytesPerPoint`), never from the thread count; each thread reuses its working arrays from chunk to
- * chunk (scratch.ts) and writes nodes as soon as they are final. The threads are stopped before the merge,
+ * chunk (scratch.ts) and writes nodes as soon as they are final. While the host's LAZ threads decode the
+ * input, the distribution regroups in the calling thread and the tiling threads start only for the
+ * chunks, after the idle LAZ threads have stopped. The tiling threads are stopped before the merge,
  * which holds one parent's children at a time and writes what it makes to a file; the rest is the output
  * encoders'. A single cell of level G denser than a chunk is built whole (it cannot be split further
  * without a deeper G), the one case memory may exceed the budget.
@@ -113,15 +115,16 @@ const FLUSH_POINTS = 32_768;
 const BUILDS_IN_BUDGET = 6;
 
 /**
- * Bytes a chunk build takes per point of the chunk, its working arrays included (the arrays it holds at
- * its peak, with room for the garbage a thread's collector leaves). Additive: the chunk's block, fine
- * coordinates (12), octant and two index arrays (9), the node being written and its bytes, the sampling's
- * temporaries. OPC: the block, fine coordinates, slot and order (8), the level-0 tiles' OPC columns (30:
- * xyz as doubles) and the coarser tiles thinned from them.
+ * Bytes a chunk build takes per point of the chunk, its working arrays included. Additive: the chunk's
+ * block, fine coordinates (12), octant and two index arrays (9), the node being written and its bytes,
+ * the sampling's temporaries. OPC: the block, fine coordinates, slot and order (8), the level-0 tiles' OPC
+ * columns (30: xyz as doubles), and what a thread's heap was measured to hold beyond them while it builds
+ * chunks one after the other (the thinning's temporaries, and their garbage until collected): about 160
+ * bytes per point over the block, not the 72 the arrays alone add up to.
  */
 export function buildBytesPerPoint(specs: readonly AttributeSpec[], mode: TreeMode): number {
   const bpp = bytesPerPoint(specs);
-  return mode.kind === "additive" ? 2 * bpp + 32 : bpp + 72;
+  return mode.kind === "additive" ? 2 * bpp + 32 : bpp + 160;
 }
 
 interface CellIndex {
@@ -416,7 +419,12 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   const signature = JSON.stringify({ frame: options.frame, specs: options.specs, mode: options.mode, grid, maxChunk });
   const finished = await parts.finished();
 
-  const pool = new ChunkPool(threads);
+  // Idle LAZ threads left from earlier work stop (their memory back); they start again on demand.
+  await resources.threads?.stopIdle();
+  // While the host's LAZ threads decode the input (they have started), the distribution regroups its
+  // blocks in this thread: two threads at work beside it rather than four, and the tiling threads start
+  // for the chunk phase only, after the LAZ ones have stopped.
+  const pool = new ChunkPool(threads, () => (resources.threads?.threadCount ?? 0) > 0);
   try {
     return await buildWith(pool, source, options, env, { signature, finished, dir, grid, maxChunk, bufferBytes, concurrent });
   } finally {

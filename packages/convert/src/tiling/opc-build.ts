@@ -8,7 +8,7 @@
 import { compareOpcTiles, opcTileSize, thinOpcTile, type OpcLayout, type OpcPoints } from "@realconv/formats/opc";
 import type { AttributeSpec, PointBlock } from "./block.js";
 import { FINE_BITS, fineCoordinates, type NodeKey, type TreeFrame } from "./frame.js";
-import { scratchI32, scratchU32 } from "./scratch.js";
+import { scratchF64, scratchI32, scratchU16, scratchU32, scratchU8 } from "./scratch.js";
 
 export interface OpcTileOut {
   /** OPC level and tile index. */
@@ -68,14 +68,17 @@ export function toOpcPoints(frame: TreeFrame, cols: OpcColumns, b: PointBlock): 
 
 /**
  * The points of `b` at `order[from..to)` as OPC columns (absolute positions; the same values as
- * `toOpcPoints`, taken point by point so the chunk's points are never all converted at once).
+ * `toOpcPoints`), at the same range of this thread's scratch columns: valid until the next chunk.
  */
 function gatherOpc(frame: TreeFrame, cols: OpcColumns, b: PointBlock, order: Uint32Array, from: number, to: number): OpcPoints {
   const m = to - from;
-  const out: OpcPoints = { count: m, xyz: new Float64Array(3 * m) };
+  const n = b.count;
+  // Views over this thread's scratch columns (one range per tile): a chunk's level-0 tiles take no
+  // allocation of their own, and are dropped with the chunk's build.
+  const xyz = scratchF64("opc.xyz", 3 * n).subarray(3 * from, 3 * to);
+  const out: OpcPoints = { count: m, xyz };
   const [sx, sy, sz] = frame.scale;
   const [ox, oy, oz] = frame.offset;
-  const xyz = out.xyz;
   for (let k = 0; k < m; k++) {
     const i = order[from + k];
     xyz[3 * k] = b.x[i] * sx + ox;
@@ -84,7 +87,7 @@ function gatherOpc(frame: TreeFrame, cols: OpcColumns, b: PointBlock, order: Uin
   }
   if (cols.red !== undefined && cols.green !== undefined && cols.blue !== undefined) {
     const r = b.attributes[cols.red], g = b.attributes[cols.green], bl = b.attributes[cols.blue];
-    const rgb = (out.rgb = new Uint8Array(3 * m));
+    const rgb = (out.rgb = scratchU8("opc.rgb", 3 * n).subarray(3 * from, 3 * to));
     const s = cols.colorShift;
     for (let k = 0; k < m; k++) {
       const i = order[from + k];
@@ -95,12 +98,12 @@ function gatherOpc(frame: TreeFrame, cols: OpcColumns, b: PointBlock, order: Uin
   }
   if (cols.intensity !== undefined) {
     const src = b.attributes[cols.intensity];
-    const dst = (out.intensity = new Uint16Array(m));
+    const dst = (out.intensity = scratchU16("opc.intensity", n).subarray(from, to));
     for (let k = 0; k < m; k++) dst[k] = src[order[from + k]];
   }
   if (cols.classification !== undefined) {
     const src = b.attributes[cols.classification];
-    const dst = (out.classification = new Uint8Array(m));
+    const dst = (out.classification = scratchU8("opc.classification", n).subarray(from, to));
     for (let k = 0; k < m; k++) dst[k] = src[order[from + k]];
   }
   return out;
@@ -224,17 +227,18 @@ export function thinLevelFrom(layout: OpcLayout, l: number, children: readonly O
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
-/** An OPC tile's points as bytes for scratch files. */
-export function encodeOpcPoints(p: OpcPoints): Uint8Array {
+/** An OPC tile's points as bytes for scratch files, in `into(length)` when given (padding cleared). */
+export function encodeOpcPoints(p: OpcPoints, into?: (length: number) => Uint8Array): Uint8Array {
   const n = p.count;
-  const parts: ArrayBufferView[] = [p.xyz];
+  const parts: ArrayBufferView[] = [p.xyz.subarray(0, 3 * n)];
   const flags = (p.rgb ? 1 : 0) | (p.intensity ? 2 : 0) | (p.classification ? 4 : 0) | (p.weight ? 8 : 0);
-  if (p.rgb) parts.push(p.rgb);
+  if (p.rgb) parts.push(p.rgb.subarray(0, 3 * n));
   if (p.intensity) parts.push(p.intensity.subarray(0, n));
   if (p.classification) parts.push(p.classification.subarray(0, n));
-  if (p.weight) parts.push(p.weight);
-  const out = new Uint8Array(8 + parts.reduce((s, a) => s + pad8(a.byteLength), 0));
-  const v = new DataView(out.buffer);
+  if (p.weight) parts.push(p.weight.subarray(0, n));
+  const length = 8 + parts.reduce((s, a) => s + pad8(a.byteLength), 0);
+  const out = into ? into(length).fill(0) : new Uint8Array(length);
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   v.setUint32(0, n, true);
   v.setUint32(4, flags, true);
   let at = 8;

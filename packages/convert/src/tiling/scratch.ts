@@ -24,6 +24,7 @@ function scratchOf<T extends AttributeArray | Uint32Array | Int32Array>(slot: st
 
 export const scratchU32 = (slot: string, n: number): Uint32Array => scratchOf(slot, Uint32Array, n);
 export const scratchI32 = (slot: string, n: number): Int32Array => scratchOf(slot, Int32Array, n);
+export const scratchU16 = (slot: string, n: number): Uint16Array => scratchOf(slot, Uint16Array, n);
 export const scratchU8 = (slot: string, n: number): Uint8Array => scratchOf(slot, Uint8Array, n);
 export const scratchF64 = (slot: string, n: number): Float64Array => scratchOf(slot, Float64Array, n);
 
