@@ -122,6 +122,18 @@ export class LazWorkerPool {
     if (buf instanceof ArrayBuffer && buf.byteLength > 0 && this.spare.length < 4 * this.size + 4 && !this.spare.includes(buf)) this.spare.push(buf);
   }
 
+  /**
+   * Stops the threads that have no task and drops the spare buffers: their memory back while the caller
+   * has no work for the pool (a later task starts a thread again).
+   */
+  async stopIdle(): Promise<void> {
+    const idle = this.slots.filter((s) => s.task === undefined);
+    for (const s of idle) this.slots.splice(this.slots.indexOf(s), 1);
+    this.spare.length = 0;
+    this.spareRecords.length = 0;
+    await Promise.all(idle.map((s) => s.worker.terminate()));
+  }
+
   /** Tests only: one thread dies while running this task. */
   crashOneThread(): Promise<Uint8Array> {
     return this.run<Uint8Array>({ op: "crash" }, []);

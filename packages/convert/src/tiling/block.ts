@@ -55,13 +55,19 @@ export function encodedLength(specs: readonly AttributeSpec[], n: number): numbe
   return len;
 }
 
-/** The block's bytes (little-endian host order: typed arrays copied as they are). */
-export function encodeBlock(specs: readonly AttributeSpec[], b: PointBlock): Uint8Array {
-  const out = new Uint8Array(encodedLength(specs, b.count));
-  new DataView(out.buffer).setUint32(0, b.count, true);
+/**
+ * The block's bytes (little-endian host order: typed arrays copied as they are), in `into(length)` when
+ * given (a reused buffer: the padding is cleared, so the bytes are the same either way).
+ */
+export function encodeBlock(specs: readonly AttributeSpec[], b: PointBlock, into?: (length: number) => Uint8Array): Uint8Array {
+  const length = encodedLength(specs, b.count);
+  const out = into ? into(length) : new Uint8Array(length);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(0, b.count, true);
+  out.fill(0, 4, 8);
   let at = 8;
   const put = (a: ArrayBufferView) => {
     out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    if (into) out.fill(0, at + a.byteLength, at + pad8(a.byteLength));
     at += pad8(a.byteLength);
   };
   put(b.x.subarray(0, b.count));
@@ -69,6 +75,29 @@ export function encodeBlock(specs: readonly AttributeSpec[], b: PointBlock): Uin
   put(b.z.subarray(0, b.count));
   b.attributes.forEach((a) => put(a.subarray(0, b.count)));
   return out;
+}
+
+/** Points in a block's bytes. */
+export function blockCount(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+}
+
+/** A block's bytes decoded into `out` from point `at` on (copies); returns its point count. */
+export function decodeBlockInto(specs: readonly AttributeSpec[], bytes: Uint8Array, out: PointBlock, at: number): number {
+  const n = blockCount(bytes);
+  if (encodedLength(specs, n) !== bytes.byteLength) throw new Error(`tiling: a block of ${bytes.byteLength} bytes does not hold ${n} points`);
+  if (at + n > out.count) throw new Error(`tiling: ${at + n} points do not fit a block of ${out.count}`);
+  let from = 8;
+  const copy = (dst: AttributeArray | Int32Array, size: number) => {
+    // Through bytes: the block's bytes need not be aligned for the column's type.
+    new Uint8Array(dst.buffer, dst.byteOffset + at * size, n * size).set(bytes.subarray(from, from + n * size));
+    from += pad8(n * size);
+  };
+  copy(out.x, 4);
+  copy(out.y, 4);
+  copy(out.z, 4);
+  specs.forEach((s, k) => copy(out.attributes[k], BYTES[s.kind]));
+  return n;
 }
 
 /** A block read back; its arrays are copies (aligned), so `bytes` may be reused. */
@@ -115,16 +144,16 @@ export function concatBlocks(specs: readonly AttributeSpec[], blocks: readonly P
   return out;
 }
 
-/** The points of `b` at `indices` (in that order). */
-export function gatherBlock(specs: readonly AttributeSpec[], b: PointBlock, indices: Uint32Array, from = 0, to = indices.length): PointBlock {
+/** The points of `b` at `indices` (in that order), in `out` when given (a block of at least that many points). */
+export function gatherBlock(specs: readonly AttributeSpec[], b: PointBlock, indices: Uint32Array, from = 0, to = indices.length, out?: PointBlock): PointBlock {
   const m = to - from;
-  const out = emptyBlock(specs, m);
+  const o = out ? { ...out, count: m } : emptyBlock(specs, m);
   const idx = from === 0 ? indices : indices.subarray(from, to);
-  gatherI32(out.x, b.x, idx, m);
-  gatherI32(out.y, b.y, idx, m);
-  gatherI32(out.z, b.z, idx, m);
-  b.attributes.forEach((a, c) => gatherColumn(out.attributes[c], a, idx, m));
-  return out;
+  gatherI32(o.x, b.x, idx, m);
+  gatherI32(o.y, b.y, idx, m);
+  gatherI32(o.z, b.z, idx, m);
+  b.attributes.forEach((a, c) => gatherColumn(o.attributes[c], a, idx, m));
+  return o;
 }
 
 // One loop per element type: a loop that sees several typed-array types gets slow generic element access.

@@ -1,6 +1,7 @@
 /**
- * Threads that build spatial chunks, started for the chunk phase and stopped after it. With one thread
- * the chunks are built in the calling thread. A chunk's result does not depend on the thread it ran on.
+ * Threads that build spatial chunks (and regroup the distribution's blocks), started on first use and
+ * stopped after the chunk phase. With one thread the work stays in the calling thread. A result does not
+ * depend on the thread it ran on.
  */
 import { Worker } from "node:worker_threads";
 import { runChunkTask, type ChunkResult, type ChunkTask } from "./chunk-task.js";
@@ -31,8 +32,24 @@ export class ChunkPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  constructor(readonly threads: number) {
-    for (let i = 0; i < (threads > 1 ? threads : 0); i++) {
+  private started = false;
+  private closed = false;
+
+  /**
+   * `sortHere`: when it says so, a block is regrouped in the calling thread (while other threads, the
+   * host's LAZ decoders, already take the cores: the tiling threads then start only for the chunks).
+   */
+  constructor(
+    readonly threads: number,
+    private readonly sortHere: () => boolean = () => false,
+  ) {}
+
+  /** False when the work runs in the calling thread (one thread, or the pool closed). */
+  private ensureStarted(): boolean {
+    if (this.threads <= 1 || this.closed) return false;
+    if (this.started) return true;
+    this.started = true;
+    for (let i = 0; i < this.threads; i++) {
       const w = new Worker(WORKER_URL);
       w.on("message", (m: { id: number; result?: unknown; error?: string }) => {
         const p = this.pending.get(m.id);
@@ -46,6 +63,7 @@ export class ChunkPool {
       this.workers.push(w);
       this.idle.push(w);
     }
+    return true;
   }
 
   private release(w: Worker): void {
@@ -60,24 +78,24 @@ export class ChunkPool {
 
   /** Builds one chunk. */
   async run(task: ChunkTask): Promise<ChunkResult> {
-    if (this.workers.length === 0) return runChunkTask(task);
+    if (!this.ensureStarted()) return runChunkTask(task);
     return this.post<ChunkResult>({ kind: "chunk", task }, []);
   }
 
   /** Regroups a block by cell; the block's buffers are handed over. */
   async sort(task: CellSortTask): Promise<CellSortAnswer> {
-    if (this.workers.length === 0) return runSortTask(task);
+    if (this.sortHere() || !this.ensureStarted()) return runSortTask(task);
     return this.post<CellSortAnswer>({ kind: "sort", task }, task.block ? blockBuffers(task.block) : []);
   }
 
   /**
    * Quantises a chunk on the tree's frame (mapped first when `mapping` is given) and regroups it by cell,
-   * on a thread: the calling thread only hands over the chunk's columns (copied, the chunk is left as it
-   * is; or, with `handOver`, transferred, the chunk's arrays then detached).
+   * on a thread (or here, see `sortHere`): the calling thread only hands over the chunk's columns (copied,
+   * the chunk is left as it is; or, with `handOver`, transferred, the chunk's arrays then detached).
    */
   async sortChunk(base: Pick<CellSortTask, "specs" | "frame" | "grid">, chunk: PointChunk, mapping?: PositionMapping, handOver = false): Promise<CellSorted> {
     const raw = rawPoints(base.specs, chunk);
-    if (handOver && !mapping && this.workers.length > 0) {
+    if (handOver && !mapping && !this.sortHere() && this.ensureStarted()) {
       // The chunk is not used again: its columns go to the thread without a copy.
       return (await this.post<CellSortAnswer>({ kind: "sort", task: { ...base, raw } }, rawBuffers(raw))) as CellSorted;
     }
@@ -97,8 +115,11 @@ export class ChunkPool {
     });
   }
 
+  /** Stops the threads (again: nothing). */
   async close(): Promise<void> {
+    this.closed = true;
     this.failAll(new Error("tiling threads stopped"));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
+    this.idle.length = 0;
   }
 }

@@ -5,10 +5,11 @@
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import type { OpcLayout } from "@realconv/formats";
-import { concatBlocks, decodeBlock, encodeBlock, type AttributeSpec, type PointBlock } from "./block.js";
+import { decodeBlockInto, encodeBlock, type AttributeSpec, type PointBlock } from "./block.js";
 import type { NodeKey, TreeFrame } from "./frame.js";
 import { buildAdditive } from "./lod.js";
 import { buildOpcChunk, encodeOpcPoints, opcColumns } from "./opc-build.js";
+import { scratchBlock, scratchU8 } from "./scratch.js";
 
 /** A range of bytes in a file. */
 export interface FileRange {
@@ -23,6 +24,8 @@ export interface ChunkTask {
   /** The distribution file and the blocks of this chunk's points in it, in order. */
   input: string;
   ranges: FileRange[];
+  /** Points in those blocks. */
+  count: number;
   output: string;
   mode: { kind: "additive"; maxLeaf: number } | { kind: "opc"; layout: OpcLayout; colorShift: number };
 }
@@ -55,14 +58,37 @@ export function readRanges(path: string, ranges: readonly FileRange[]): Uint8Arr
   }
 }
 
+/** Reads `ranges` of `path` one after the other into one reused buffer (each valid during its call). */
+function eachRange(path: string, ranges: readonly FileRange[], use: (bytes: Uint8Array) => void): void {
+  const fd = openSync(path, "r");
+  try {
+    for (const r of ranges) {
+      const buf = scratchU8("read", r.length);
+      let got = 0;
+      while (got < r.length) {
+        const n = readSync(fd, buf, got, r.length - got, r.offset + got);
+        if (n <= 0) throw new Error(`tiling: ${path} ends before byte ${r.offset + r.length}`);
+        got += n;
+      }
+      use(buf);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function runChunkTask(task: ChunkTask): ChunkResult {
-  const block: PointBlock = concatBlocks(
-    task.specs,
-    readRanges(task.input, task.ranges).map((b) => decodeBlock(task.specs, b)),
-  );
+  // The chunk's points straight into this thread's scratch block (no per-range copies kept).
+  const block: PointBlock = scratchBlock("chunk", task.specs, task.count);
+  let filled = 0;
+  eachRange(task.input, task.ranges, (bytes) => {
+    filled += decodeBlockInto(task.specs, bytes, block, filled);
+  });
+  if (filled !== task.count) throw new Error(`tiling: chunk ${task.root.level}-${task.root.x}-${task.root.y}-${task.root.z} has ${filled} points, ${task.count} expected`);
   const fd = openSync(task.output, "w");
   const nodes: StoredNode[] = [];
   let at = 0;
+  // Each node written as soon as it is final: a chunk's finished nodes never pile up in memory.
   const put = (key: NodeKey, count: number, bytes: Uint8Array) => {
     writeSync(fd, bytes, 0, bytes.length, at);
     nodes.push({ level: key.level, x: key.x, y: key.y, z: key.z, count, offset: at, length: bytes.length });
@@ -70,10 +96,10 @@ export function runChunkTask(task: ChunkTask): ChunkResult {
   };
   try {
     if (task.mode.kind === "additive") {
-      for (const n of buildAdditive(task.specs, task.frame, task.root, block, task.mode.maxLeaf)) put(n.key, n.block.count, encodeBlock(task.specs, n.block));
+      buildAdditive(task.specs, task.frame, task.root, block, task.mode.maxLeaf, (key, b) => put(key, b.count, encodeBlock(task.specs, b, (n) => scratchU8("encode", n))));
     } else {
       const cols = opcColumns(task.specs, task.mode.colorShift);
-      for (const t of buildOpcChunk(task.mode.layout, task.frame, cols, task.root, block)) put(t, t.points.count, encodeOpcPoints(t.points));
+      buildOpcChunk(task.mode.layout, task.frame, cols, task.root, block, (t) => put(t, t.points.count, encodeOpcPoints(t.points, (n) => scratchU8("encode", n))));
     }
   } finally {
     closeSync(fd);

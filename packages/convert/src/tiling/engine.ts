@@ -11,28 +11,36 @@
  *    points fit the memory budget), each built independently on a thread (chunk-task.ts): additive nodes
  *    (lod.ts) or OPC tiles (opc-build.ts), written to the chunk's own file. Each chunk is a job part:
  *    recorded with `parts.finish` and skipped when found finished (its file still there) after a restart.
- * 3. Merge: the levels above the chunks, from the chunks' roots, in the calling thread.
+ * 3. Merge: the levels above the chunks, from the chunks' roots, in the calling thread (one parent's
+ *    children in memory at a time, what it makes written to a file of its own).
  *
- * Memory budget split (`memoryBudgetBytes` = B): distribution buffers B/4 (points waiting for their cell's
- * block); chunk builds B/2 across the threads (a chunk's points with its working arrays, ~3x its block
- * bytes, so a chunk holds at most B/8 / (3 · bytes per point) points); the rest for the merge and
- * the output encoders (chunks are sized for 4 builds at once, never from the thread count). A single cell of level G denser than that is built whole (it cannot be split
- * further without a deeper G), the one case memory may exceed the budget.
+ * Memory budget split (`memoryBudgetBytes` = B): distribution buffers B/16 (each cell's waiting points
+ * copied into arrays of its own, never views that would keep whole input blocks alive); chunk builds B/2,
+ * sized for 6 builds at once from the bytes a build takes per point with its working arrays
+ * (`buildBytesPerPoint`), never from the thread count; each thread reuses its working arrays from chunk to
+ * chunk (scratch.ts) and writes nodes as soon as they are final. While the host's LAZ threads decode the
+ * input, the distribution regroups in the calling thread and the tiling threads start only for the
+ * chunks, after the idle LAZ threads have stopped. The tiling threads are stopped before the merge,
+ * which holds one parent's children at a time and writes what it makes to a file; the rest is the output
+ * encoders'. A single cell of level G denser than a chunk is built whole (it cannot be split further
+ * without a deeper G), the one case memory may exceed the budget.
  *
  * Determinism: chunk boundaries come from the counts alone, points keep input order within a cell, and a
  * chunk's result depends only on its points, so the files are the same whatever the thread count.
  */
+import { closeSync, openSync, writeSync } from "node:fs";
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { PointChunk } from "@realconv/formats";
 import { throwIfAborted, type JobParts, type JsonValue, type RunnerResources } from "../contract/runner.js";
-import { bytesPerPoint, concatBlocks, decodeBlock, encodeBlock, type AttributeSpec, type PointBlock } from "./block.js";
+import { allocate, bytesPerPoint, decodeBlock, emptyBlock, encodeBlock, type AttributeArray, type AttributeSpec, type PointBlock } from "./block.js";
 import { ChunkPool, type PositionMapping } from "./chunk-pool.js";
 import type { CellSorted } from "./cell-sort.js";
 import { readRanges, type ChunkTask, type FileRange, type StoredNode } from "./chunk-task.js";
 import { compareKeys, FINE_BITS, keyId, type NodeKey, type TreeFrame } from "./frame.js";
-import { mergeAbove, type BuiltNode } from "./lod.js";
-import { decodeOpcPoints, thinLevel, type OpcTileOut } from "./opc-build.js";
+import { mergeAbove, type MergeSource } from "./lod.js";
+import { decodeOpcPoints, encodeOpcPoints, thinLevelFrom, type OpcTileSource } from "./opc-build.js";
+import { releaseScratch } from "./scratch.js";
 import { compareOpcTiles, type OpcLayout, type OpcPoints } from "@realconv/formats";
 
 export type TreeMode = { kind: "additive"; maxLeaf: number } | { kind: "opc"; layout: OpcLayout };
@@ -107,8 +115,21 @@ function gridLevel(expected: number, maxChunk: number): number {
 }
 
 const FLUSH_POINTS = 32_768;
-/** Chunks the build half of the budget is sized for. */
-const CHUNKS_IN_BUDGET = 4;
+/** Chunk builds the build half of the budget is sized for. */
+const BUILDS_IN_BUDGET = 6;
+
+/**
+ * Bytes a chunk build takes per point of the chunk, its working arrays included. Additive: the chunk's
+ * block, fine coordinates (12), octant and two index arrays (9), the node being written and its bytes,
+ * the sampling's temporaries. OPC: the block, fine coordinates, slot and order (8), the level-0 tiles' OPC
+ * columns (30: xyz as doubles), and what a thread's heap was measured to hold beyond them while it builds
+ * chunks one after the other (the thinning's temporaries, and their garbage until collected): about 160
+ * bytes per point over the block, not the 72 the arrays alone add up to.
+ */
+export function buildBytesPerPoint(specs: readonly AttributeSpec[], mode: TreeMode): number {
+  const bpp = bytesPerPoint(specs);
+  return mode.kind === "additive" ? 2 * bpp + 32 : bpp + 160;
+}
 
 interface CellIndex {
   counts: Map<number, number>;
@@ -124,11 +145,19 @@ interface Distribution {
   colorMax: number;
 }
 
-async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOptions, grid: number, file: string, env: OctreeEnv, bufferPoints: number, pool: ChunkPool): Promise<Distribution> {
+/** A cell's waiting points: copies in arrays of its own (a view would keep the whole input block alive). */
+interface CellBuffer {
+  block: PointBlock;
+  count: number;
+}
+
+async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOptions, grid: number, file: string, env: OctreeEnv, bufferBytes: number, pool: ChunkPool): Promise<Distribution> {
   const { frame, specs } = options;
+  const bpp = bytesPerPoint(specs);
   const fh = await open(file, "w");
   const cells: CellIndex = { counts: new Map(), ranges: new Map() };
-  const buffers = new Map<number, { blocks: PointBlock[]; count: number }>();
+  const buffers = new Map<number, CellBuffer>();
+  // Bytes of the cells' arrays (their capacity, not only the points in them).
   let buffered = 0;
   let position = 0;
   let count = 0;
@@ -138,18 +167,48 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
   // The integer range of the root box: a point outside it (beyond half a step) means the box was wrong.
   const boxLo = frame.min.map((m, a) => (m - frame.offset[a]) / frame.scale[a] - 0.5);
   const boxHi = frame.min.map((m, a) => (m + frame.edge[a] - frame.offset[a]) / frame.scale[a] + 0.5);
+  // One buffer for the encoded blocks (each written before the next is encoded).
+  let encoded = new Uint8Array(0);
+  const encodeInto = (n: number) => {
+    if (encoded.length < n) encoded = new Uint8Array(Math.max(n, 2 * encoded.length));
+    return encoded.subarray(0, n);
+  };
 
-  const flush = async (cell: number) => {
-    const buf = buffers.get(cell);
-    if (!buf || buf.count === 0) return;
-    const bytes = encodeBlock(specs, concatBlocks(specs, buf.blocks));
+  const write = async (cell: number, points: PointBlock) => {
+    const bytes = encodeBlock(specs, points, encodeInto);
     await fh.write(bytes, 0, bytes.length, position);
     let r = cells.ranges.get(cell);
     if (!r) cells.ranges.set(cell, (r = []));
     r.push({ offset: position, length: bytes.length });
     position += bytes.length;
-    buffered -= buf.count;
+  };
+  const flush = async (cell: number) => {
+    const buf = buffers.get(cell);
+    if (!buf) return;
     buffers.delete(cell);
+    buffered -= buf.block.count * bpp;
+    if (buf.count > 0) await write(cell, sliceBlock(buf.block, 0, buf.count));
+  };
+  /** Points `from`..`to` of `src` appended to the cell's buffer (copied), written out once it is full. */
+  const append = async (cell: number, src: PointBlock, from: number, to: number) => {
+    const m = to - from;
+    let buf = buffers.get(cell);
+    // A whole block's worth at once, nothing waiting: straight to the file.
+    if (!buf && m >= FLUSH_POINTS) return write(cell, sliceBlock(src, from, to));
+    const need = (buf?.count ?? 0) + m;
+    if (!buf || need > buf.block.count) {
+      // Grown by doubling from a small start: most cells fill slowly, and their arrays count in the budget.
+      let capacity = Math.max(1024, buf?.block.count ?? 0);
+      while (capacity < need) capacity *= 2;
+      capacity = Math.max(need, Math.min(capacity, FLUSH_POINTS));
+      const grown = emptyBlock(specs, capacity);
+      if (buf) copyPoints(buf.block, 0, buf.count, grown, 0);
+      buffered += (capacity - (buf?.block.count ?? 0)) * bpp;
+      buffers.set(cell, (buf = { block: grown, count: buf?.count ?? 0 }));
+    }
+    copyPoints(src, from, to, buf.block, buf.count);
+    buf.count += m;
+    if (buf.count >= FLUSH_POINTS) await flush(cell);
   };
 
   const inFlight: Promise<CellSorted>[] = [];
@@ -162,14 +221,9 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
     if (r.colorMax > colorMax) colorMax = r.colorMax;
     for (let k = 0; k < r.cells.length; k++) {
       const cell = r.cells[k];
-      const part = sliceBlock(r.block, r.starts[k], r.starts[k + 1]);
-      let buf = buffers.get(cell);
-      if (!buf) buffers.set(cell, (buf = { blocks: [], count: 0 }));
-      buf.blocks.push(part);
-      buf.count += part.count;
-      buffered += part.count;
-      cells.counts.set(cell, (cells.counts.get(cell) ?? 0) + part.count);
-      if (buf.count >= FLUSH_POINTS) await flush(cell);
+      const from = r.starts[k], to = r.starts[k + 1];
+      cells.counts.set(cell, (cells.counts.get(cell) ?? 0) + (to - from));
+      await append(cell, r.block, from, to);
     }
   };
 
@@ -185,11 +239,11 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
       count += n;
       if (inFlight.length < depth) continue;
       await take(await inFlight.shift()!);
-      if (buffered > bufferPoints) {
+      if (buffered > bufferBytes) {
         // The largest buffers first: fewer, larger blocks.
         const byCount = [...buffers.entries()].sort((p, q) => q[1].count - p[1].count || p[0] - q[0]);
         for (const [cell] of byCount) {
-          if (buffered <= bufferPoints / 2) break;
+          if (buffered <= bufferBytes / 2) break;
           await flush(cell);
         }
       }
@@ -208,6 +262,14 @@ async function distribute(source: AsyncIterable<PointChunk>, options: OctreeOpti
   }
   if (count > 0 && [0, 1, 2].some((a) => lo[a] < boxLo[a] || hi[a] > boxHi[a])) throw new OutsideRootBox(bounds);
   return { file, grid, cells, count, bounds, colorMax };
+}
+
+/** Points `from`..`to` of `src` copied into `dst` from point `at` on. */
+function copyPoints(src: PointBlock, from: number, to: number, dst: PointBlock, at: number): void {
+  dst.x.set(src.x.subarray(from, to), at);
+  dst.y.set(src.y.subarray(from, to), at);
+  dst.z.set(src.z.subarray(from, to), at);
+  src.attributes.forEach((a, k) => dst.attributes[k].set(a.subarray(from, to) as never, at));
 }
 
 /** Points `from`..`to` of a block, as views (no copy). */
@@ -271,6 +333,25 @@ async function fileHasSize(path: string, size: number): Promise<boolean> {
   }
 }
 
+/** A file written by appending (synchronously: the merge runs in one thread, block after block). */
+class AppendFile {
+  private readonly fd: number;
+  private at = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, "w");
+  }
+  append(bytes: Uint8Array): FileRange {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, this.at + done);
+    const r = { offset: this.at, length: bytes.length };
+    this.at += bytes.length;
+    return r;
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
 /** Runs `task(0..n-1)` with at most `width` running at once; the first failure stops the rest. */
 async function inBatches(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -285,12 +366,12 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   const { resources, parts } = env;
   const threads = Math.max(1, resources.threads?.size ?? 1);
   const budget = resources.memoryBudgetBytes;
-  const bpp = bytesPerPoint(options.specs);
   // Chunk size from the budget alone (never from the thread count, so the tree is the same whatever it
-  // is): B/2 for up to 4 chunks at once; more threads than fit run fewer chunks at a time.
-  const maxChunk = Math.max(50_000, Math.floor(budget / 2 / CHUNKS_IN_BUDGET / (3 * bpp)));
-  const concurrent = Math.max(1, Math.min(threads, Math.floor(budget / 2 / (maxChunk * 3 * bpp))));
-  const bufferPoints = Math.max(FLUSH_POINTS, Math.floor(budget / 4 / bpp));
+  // is): B/2 for BUILDS_IN_BUDGET builds at once; more threads than fit run fewer chunks at a time.
+  const perPoint = buildBytesPerPoint(options.specs, options.mode);
+  const maxChunk = Math.max(50_000, Math.floor(budget / 2 / BUILDS_IN_BUDGET / perPoint));
+  const concurrent = Math.max(1, Math.min(threads, Math.floor(budget / 2 / (maxChunk * perPoint))));
+  const bufferBytes = Math.max(FLUSH_POINTS * bytesPerPoint(options.specs), Math.floor(budget / 16));
   const grid = gridLevel(options.expectedPoints, maxChunk);
   const dir = join(resources.partsDir ?? join(resources.scratch.dir, "parts"), options.name);
   await mkdir(dir, { recursive: true });
@@ -298,9 +379,14 @@ export async function buildOctree(source: AsyncIterable<PointChunk>, options: Oc
   const signature = JSON.stringify({ frame: options.frame, specs: options.specs, mode: options.mode, grid, maxChunk });
   const finished = await parts.finished();
 
-  const pool = new ChunkPool(threads);
+  // Idle LAZ threads left from earlier work stop (their memory back); they start again on demand.
+  await resources.threads?.stopIdle();
+  // While the host's LAZ threads decode the input (they have started), the distribution regroups its
+  // blocks in this thread: two threads at work beside it rather than four, and the tiling threads start
+  // for the chunk phase only, after the LAZ ones have stopped.
+  const pool = new ChunkPool(threads, () => (resources.threads?.threadCount ?? 0) > 0);
   try {
-    return await buildWith(pool, source, options, env, { signature, finished, dir, grid, maxChunk, bufferPoints, concurrent });
+    return await buildWith(pool, source, options, env, { signature, finished, dir, grid, maxChunk, bufferBytes, concurrent });
   } finally {
     await pool.close();
   }
@@ -312,13 +398,13 @@ interface BuildPlan {
   dir: string;
   grid: number;
   maxChunk: number;
-  bufferPoints: number;
+  bufferBytes: number;
   concurrent: number;
 }
 
 async function buildWith(pool: ChunkPool, source: AsyncIterable<PointChunk>, options: OctreeOptions, env: OctreeEnv, plan: BuildPlan): Promise<Octree> {
   const { parts, signal } = env;
-  const { signature, finished, dir, grid, maxChunk, bufferPoints, concurrent } = plan;
+  const { signature, finished, dir, grid, maxChunk, bufferBytes, concurrent } = plan;
   const distPart = `${options.name}/distribution`;
   const distFile = join(dir, "distribution.bin");
   let dist: Distribution;
@@ -338,7 +424,9 @@ async function buildWith(pool: ChunkPool, source: AsyncIterable<PointChunk>, opt
     };
     env.progress(0.5);
   } else {
-    dist = await distribute(source, options, grid, distFile, { ...env, progress: (f) => env.progress(0.5 * f) }, bufferPoints, pool);
+    dist = await distribute(source, options, grid, distFile, { ...env, progress: (f) => env.progress(0.5 * f) }, bufferBytes, pool);
+    // The LAZ threads that read the input have nothing to do until the output (if it compresses).
+    await env.resources.threads?.stopIdle();
     const bytes = (await stat(distFile)).size;
     const cellsJson = [...dist.cells.counts.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => [c, n, (dist.cells.ranges.get(c) ?? []).map((r) => [r.offset, r.length])]);
     await parts.finish(distPart, { signature, bytes, count: dist.count, bounds: [...dist.bounds], colorMax: dist.colorMax, cells: cellsJson } as JsonValue);
@@ -360,7 +448,7 @@ async function buildWith(pool: ChunkPool, source: AsyncIterable<PointChunk>, opt
           built[i] = { root: c.root, file, nodes: m.nodes };
         } else {
           throwIfAborted(signal);
-          const r = await pool.run({ specs: options.specs, frame: options.frame, root: c.root, input: dist.file, ranges: c.ranges, output: file, mode: taskMode });
+          const r = await pool.run({ specs: options.specs, frame: options.frame, root: c.root, input: dist.file, ranges: c.ranges, count: c.count, output: file, mode: taskMode });
           throwIfAborted(signal);
           await parts.finish(id, { signature, file: `chunk-${keyId(c.root)}.bin`, bytes: r.bytes, nodes: r.nodes } as unknown as JsonValue);
           built[i] = { root: c.root, file, nodes: r.nodes };
@@ -369,8 +457,11 @@ async function buildWith(pool: ChunkPool, source: AsyncIterable<PointChunk>, opt
         env.progress(0.5 + (0.4 * donePoints) / Math.max(1, dist.count));
   });
   throwIfAborted(signal);
+  // The threads' heaps go before the merge and the output: nothing runs on them any more.
+  await pool.close();
+  releaseScratch();
 
-  const stored = (file: string, n: StoredNode) => ({ file, range: { offset: n.offset, length: n.length } });
+  const stored = (file: string, n: StoredNode): FileRange => ({ offset: n.offset, length: n.length });
   const tree: Octree = {
     frame: options.frame,
     specs: options.specs,
@@ -381,45 +472,58 @@ async function buildWith(pool: ChunkPool, source: AsyncIterable<PointChunk>, opt
     opcLevels: [],
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
+  // The merge writes what it makes to a file of its own: one parent's children in memory at a time.
+  const mergeFile = join(dir, "merge.bin");
+  const merged = new AppendFile(mergeFile);
 
-  if (mode.kind === "additive") {
-    const roots: BuiltNode[] = [];
-    const refs: TreeNode[] = [];
-    for (const c of built) {
-      for (const n of c.nodes) {
-        const where = stored(c.file, n);
-        if (compareKeys(n, c.root) === 0) roots.push({ key: c.root, block: decodeBlock(options.specs, readRanges(where.file, [where.range])[0]) });
-        else refs.push({ key: { level: n.level, x: n.x, y: n.y, z: n.z }, count: n.count, read: () => decodeBlock(options.specs, readRanges(where.file, [where.range])[0]) });
+  try {
+    if (mode.kind === "additive") {
+      const { specs, frame } = options;
+      const readAt = (file: string, r: FileRange) => () => decodeBlock(specs, readRanges(file, [r])[0]);
+      const roots: (MergeSource & { count: number })[] = [];
+      const refs: TreeNode[] = [];
+      for (const c of built) {
+        for (const n of c.nodes) {
+          const read = readAt(c.file, stored(c.file, n));
+          if (compareKeys(n, c.root) === 0) roots.push({ key: c.root, count: n.count, read });
+          else refs.push({ key: { level: n.level, x: n.x, y: n.y, z: n.z }, count: n.count, read });
+        }
       }
-    }
-    for (const n of mergeAbove(options.specs, options.frame, roots)) refs.push({ key: n.key, count: n.block.count, read: () => n.block });
-    tree.nodes = refs.sort((a, b) => compareKeys(a.key, b.key));
-  } else {
-    const top = mode.layout.levelCount - 1;
-    const levels: OpcTreeTile[][] = [];
-    for (let l = 0; l <= top; l++) levels.push([]);
-    const frontier: OpcTileOut[][] = levels.map(() => []);
-    for (const c of built) {
-      const rootLevel = top - c.root.level;
-      for (const n of c.nodes) {
-        const where = stored(c.file, n);
-        const read = () => decodeOpcPoints(readRanges(where.file, [where.range])[0]);
-        levels[n.level].push({ level: n.level, x: n.x, y: n.y, z: n.z, count: n.count, read });
-        if (n.level === rootLevel) frontier[n.level].push({ level: n.level, x: n.x, y: n.y, z: n.z, points: read() });
+      const keep = (key: NodeKey, points: PointBlock) => ({ key, count: points.count, read: readAt(mergeFile, merged.append(encodeBlock(specs, points))) });
+      mergeAbove(specs, frame, roots, keep, (key, points, same) => refs.push(same ? { key, count: points.count, read: same.read } : keep(key, points)));
+      tree.nodes = refs.sort((a, b) => compareKeys(a.key, b.key));
+    } else {
+      const top = mode.layout.levelCount - 1;
+      const levels: OpcTreeTile[][] = [];
+      for (let l = 0; l <= top; l++) levels.push([]);
+      const frontier: OpcTileSource[][] = levels.map(() => []);
+      for (const c of built) {
+        const rootLevel = top - c.root.level;
+        for (const n of c.nodes) {
+          const where = stored(c.file, n);
+          const read = () => decodeOpcPoints(readRanges(c.file, [where])[0]);
+          levels[n.level].push({ level: n.level, x: n.x, y: n.y, z: n.z, count: n.count, read });
+          if (n.level === rootLevel) frontier[n.level].push({ x: n.x, y: n.y, z: n.z, read });
+        }
       }
-    }
-    for (let l = 1; l <= top; l++) {
-      if (frontier[l - 1].length === 0) continue;
-      for (const t of thinLevel(mode.layout, l, frontier[l - 1])) {
-        frontier[l].push(t);
-        levels[l].push({ ...t, count: t.points.count, read: () => t.points });
+      for (let l = 1; l <= top; l++) {
+        if (frontier[l - 1].length === 0) continue;
+        thinLevelFrom(mode.layout, l, frontier[l - 1], (t) => {
+          const where = merged.append(encodeOpcPoints(t.points));
+          const read = () => decodeOpcPoints(readRanges(mergeFile, [where])[0]);
+          frontier[l].push({ x: t.x, y: t.y, z: t.z, read });
+          levels[l].push({ level: l, x: t.x, y: t.y, z: t.z, count: t.points.count, read });
+        });
+        frontier[l - 1] = [];
       }
-      frontier[l - 1] = [];
+      const bs = mode.layout.blockSize;
+      for (const lv of levels) lv.sort((a, b) => compareOpcTiles(a.x, a.y, a.z, b.x, b.y, b.z, bs));
+      tree.opcLevels = levels;
     }
-    const bs = mode.layout.blockSize;
-    for (const lv of levels) lv.sort((a, b) => compareOpcTiles(a.x, a.y, a.z, b.x, b.y, b.z, bs));
-    tree.opcLevels = levels;
+  } finally {
+    merged.close();
   }
+  releaseScratch();
   env.progress(1);
   return tree;
 }

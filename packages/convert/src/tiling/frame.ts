@@ -36,9 +36,8 @@ export function compareKeys(a: NodeKey, b: NodeKey): number {
   return a.level - b.level || a.x - b.x || a.y - b.y || a.z - b.z;
 }
 
-/** Fine coordinates (x, y, z) of a block's points, clamped into the root box. */
-export function fineCoordinates(frame: TreeFrame, b: PointBlock): [Uint32Array, Uint32Array, Uint32Array] {
-  const out: [Uint32Array, Uint32Array, Uint32Array] = [new Uint32Array(b.count), new Uint32Array(b.count), new Uint32Array(b.count)];
+/** Fine coordinates (x, y, z) of a block's points, clamped into the root box (into `out` when given). */
+export function fineCoordinates(frame: TreeFrame, b: PointBlock, out: [Uint32Array, Uint32Array, Uint32Array] = [new Uint32Array(b.count), new Uint32Array(b.count), new Uint32Array(b.count)]): [Uint32Array, Uint32Array, Uint32Array] {
   const cols = [b.x, b.y, b.z];
   const max = 2 ** FINE_BITS - 1;
   for (let a = 0; a < 3; a++) {

@@ -12,6 +12,7 @@
  * from the points its children kept; the points it picks leave the children.
  */
 import { concatBlocks, gatherBlock, type AttributeSpec, type PointBlock } from "./block.js";
+import { scratchBlock, scratchF64, scratchI32, scratchU32, scratchU8 } from "./scratch.js";
 import { CELL_BITS, compareKeys, FINE_BITS, fineCoordinates, keyId, MAX_SAMPLED_LEVEL, type NodeKey, type TreeFrame } from "./frame.js";
 
 export interface BuiltNode {
@@ -21,7 +22,8 @@ export interface BuiltNode {
 
 /**
  * Picks one point per occupied sampling cell of a node at `level` among `candidates` (indices into the
- * fine coordinates): returns them in candidate order, and `picked` (1 per candidate position picked).
+ * fine coordinates): returns them in candidate order, and `picked` (1 per candidate position picked; a
+ * scratch array, valid until the next sampling).
  */
 function sampleCells(level: number, fx: Uint32Array, fy: Uint32Array, fz: Uint32Array, candidates: Uint32Array): { mine: Uint32Array; picked: Uint8Array } {
   const n = candidates.length;
@@ -31,9 +33,9 @@ function sampleCells(level: number, fx: Uint32Array, fy: Uint32Array, fz: Uint32
   const centre = (1 << shift) / 2 - 0.5;
   let size = 16;
   while (size < 2 * n) size *= 2;
-  const slotKey = new Int32Array(size).fill(-1);
-  const slotBest = new Int32Array(size);
-  const slotDistance = new Float64Array(size);
+  const slotKey = scratchI32("sample.key", size).fill(-1);
+  const slotBest = scratchI32("sample.best", size);
+  const slotDistance = scratchF64("sample.distance", size);
   const hashMask = size - 1;
   let cells = 0;
   for (let k = 0; k < n; k++) {
@@ -62,7 +64,7 @@ function sampleCells(level: number, fx: Uint32Array, fy: Uint32Array, fz: Uint32
       h = (h + 1) & hashMask;
     }
   }
-  const picked = new Uint8Array(n);
+  const picked = scratchU8("sample.picked", n).fill(0);
   for (let h = 0; h < size; h++) if (slotKey[h] !== -1) picked[slotBest[h]] = 1;
   const out = new Uint32Array(cells);
   for (let k = 0, m = 0; k < n; k++) if (picked[k]) out[m++] = candidates[k];
@@ -80,13 +82,19 @@ function notPicked(list: Uint32Array, picked: Uint8Array, from: number): Uint32A
 
 /**
  * The nodes of the subtree rooted at `root` holding `block` (every point inside the root's box): every
- * node with at least one point, the root included (its points are those the merge above may take).
+ * node with at least one point, the root included (its points are those the merge above may take), each
+ * handed to `emit` as soon as it is final (children before their parent; the block is valid during the
+ * call only). Working arrays come from this thread's scratch.
  */
-export function buildAdditive(specs: readonly AttributeSpec[], frame: TreeFrame, root: NodeKey, block: PointBlock, maxLeaf: number): BuiltNode[] {
-  const [fx, fy, fz] = fineCoordinates(frame, block);
-  const nodes: BuiltNode[] = [];
-  const octant = new Uint8Array(block.count);
+export function buildAdditive(specs: readonly AttributeSpec[], frame: TreeFrame, root: NodeKey, block: PointBlock, maxLeaf: number, emit: (key: NodeKey, points: PointBlock) => void): void {
+  const n = block.count;
+  const [fx, fy, fz] = fineCoordinates(frame, block, [scratchU32("build.fx", n), scratchU32("build.fy", n), scratchU32("build.fz", n)]);
+  const octant = scratchU8("build.octant", n);
+  const tmp = scratchU32("build.tmp", n);
+  const put = (key: NodeKey, idx: Uint32Array) => emit(key, gatherBlock(specs, block, idx, 0, idx.length, scratchBlock("build.node", specs, idx.length)));
 
+  // `idx` is regrouped by octant in place (a stable counting sort through `tmp`): each child then owns
+  // a range of its parent's array, so one array of indices serves the whole subtree.
   const build = (key: NodeKey, idx: Uint32Array): Uint32Array => {
     if (idx.length <= maxLeaf || key.level >= MAX_SAMPLED_LEVEL) return idx;
     const shift = FINE_BITS - key.level - 1;
@@ -99,58 +107,66 @@ export function buildAdditive(specs: readonly AttributeSpec[], frame: TreeFrame,
     }
     const starts = new Int32Array(9);
     for (let o = 0; o < 8; o++) starts[o + 1] = starts[o] + counts[o];
-    const sorted = new Uint32Array(idx.length);
+    const from = tmp.subarray(0, idx.length);
+    from.set(idx);
     const fill = starts.slice(0, 8);
-    for (let k = 0; k < idx.length; k++) sorted[fill[octant[idx[k]]]++] = idx[k];
+    for (let k = 0; k < from.length; k++) idx[fill[octant[from[k]]]++] = from[k];
     const kept: { key: NodeKey; idx: Uint32Array }[] = [];
     for (let o = 0; o < 8; o++) {
       if (counts[o] === 0) continue;
       const child: NodeKey = { level: key.level + 1, x: 2 * key.x + (o >> 2), y: 2 * key.y + ((o >> 1) & 1), z: 2 * key.z + (o & 1) };
-      kept.push({ key: child, idx: build(child, sorted.subarray(starts[o], starts[o + 1])) });
+      kept.push({ key: child, idx: build(child, idx.subarray(starts[o], starts[o + 1])) });
     }
     let total = 0;
     for (const c of kept) total += c.idx.length;
-    const candidates = new Uint32Array(total);
+    const candidates = scratchU32("build.candidates", total);
     let at = 0;
     for (const c of kept) {
       candidates.set(c.idx, at);
       at += c.idx.length;
     }
     const { mine, picked } = sampleCells(key.level, fx, fy, fz, candidates);
-    let from = 0;
+    let first = 0;
     for (const c of kept) {
-      const rest = notPicked(c.idx, picked, from);
-      from += c.idx.length;
-      if (rest.length > 0) nodes.push({ key: c.key, block: gatherBlock(specs, block, rest) });
+      const rest = notPicked(c.idx, picked, first);
+      first += c.idx.length;
+      if (rest.length > 0) put(c.key, rest);
     }
     return mine;
   };
 
-  const all = new Uint32Array(block.count);
-  for (let i = 0; i < block.count; i++) all[i] = i;
+  const all = scratchU32("build.all", n);
+  for (let i = 0; i < n; i++) all[i] = i;
   const rootPoints = build(root, all);
-  if (rootPoints.length > 0) nodes.push({ key: root, block: gatherBlock(specs, block, rootPoints) });
-  return nodes.sort((a, b) => compareKeys(a.key, b.key));
+  if (rootPoints.length > 0) put(root, rootPoints);
+}
+
+/** A node the merge reads its points from (a chunk root, or a node the merge itself stored). */
+export interface MergeSource {
+  key: NodeKey;
+  read(): PointBlock;
 }
 
 /**
  * The levels above the chunks: from the deepest chunk root up to the root, each parent samples itself from
- * its children's points (which then lose the points it picks). Takes the chunk roots (disjoint subtrees);
- * returns the new ancestors and the roots with the points they keep (empty nodes left out).
+ * its children's points (which then lose the points it picks). Takes the chunk roots (disjoint subtrees),
+ * and holds one parent's children at a time: a child is final once its parent has sampled (`emit`, with
+ * the points it keeps, and `same` when they are all the points `same` had; empty nodes left out), a new parent is handed to `store` until its own parent reads
+ * it back. Parents in key order per level, children in key order within a parent.
  */
-export function mergeAbove(specs: readonly AttributeSpec[], frame: TreeFrame, roots: readonly BuiltNode[]): BuiltNode[] {
-  const byLevel = new Map<number, Map<string, BuiltNode>>();
-  const add = (n: BuiltNode) => {
+export function mergeAbove(specs: readonly AttributeSpec[], frame: TreeFrame, roots: readonly MergeSource[], store: (key: NodeKey, points: PointBlock) => MergeSource, emit: (key: NodeKey, points: PointBlock, same?: MergeSource) => void): void {
+  const byLevel = new Map<number, MergeSource[]>();
+  const add = (n: MergeSource) => {
     let m = byLevel.get(n.key.level);
-    if (!m) byLevel.set(n.key.level, (m = new Map()));
-    m.set(keyId(n.key), n);
+    if (!m) byLevel.set(n.key.level, (m = []));
+    m.push(n);
   };
   roots.forEach(add);
-  const out: BuiltNode[] = [];
   const deepest = Math.max(0, ...roots.map((r) => r.key.level));
   for (let level = deepest; level >= 1; level--) {
-    const nodes = [...(byLevel.get(level)?.values() ?? [])].sort((a, b) => compareKeys(a.key, b.key));
-    const parents = new Map<string, { key: NodeKey; children: BuiltNode[] }>();
+    const nodes = (byLevel.get(level) ?? []).sort((a, b) => compareKeys(a.key, b.key));
+    byLevel.delete(level);
+    const parents = new Map<string, { key: NodeKey; children: MergeSource[] }>();
     for (const n of nodes) {
       const key = { level: level - 1, x: n.key.x >> 1, y: n.key.y >> 1, z: n.key.z >> 1 };
       const id = keyId(key);
@@ -159,22 +175,26 @@ export function mergeAbove(specs: readonly AttributeSpec[], frame: TreeFrame, ro
       p.children.push(n);
     }
     for (const p of [...parents.values()].sort((a, b) => compareKeys(a.key, b.key))) {
-      const candidates = concatBlocks(specs, p.children.map((c) => c.block));
+      const blocks = p.children.map((c) => c.read());
+      const candidates = concatBlocks(specs, blocks);
       const [fx, fy, fz] = fineCoordinates(frame, candidates);
       const idx = new Uint32Array(candidates.count);
       for (let i = 0; i < idx.length; i++) idx[i] = i;
       const { mine, picked } = sampleCells(p.key.level, fx, fy, fz, idx);
       let at = 0;
-      for (const c of p.children) {
-        const own = idx.subarray(at, at + c.block.count);
+      p.children.forEach((c, k) => {
+        const count = blocks[k].count;
+        const own = idx.subarray(at, at + count);
         const rest = notPicked(own, picked, at);
-        at += c.block.count;
-        if (rest.length > 0) out.push({ key: c.key, block: rest.length === c.block.count ? c.block : gatherBlock(specs, candidates, rest) });
-      }
-      add({ key: p.key, block: gatherBlock(specs, candidates, mine) });
+        at += count;
+        if (rest.length === count) emit(c.key, blocks[k], c);
+        else if (rest.length > 0) emit(c.key, gatherBlock(specs, candidates, rest));
+      });
+      add(store(p.key, gatherBlock(specs, candidates, mine)));
     }
   }
-  const top = byLevel.get(0)?.get("0-0-0-0");
-  if (top && top.block.count > 0) out.push(top);
-  return out.sort((a, b) => compareKeys(a.key, b.key));
+  for (const top of byLevel.get(0) ?? []) {
+    const b = top.read();
+    if (b.count > 0) emit(top.key, b, top);
+  }
 }

@@ -8,6 +8,7 @@
 import { compareOpcTiles, opcTileSize, thinOpcTile, type OpcLayout, type OpcPoints } from "@realconv/formats/opc";
 import type { AttributeSpec, PointBlock } from "./block.js";
 import { FINE_BITS, fineCoordinates, type NodeKey, type TreeFrame } from "./frame.js";
+import { scratchF64, scratchI32, scratchU16, scratchU32, scratchU8 } from "./scratch.js";
 
 export interface OpcTileOut {
   /** OPC level and tile index. */
@@ -65,64 +66,80 @@ export function toOpcPoints(frame: TreeFrame, cols: OpcColumns, b: PointBlock): 
   return out;
 }
 
-/** The OPC points of `b` at `indices`. */
-function gatherOpc(p: OpcPoints, indices: Uint32Array, from: number, to: number): OpcPoints {
+/**
+ * The points of `b` at `order[from..to)` as OPC columns (absolute positions; the same values as
+ * `toOpcPoints`), at the same range of this thread's scratch columns: valid until the next chunk.
+ */
+function gatherOpc(frame: TreeFrame, cols: OpcColumns, b: PointBlock, order: Uint32Array, from: number, to: number): OpcPoints {
   const m = to - from;
-  const out: OpcPoints = { count: m, xyz: new Float64Array(3 * m) };
-  if (p.rgb) out.rgb = new Uint8Array(3 * m);
-  if (p.intensity) out.intensity = new Uint16Array(m);
-  if (p.classification) out.classification = new Uint8Array(m);
+  const n = b.count;
+  // Views over this thread's scratch columns (one range per tile): a chunk's level-0 tiles take no
+  // allocation of their own, and are dropped with the chunk's build.
+  const xyz = scratchF64("opc.xyz", 3 * n).subarray(3 * from, 3 * to);
+  const out: OpcPoints = { count: m, xyz };
+  const [sx, sy, sz] = frame.scale;
+  const [ox, oy, oz] = frame.offset;
   for (let k = 0; k < m; k++) {
-    const i = indices[from + k];
-    out.xyz[3 * k] = p.xyz[3 * i];
-    out.xyz[3 * k + 1] = p.xyz[3 * i + 1];
-    out.xyz[3 * k + 2] = p.xyz[3 * i + 2];
-    if (out.rgb) {
-      out.rgb[3 * k] = p.rgb![3 * i];
-      out.rgb[3 * k + 1] = p.rgb![3 * i + 1];
-      out.rgb[3 * k + 2] = p.rgb![3 * i + 2];
+    const i = order[from + k];
+    xyz[3 * k] = b.x[i] * sx + ox;
+    xyz[3 * k + 1] = b.y[i] * sy + oy;
+    xyz[3 * k + 2] = b.z[i] * sz + oz;
+  }
+  if (cols.red !== undefined && cols.green !== undefined && cols.blue !== undefined) {
+    const r = b.attributes[cols.red], g = b.attributes[cols.green], bl = b.attributes[cols.blue];
+    const rgb = (out.rgb = scratchU8("opc.rgb", 3 * n).subarray(3 * from, 3 * to));
+    const s = cols.colorShift;
+    for (let k = 0; k < m; k++) {
+      const i = order[from + k];
+      rgb[3 * k] = r[i] >> s;
+      rgb[3 * k + 1] = g[i] >> s;
+      rgb[3 * k + 2] = bl[i] >> s;
     }
-    if (out.intensity) out.intensity[k] = p.intensity![i];
-    if (out.classification) out.classification[k] = p.classification![i];
+  }
+  if (cols.intensity !== undefined) {
+    const src = b.attributes[cols.intensity];
+    const dst = (out.intensity = scratchU16("opc.intensity", n).subarray(from, to));
+    for (let k = 0; k < m; k++) dst[k] = src[order[from + k]];
+  }
+  if (cols.classification !== undefined) {
+    const src = b.attributes[cols.classification];
+    const dst = (out.classification = scratchU8("opc.classification", n).subarray(from, to));
+    for (let k = 0; k < m; k++) dst[k] = src[order[from + k]];
   }
   return out;
 }
 
 /**
- * Every OPC tile inside the chunk `root` (an octree node): its level-0 tiles (points in input order) and
- * the coarser tiles up to the chunk's own, each level's tiles in file order.
+ * Every OPC tile inside the chunk `root` (an octree node), each handed to `emit` once built: its level-0
+ * tiles (points in input order) and the coarser tiles up to the chunk's own, level after level, each
+ * level's tiles in file order. Only the level being thinned from stays in memory.
  */
-export function buildOpcChunk(layout: OpcLayout, frame: TreeFrame, cols: OpcColumns, root: NodeKey, block: PointBlock): OpcTileOut[] {
+export function buildOpcChunk(layout: OpcLayout, frame: TreeFrame, cols: OpcColumns, root: NodeKey, block: PointBlock, emit: (tile: OpcTileOut) => void): void {
   const top = layout.levelCount - 1;
   if (top > FINE_BITS) throw new RangeError(`OPC: ${layout.levelCount} levels exceed the ${FINE_BITS + 1} the tiler supports`);
-  const points = toOpcPoints(frame, cols, block);
-  const [fx, fy, fz] = fineCoordinates(frame, block);
-  const shift = FINE_BITS - top;
-  // Level-0 tile per point, sorted into file order (stable: points keep their input order in a tile).
   const n = block.count;
-  const tx = new Int32Array(n), ty = new Int32Array(n), tz = new Int32Array(n);
+  const [fx, fy, fz] = fineCoordinates(frame, block, [scratchU32("build.fx", n), scratchU32("build.fy", n), scratchU32("build.fz", n)]);
+  const shift = FINE_BITS - top;
   // opcTileOf(layout, 0, ...) inlined (the same expressions, so the same tiles).
   const [sx, sy, sz] = opcTileSize(layout, 0);
   const [o0, o1, o2] = layout.origin;
-  const xyz = points.xyz;
-  for (let i = 0; i < n; i++) {
-    // The OPC writer places points by its own floor(); follow it, and the octree's index where they disagree
-    // only by rounding at a tile edge (the writer accepts one step outside).
-    const t0 = Math.floor((xyz[3 * i] - o0) / sx), t1 = Math.floor((xyz[3 * i + 1] - o1) / sy), t2 = Math.floor((xyz[3 * i + 2] - o2) / sz);
-    const ox = fx[i] >>> shift, oy = fy[i] >>> shift, oz = fz[i] >>> shift;
-    tx[i] = Math.abs(t0 - ox) <= 1 ? ox : t0;
-    ty[i] = Math.abs(t1 - oy) <= 1 ? oy : t1;
-    tz[i] = Math.abs(t2 - oz) <= 1 ? oz : t2;
-  }
-  // Points grouped by tile in file order, input order within a tile (a stable sort by tile): the
+  const [qx, qy, qz] = frame.scale;
+  const [px, py, pz] = frame.offset;
+  // Points grouped by level-0 tile in file order, input order within a tile (a stable sort by tile): the
   // distinct tiles are few, so they alone are sorted, and the points placed by a counting pass.
-  const slotOf = new Int32Array(n);
+  const slotOf = scratchI32("build.slot", n);
   const slots = new Map<string, number>();
   const slotTiles: number[] = [];
   const slotCounts: number[] = [];
   let lx = NaN, ly = NaN, lz = NaN, last = -1;
   for (let i = 0; i < n; i++) {
-    const x = tx[i], y = ty[i], z = tz[i];
+    // The OPC writer places points by its own floor(); follow it, and the octree's index where they disagree
+    // only by rounding at a tile edge (the writer accepts one step outside).
+    const t0 = Math.floor((block.x[i] * qx + px - o0) / sx), t1 = Math.floor((block.y[i] * qy + py - o1) / sy), t2 = Math.floor((block.z[i] * qz + pz - o2) / sz);
+    const ox = fx[i] >>> shift, oy = fy[i] >>> shift, oz = fz[i] >>> shift;
+    const x = Math.abs(t0 - ox) <= 1 ? ox : t0;
+    const y = Math.abs(t1 - oy) <= 1 ? oy : t1;
+    const z = Math.abs(t2 - oz) <= 1 ? oz : t2;
     if (x !== lx || y !== ly || z !== lz) {
       const id = `${x},${y},${z}`;
       let s = slots.get(id);
@@ -148,21 +165,21 @@ export function buildOpcChunk(layout: OpcLayout, frame: TreeFrame, cols: OpcColu
     fill[ranked[r]] = at;
     at += slotCounts[ranked[r]];
   }
-  const order = new Uint32Array(n);
+  const order = scratchU32("build.order", n);
   for (let i = 0; i < n; i++) order[fill[slotOf[i]]++] = i;
   let level: OpcTileOut[] = [];
   for (let r = 0, s = 0; r < ranked.length; r++) {
     const k = ranked[r];
     const e = s + slotCounts[k];
-    level.push({ level: 0, x: slotTiles[3 * k], y: slotTiles[3 * k + 1], z: slotTiles[3 * k + 2], points: gatherOpc(points, order, s, e) });
+    const t: OpcTileOut = { level: 0, x: slotTiles[3 * k], y: slotTiles[3 * k + 1], z: slotTiles[3 * k + 2], points: gatherOpc(frame, cols, block, order, s, e) };
+    emit(t);
+    level.push(t);
     s = e;
   }
-  const out: OpcTileOut[] = [...level];
   for (let l = 1; l <= top - root.level; l++) {
     level = thinLevel(layout, l, level);
-    out.push(...level);
+    for (const t of level) emit(t);
   }
-  return out;
 }
 
 /** The level-`l` tiles thinned from the level-(l-1) tiles `children`, in file order. */
@@ -181,19 +198,47 @@ export function thinLevel(layout: OpcLayout, l: number, children: readonly OpcTi
     .map((p) => ({ level: l, x: p.x, y: p.y, z: p.z, points: thinOpcTile(layout, l, p.x, p.y, p.z, p.sources) }));
 }
 
+/** A tile the merge reads its points from when its parent is thinned. */
+export interface OpcTileSource {
+  x: number;
+  y: number;
+  z: number;
+  read(): OpcPoints;
+}
+
+/**
+ * The level-`l` tiles thinned from the level-(l-1) tiles `children`, as `thinLevel` makes them, each
+ * handed to `emit` in file order; only one parent's children are read at a time.
+ */
+export function thinLevelFrom(layout: OpcLayout, l: number, children: readonly OpcTileSource[], emit: (tile: OpcTileOut) => void): void {
+  const parents = new Map<string, { x: number; y: number; z: number; sources: OpcTileSource[] }>();
+  for (const c of children) {
+    const x = c.x >> 1, y = c.y >> 1, z = c.z >> 1;
+    const id = `${x},${y},${z}`;
+    let p = parents.get(id);
+    if (!p) parents.set(id, (p = { x, y, z, sources: [] }));
+    p.sources.push(c);
+  }
+  const bs = layout.blockSize;
+  for (const p of [...parents.values()].sort((a, b) => compareOpcTiles(a.x, a.y, a.z, b.x, b.y, b.z, bs))) {
+    emit({ level: l, x: p.x, y: p.y, z: p.z, points: thinOpcTile(layout, l, p.x, p.y, p.z, p.sources.map((c) => c.read())) });
+  }
+}
+
 const pad8 = (n: number) => (n + 7) & ~7;
 
-/** An OPC tile's points as bytes for scratch files. */
-export function encodeOpcPoints(p: OpcPoints): Uint8Array {
+/** An OPC tile's points as bytes for scratch files, in `into(length)` when given (padding cleared). */
+export function encodeOpcPoints(p: OpcPoints, into?: (length: number) => Uint8Array): Uint8Array {
   const n = p.count;
-  const parts: ArrayBufferView[] = [p.xyz];
+  const parts: ArrayBufferView[] = [p.xyz.subarray(0, 3 * n)];
   const flags = (p.rgb ? 1 : 0) | (p.intensity ? 2 : 0) | (p.classification ? 4 : 0) | (p.weight ? 8 : 0);
-  if (p.rgb) parts.push(p.rgb);
+  if (p.rgb) parts.push(p.rgb.subarray(0, 3 * n));
   if (p.intensity) parts.push(p.intensity.subarray(0, n));
   if (p.classification) parts.push(p.classification.subarray(0, n));
-  if (p.weight) parts.push(p.weight);
-  const out = new Uint8Array(8 + parts.reduce((s, a) => s + pad8(a.byteLength), 0));
-  const v = new DataView(out.buffer);
+  if (p.weight) parts.push(p.weight.subarray(0, n));
+  const length = 8 + parts.reduce((s, a) => s + pad8(a.byteLength), 0);
+  const out = into ? into(length).fill(0) : new Uint8Array(length);
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   v.setUint32(0, n, true);
   v.setUint32(4, flags, true);
   let at = 8;

@@ -98,7 +98,8 @@ describe("web app in Chromium", () => {
     if (skip) return;
     assert.ok(existsSync(WEB_DIST), `the web app is not built (${WEB_DIST}); npm run build:web`);
     home = mkdtempSync(join(tmpdir(), "realconv-web-"));
-    ({ child, url } = await startServe(home, ["--workers", "1", "--api-processes", "1"]));
+    // Progress is written with each heartbeat (a quarter of the lease): every 1.5 s, so a job of a few seconds shows it rise.
+    ({ child, url } = await startServe(home, ["--workers", "1", "--api-processes", "1"], { REALCONV_LEASE_MS: "6000" }));
     iTwin = await cli(home, ["itwins", "create", "--name", "Riverside survey", "--member", EMAIL]);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
