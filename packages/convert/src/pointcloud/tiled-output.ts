@@ -50,6 +50,7 @@ import { crsAsWkt, crsKey, parseJobCrs, sameCrs, transformBetween, wgs84Extent }
 import { enuGrid, type EnuGrid, type ExactTransform } from "./enu-grid.js";
 import { quantiseBounds, type OutputPart } from "./output.js";
 import { chooseLasScaleOffset } from "@realconv/formats";
+import { positionsAsF64 } from "../tiling/position-grid.js";
 
 export type TiledFormat = "COPC" | "OPC" | "3DTilesPnts" | "3DTilesGlbc";
 
@@ -113,21 +114,7 @@ function reprojected(chunk: PointChunk, part: OutputPart): PointChunk {
 /** Source (output-CRS) positions to the ENU frame: through the interpolation grid when there is one. */
 function toEnu(chunk: PointChunk, enu: EnuFrame, label: string): PointChunk {
   const n = chunk.count;
-  const p = chunk.positions;
-  let x: Float64Array, y: Float64Array, z: Float64Array;
-  if (p.kind === "f64") ({ x, y, z } = p);
-  else {
-    x = new Float64Array(n);
-    y = new Float64Array(n);
-    z = new Float64Array(n);
-    const [sx, sy, sz] = p.scale;
-    const [ox, oy, oz] = p.offset;
-    for (let i = 0; i < n; i++) {
-      x[i] = p.x[i] * sx + ox;
-      y[i] = p.y[i] * sy + oy;
-      z[i] = p.z[i] * sz + oz;
-    }
-  }
+  const { x, y, z } = positionsAsF64(chunk.positions, n);
   try {
     if (enu.grid) enu.grid.apply(x, y, z, n);
     else enu.exact(x.subarray(0, n), y.subarray(0, n), z.subarray(0, n));

@@ -6,7 +6,7 @@
 import type { PointChunk } from "@realconv/formats";
 import { allocate, emptyBlock, gatherColumn, gatherI32, type AttributeArray, type AttributeSpec, type PointBlock } from "./block.js";
 import { FINE_BITS, fineCoordinates, type TreeFrame } from "./frame.js";
-import { interpolateInside, type PositionGrid } from "./position-grid.js";
+import { interpolateInside, positionsAsF64, type PositionGrid } from "./position-grid.js";
 
 /** A chunk's positions and the columns of the tree's attributes (in spec order; undefined: absent, zeros). */
 export interface RawPoints {
@@ -119,24 +119,7 @@ export function toBlock(frame: TreeFrame, specs: readonly AttributeSpec[], raw: 
  */
 function throughGrid(g: PositionGrid, raw: RawPoints): RawPoints | undefined {
   const n = raw.count;
-  const p = raw.positions;
-  let x: Float64Array, y: Float64Array, z: Float64Array;
-  if (p.kind === "f64") {
-    x = p.x.slice(0, n);
-    y = p.y.slice(0, n);
-    z = p.z.slice(0, n);
-  } else {
-    x = new Float64Array(n);
-    y = new Float64Array(n);
-    z = new Float64Array(n);
-    const [sx, sy, sz] = p.scale;
-    const [ox, oy, oz] = p.offset;
-    for (let i = 0; i < n; i++) {
-      x[i] = p.x[i] * sx + ox;
-      y[i] = p.y[i] * sy + oy;
-      z[i] = p.z[i] * sz + oz;
-    }
-  }
+  const { x, y, z } = positionsAsF64(raw.positions, n, true);
   if (interpolateInside(g, x, y, z, n) > 0) return undefined;
   return { count: n, positions: { kind: "f64", x, y, z }, columns: raw.columns };
 }

@@ -3,6 +3,8 @@
  * node of an n x n grid over the box, A (the mapped position at height z0) and U (its change per unit of
  * height); a point maps to the bilinear blend of A + (z − z0) · U of its cell's four nodes.
  */
+import type { PointChunk } from "@realconv/formats";
+
 export interface PositionGrid {
   /** 6 values per node (A xyz, U xyz), nodes row by row ((n + 1)² of them). */
   values: Float64Array;
@@ -45,4 +47,23 @@ export function interpolateInside(g: PositionGrid, x: Float64Array, y: Float64Ar
     z[p] = w00 * (grid[a + 2] + h * grid[a + 5]) + w10 * (grid[b + 2] + h * grid[b + 5]) + w01 * (grid[c + 2] + h * grid[c + 5]) + w11 * (grid[d + 2] + h * grid[d + 5]);
   }
   return missed;
+}
+
+/**
+ * The first `n` positions as doubles, one array per axis, to be mapped in place: scaled integers
+ * converted; doubles given as they are, or copied when `copy` (the caller must not change the source's).
+ */
+export function positionsAsF64(p: PointChunk["positions"], n: number, copy = false): { x: Float64Array; y: Float64Array; z: Float64Array } {
+  if (p.kind === "f64") return copy ? { x: p.x.slice(0, n), y: p.y.slice(0, n), z: p.z.slice(0, n) } : { x: p.x, y: p.y, z: p.z };
+  const x = new Float64Array(n);
+  const y = new Float64Array(n);
+  const z = new Float64Array(n);
+  const [sx, sy, sz] = p.scale;
+  const [ox, oy, oz] = p.offset;
+  for (let i = 0; i < n; i++) {
+    x[i] = p.x[i] * sx + ox;
+    y[i] = p.y[i] * sy + oy;
+    z[i] = p.z[i] * sz + oz;
+  }
+  return { x, y, z };
 }

@@ -2,71 +2,19 @@
  * The GLB point-tile encoder built on a glTF-Transform Document, kept for the tests: encodePointGlb writes
  * the same bytes without the Document.
  */
-import { Document, Extension, Logger, Primitive, WebIO, type ReaderContext, type WriterContext } from "@gltf-transform/core";
+import { Document, Primitive } from "@gltf-transform/core";
 import { EXTMeshoptCompression, KHRMaterialsUnlit, KHRMeshQuantization } from "@gltf-transform/extensions";
-import { MeshoptDecoder } from "meshoptimizer/decoder";
 import { MeshoptEncoder } from "meshoptimizer/encoder";
-import { checkContent, positionBounds, quantisationFits, srgbToLinear, type PointTileContent } from "../tiles3d/content.js";
-
-const GLB_INTENSITY_ATTRIBUTE = "_INTENSITY";
-const GLB_CLASSIFICATION_ATTRIBUTE = "_CLASSIFICATION";
-const STRUCTURAL_METADATA = "EXT_structural_metadata";
-
-interface PropertyAttributeJson {
-  class: string;
-  properties: Record<string, { attribute: string }>;
-}
-interface StructuralMetadataJson {
-  schema: { id: string; classes: Record<string, { properties: Record<string, { type: string; componentType: string; description?: string }> }> };
-  propertyAttributes: PropertyAttributeJson[];
-}
-
-/**
- * EXT_structural_metadata limited to property attributes on point primitives: gltf-transform has no
- * implementation of it, so this one writes the root schema and tags every primitive carrying a described
- * attribute, and on read keeps the root JSON for the decoder.
- */
-class PointMetadataExtension extends Extension {
-  static override readonly EXTENSION_NAME = STRUCTURAL_METADATA;
-  override readonly extensionName = STRUCTURAL_METADATA;
-  metadata: StructuralMetadataJson | undefined;
-
-  override read(context: ReaderContext): this {
-    const root = context.jsonDoc.json.extensions?.[STRUCTURAL_METADATA] as StructuralMetadataJson | undefined;
-    this.metadata = root;
-    return this;
-  }
-
-  override write(context: WriterContext): this {
-    if (!this.metadata) return this;
-    const json = context.jsonDoc.json;
-    json.extensions = { ...json.extensions, [STRUCTURAL_METADATA]: this.metadata };
-    const described = new Set(this.metadata.propertyAttributes.flatMap((p) => Object.values(p.properties).map((v) => v.attribute)));
-    for (const mesh of json.meshes ?? []) {
-      for (const primitive of mesh.primitives) {
-        if (Object.keys(primitive.attributes).some((a) => described.has(a))) {
-          primitive.extensions = { ...primitive.extensions, [STRUCTURAL_METADATA]: { propertyAttributes: [0] } };
-        }
-      }
-    }
-    return this;
-  }
-}
-
-const SRGB_TO_LINEAR_U16 = Uint16Array.from({ length: 256 }, (_, v) => Math.round(srgbToLinear(v) * 65535));
-
-let codecReady: Promise<void> | undefined;
-function meshoptReady(): Promise<void> {
-  codecReady ??= Promise.all([MeshoptEncoder.ready, MeshoptDecoder.ready]).then(() => undefined);
-  return codecReady;
-}
-
-function io(): WebIO {
-  return new WebIO()
-    .setLogger(new Logger(Logger.Verbosity.WARN))
-    .registerExtensions([EXTMeshoptCompression, KHRMeshQuantization, KHRMaterialsUnlit, PointMetadataExtension])
-    .registerDependencies({ "meshopt.encoder": MeshoptEncoder, "meshopt.decoder": MeshoptDecoder });
-}
+import { checkContent, positionBounds, quantisationFits, type PointTileContent } from "../tiles3d/content.js";
+import {
+  GLB_CLASSIFICATION_ATTRIBUTE,
+  GLB_INTENSITY_ATTRIBUTE,
+  io,
+  meshoptReady,
+  PointMetadataExtension,
+  SRGB_TO_LINEAR_U16,
+  type StructuralMetadataJson,
+} from "../tiles3d/glb.js";
 
 export async function encodePointGlbWithDocument(c: PointTileContent): Promise<Uint8Array> {
   checkContent(c);

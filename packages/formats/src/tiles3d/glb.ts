@@ -32,7 +32,7 @@ interface PropertyAttributeJson {
   class: string;
   properties: Record<string, { attribute: string }>;
 }
-interface StructuralMetadataJson {
+export interface StructuralMetadataJson {
   schema: { id: string; classes: Record<string, { properties: Record<string, { type: string; componentType: string; description?: string }> }> };
   propertyAttributes: PropertyAttributeJson[];
 }
@@ -42,7 +42,7 @@ interface StructuralMetadataJson {
  * implementation of it, so this one writes the root schema and tags every primitive carrying a described
  * attribute, and on read keeps the root JSON for the decoder.
  */
-class PointMetadataExtension extends Extension {
+export class PointMetadataExtension extends Extension {
   static override readonly EXTENSION_NAME = STRUCTURAL_METADATA;
   override readonly extensionName = STRUCTURAL_METADATA;
   metadata: StructuralMetadataJson | undefined;
@@ -69,15 +69,16 @@ class PointMetadataExtension extends Extension {
   }
 }
 
-const SRGB_TO_LINEAR_U16 = Uint16Array.from({ length: 256 }, (_, v) => Math.round(srgbToLinear(v) * 65535));
+export const SRGB_TO_LINEAR_U16 = Uint16Array.from({ length: 256 }, (_, v) => Math.round(srgbToLinear(v) * 65535));
 
 let codecReady: Promise<void> | undefined;
-function meshoptReady(): Promise<void> {
+export function meshoptReady(): Promise<void> {
   codecReady ??= Promise.all([MeshoptEncoder.ready, MeshoptDecoder.ready]).then(() => undefined);
   return codecReady;
 }
 
-function io(): WebIO {
+/** The glTF-Transform IO of point tiles (the decoder's, and the test encoder's in `testing/glb-document.ts`). */
+export function io(): WebIO {
   return new WebIO()
     .setLogger(new Logger(Logger.Verbosity.WARN))
     .registerExtensions([EXTMeshoptCompression, KHRMeshQuantization, KHRMaterialsUnlit, PointMetadataExtension])

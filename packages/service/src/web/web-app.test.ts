@@ -208,24 +208,30 @@ describe("web app in Chromium", () => {
     };
   }
 
+  /** autzen_trim.laz converted to `format` through the job form; the output's page open, its 3D viewer loaded. */
+  async function tilesetOf(format: string) {
+    await page.goto(`${url}/#/itwins/${iTwin}`);
+    await page.locator("table[aria-label='Reality data'] tbody tr", { hasText: "autzen_trim.laz" }).getByRole("link", { name: "New job…" }).click();
+    await page.getByRole("button", { name: "Create job" }).waitFor();
+    await page.locator("select[name='type']").selectOption("PointCloudConversion");
+    await page.locator("[name='option-outputFormat']").selectOption(format);
+    await page.getByRole("button", { name: "Create job" }).click();
+    await Promise.race([page.waitForURL(/#\/jobs\//), page.locator(".error").first().waitFor()]);
+    if (!/#\/jobs\//.test(page.url())) assert.fail(`the job was refused: ${await page.locator(".error").first().innerText()}`);
+    assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
+    await page.getByTestId("output-link").click();
+    await page.waitForURL(/#\/data\//);
+    const output = /#\/data\/([^?/]+)/.exec(page.url())![1];
+    const viewer = page.getByTestId("tiles-viewer");
+    await page.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor({ timeout: 60_000 });
+    return { output, viewer };
+  }
+
   it(
     "converts the point cloud to 3DTilesPnts and the 3D viewer shows it on the globe, in the data's colours",
     async (t) => {
       if (skip) return t.skip(skip);
-      await page.goto(`${url}/#/itwins/${iTwin}`);
-      await page.locator("table[aria-label='Reality data'] tbody tr", { hasText: "autzen_trim.laz" }).getByRole("link", { name: "New job…" }).click();
-      await page.getByRole("button", { name: "Create job" }).waitFor();
-      await page.locator("select[name='type']").selectOption("PointCloudConversion");
-      await page.locator("[name='option-outputFormat']").selectOption("3DTilesPnts");
-      await page.getByRole("button", { name: "Create job" }).click();
-      await Promise.race([page.waitForURL(/#\/jobs\//), page.locator(".error").first().waitFor()]);
-      if (!/#\/jobs\//.test(page.url())) assert.fail(`the job was refused: ${await page.locator(".error").first().innerText()}`);
-      assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
-      await page.getByTestId("output-link").click();
-      await page.waitForURL(/#\/data\//);
-      const output = /#\/data\/([^?/]+)/.exec(page.url())![1];
-      const viewer = page.getByTestId("tiles-viewer");
-      await page.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor({ timeout: 60_000 });
+      const { output, viewer } = await tilesetOf("3DTilesPnts");
       // autzen has a CRS: the tileset is in ECEF, and the viewer puts it on the globe.
       assert.equal(await viewer.getAttribute("data-frame"), "globe");
       await page.waitForTimeout(1500);
@@ -308,20 +314,7 @@ describe("web app in Chromium", () => {
 
   it("converts the point cloud to 3DTilesGlbc (implicit tiling, meshopt GLB) and the 3D viewer shows it on the globe", async (t) => {
     if (skip) return t.skip(skip);
-    await page.goto(`${url}/#/itwins/${iTwin}`);
-    await page.locator("table[aria-label='Reality data'] tbody tr", { hasText: "autzen_trim.laz" }).getByRole("link", { name: "New job…" }).click();
-    await page.getByRole("button", { name: "Create job" }).waitFor();
-    await page.locator("select[name='type']").selectOption("PointCloudConversion");
-    await page.locator("[name='option-outputFormat']").selectOption("3DTilesGlbc");
-    await page.getByRole("button", { name: "Create job" }).click();
-    await Promise.race([page.waitForURL(/#\/jobs\//), page.locator(".error").first().waitFor()]);
-    if (!/#\/jobs\//.test(page.url())) assert.fail(`the job was refused: ${await page.locator(".error").first().innerText()}`);
-    assert.deepEqual(await finished(), { state: "Success", percentage: "100%" });
-    await page.getByTestId("output-link").click();
-    await page.waitForURL(/#\/data\//);
-    const output = /#\/data\/([^?/]+)/.exec(page.url())![1];
-    const viewer = page.getByTestId("tiles-viewer");
-    await page.locator("[data-testid='tiles-viewer']:not([data-tiles-loaded='0'])").waitFor({ timeout: 60_000 });
+    const { output, viewer } = await tilesetOf("3DTilesGlbc");
     assert.equal(await viewer.getAttribute("data-frame"), "globe");
     await page.waitForTimeout(1500);
     const stats = await screenshotStats(viewer, "pointcloud-glbc-globe.png", globeBackground);

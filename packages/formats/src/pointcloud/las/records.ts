@@ -268,19 +268,24 @@ export function decodeRecords(bytes: Uint8Array, count: number, layout: RecordLa
     for (let i = 0, p = 36; i < count; i++, p += rl) n[i] = v.getUint16(p, true);
   }
   if (layout.extra.length > 0) {
-    const extra: Record<string, Float64Array> = {};
-    for (const f of layout.extra) {
-      const col = (extra[f.name] = new Float64Array(count));
-      const { scale, valueOffset, type } = f;
-      const plain = scale === 1 && valueOffset === 0;
-      for (let i = 0, p = f.offset; i < count; i++, p += rl) {
-        const raw = readScalar(v, p, type);
-        col[i] = plain ? raw : raw * scale + valueOffset;
-      }
-    }
-    chunk.extra = extra;
+    chunk.extra = extraColumns(v, count, layout, rl);
   }
   return chunk;
+}
+
+/** The extra-bytes attributes of `count` records as scaled doubles, one column each. */
+function extraColumns(v: DataView, count: number, layout: RecordLayout, rl: number): Record<string, Float64Array> {
+  const extra: Record<string, Float64Array> = {};
+  for (const f of layout.extra) {
+    const col = (extra[f.name] = new Float64Array(count));
+    const { scale, valueOffset, type } = f;
+    const plain = scale === 1 && valueOffset === 0;
+    for (let i = 0, p = f.offset; i < count; i++, p += rl) {
+      const raw = readScalar(v, p, type);
+      col[i] = plain ? raw : raw * scale + valueOffset;
+    }
+  }
+  return extra;
 }
 
 /**
@@ -367,17 +372,7 @@ function decodeSomeRecords(bytes: Uint8Array, count: number, layout: RecordLayou
     }
   }
   if (only.extra && layout.extra.length > 0) {
-    const extra: Record<string, Float64Array> = {};
-    for (const f of layout.extra) {
-      const col = (extra[f.name] = new Float64Array(count));
-      const { scale, valueOffset, type } = f;
-      const plain = scale === 1 && valueOffset === 0;
-      for (let i = 0, p = f.offset; i < count; i++, p += rl) {
-        const raw = readScalar(v, p, type);
-        col[i] = plain ? raw : raw * scale + valueOffset;
-      }
-    }
-    chunk.extra = extra;
+    chunk.extra = extraColumns(v, count, layout, rl);
   }
   return chunk;
 }
